@@ -1,0 +1,1 @@
+"""Readers of exported symbol tables: ELF (pyelftools), PE (pefile), Mach-O (macholib)."""

@@ -1,0 +1,147 @@
+"""Read a CPython header tree through libclang: every configuration, in a process pool.
+
+``clang.cindex`` never leaves this package: callers get model values.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+from dataclasses import dataclass
+
+from abidiff.errors import BuildSpecError
+from abidiff.headers.combine import combine
+from abidiff.headers.parse import ParseJob, Scan, scan
+from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
+from abidiff.headers.toolchain import host_toolchain
+from abidiff.model import ConfigValue, Enum, Function, Macro, Record, Typedef, Variable
+
+# configuration macros that change layouts or the ABI; flags are recorded as 0 when undefined
+CONFIG_FLAGS = (
+    "Py_DEBUG",
+    "Py_GIL_DISABLED",
+    "Py_REF_DEBUG",
+    "Py_TRACE_REFS",
+    "Py_STATS",
+    "Py_ENABLE_SHARED",
+    "WITH_PYMALLOC",
+    "MS_WINDOWS",
+    "MS_WIN64",
+)
+CONFIG_SIZES = (
+    "SIZEOF_VOID_P",
+    "SIZEOF_SIZE_T",
+    "SIZEOF_INT",
+    "SIZEOF_LONG",
+    "SIZEOF_LONG_LONG",
+    "SIZEOF_WCHAR_T",
+    "SIZEOF_TIME_T",
+    "SIZEOF_PID_T",
+    "SIZEOF_LONG_DOUBLE",
+    "ALIGNOF_MAX_ALIGN_T",
+)
+FIRST_LIMITED_MINOR = 2  # Py_LIMITED_API=0x03020000 is the first stable ABI (PEP 384)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeaderData:
+    patchlevel: PatchLevel
+    target: str
+    pointer_size: int
+    limited_levels: tuple[str, ...]
+    config: tuple[ConfigValue, ...]
+    records: tuple[Record, ...]
+    functions: tuple[Function, ...]
+    variables: tuple[Variable, ...]
+    enums: tuple[Enum, ...]
+    typedefs: tuple[Typedef, ...]
+    macros: tuple[Macro, ...]
+
+
+def limited_levels(patchlevel: PatchLevel) -> tuple[str, ...]:
+    if patchlevel.major != 3:
+        return ()
+    return tuple(f"3.{minor}" for minor in range(FIRST_LIMITED_MINOR, patchlevel.minor + 1))
+
+
+def _jobs() -> int:
+    wanted = os.environ.get("ABIDIFF_JOBS")
+    if wanted and wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    return os.cpu_count() or 1
+
+
+def _run(jobs: list[ParseJob]) -> list[Scan]:
+    workers = min(_jobs(), len(jobs))
+    if workers <= 1:
+        return [scan(job) for job in jobs]
+    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(scan, jobs))
+
+
+def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:
+    by_name = {macro.name: macro for macro in macros}
+    values = []
+    for name in CONFIG_FLAGS:
+        macro = by_name.get(name)
+        values.append(ConfigValue(name=name, value=0 if macro is None else (macro.value if macro.value is not None else 1)))
+    for name in CONFIG_SIZES:
+        macro = by_name.get(name)
+        if macro is not None and macro.value is not None:
+            values.append(ConfigValue(name=name, value=macro.value))
+    return tuple(sorted(values, key=lambda item: item.name))
+
+
+def read_headers(
+    include_dir: str,
+    *,
+    config_dirs: tuple[str, ...] = (),
+    target: str | None = None,
+    defines: tuple[str, ...] = (),
+    with_limited: bool = True,
+) -> HeaderData:
+    """Parse the full API and every ``Py_LIMITED_API`` level of one header tree."""
+    if not os.path.isfile(os.path.join(include_dir, "Python.h")):
+        raise BuildSpecError(
+            f"{include_dir} holds no Python.h", hint="give the include directory of a CPython build"
+        )
+    patchlevel = read_patchlevel(include_dir)
+    toolchain = host_toolchain()
+    base = ParseJob(
+        include_dir=include_dir,
+        config_dirs=config_dirs,
+        system_dirs=toolchain.system_include_dirs,
+        target=target,
+        defines=defines,
+    )
+    levels = limited_levels(patchlevel) if with_limited else ()
+    jobs = [base] + [
+        ParseJob(
+            include_dir=include_dir,
+            config_dirs=config_dirs,
+            system_dirs=toolchain.system_include_dirs,
+            target=target,
+            defines=defines,
+            limited=level,
+            evaluate_macros=False,
+        )
+        for level in levels
+    ]
+    scans = _run(jobs)
+    full, limited = scans[0], scans[1:]
+    merged = combine(full, limited)
+    return HeaderData(
+        patchlevel=patchlevel,
+        target=full.target,
+        pointer_size=full.pointer_bits // 8,
+        limited_levels=levels,
+        config=_config(merged["macros"]),
+        records=merged["records"],
+        functions=merged["functions"],
+        variables=merged["variables"],
+        enums=merged["enums"],
+        typedefs=merged["typedefs"],
+        macros=merged["macros"],
+    )

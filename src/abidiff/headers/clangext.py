@@ -1,0 +1,116 @@
+"""libclang functions the Python bindings do not declare, registered on first use.
+
+``clang_Cursor_Evaluate`` must have its ctypes signature set before it is called, or the
+returned pointer is truncated and the process crashes.  Only this package touches
+``clang.cindex``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from typing import Any
+
+from abidiff.errors import ToolchainError
+
+_CXEval_Int = 1
+
+
+@functools.lru_cache(maxsize=None)
+def cindex() -> Any:
+    """The ``clang.cindex`` module, with libclang loaded and our extra functions registered."""
+    try:
+        import clang.cindex as ci
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ToolchainError(
+            "the Python package 'libclang' is not installed", hint="pip install libclang"
+        ) from exc
+    try:
+        lib = ci.conf.lib
+    except Exception as exc:  # noqa: BLE001 - cindex raises LibclangError or OSError here
+        raise ToolchainError(
+            f"libclang could not be loaded: {exc}", hint="pip install --force-reinstall libclang"
+        ) from exc
+    lib.clang_Cursor_Evaluate.argtypes = [ci.Cursor]
+    lib.clang_Cursor_Evaluate.restype = ctypes.c_void_p
+    lib.clang_EvalResult_getKind.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_getKind.restype = ctypes.c_int
+    lib.clang_EvalResult_isUnsignedInt.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_isUnsignedInt.restype = ctypes.c_uint
+    lib.clang_EvalResult_getAsUnsigned.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_getAsUnsigned.restype = ctypes.c_ulonglong
+    lib.clang_EvalResult_getAsLongLong.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_getAsLongLong.restype = ctypes.c_longlong
+    lib.clang_EvalResult_dispose.argtypes = [ctypes.c_void_p]
+    lib.clang_EvalResult_dispose.restype = None
+    lib.clang_Cursor_isMacroFunctionLike.argtypes = [ci.Cursor]
+    lib.clang_Cursor_isMacroFunctionLike.restype = ctypes.c_uint
+    lib.clang_Cursor_isFunctionInlined.argtypes = [ci.Cursor]
+    lib.clang_Cursor_isFunctionInlined.restype = ctypes.c_uint
+    lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
+    lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
+    lib.clang_getTranslationUnitTargetInfo.argtypes = [ci.TranslationUnit]
+    lib.clang_getTranslationUnitTargetInfo.restype = ctypes.c_void_p
+    lib.clang_TargetInfo_getTriple.argtypes = [ctypes.c_void_p]
+    lib.clang_TargetInfo_getTriple.restype = ci._CXString
+    lib.clang_TargetInfo_getPointerWidth.argtypes = [ctypes.c_void_p]
+    lib.clang_TargetInfo_getPointerWidth.restype = ctypes.c_int
+    lib.clang_TargetInfo_dispose.argtypes = [ctypes.c_void_p]
+    lib.clang_TargetInfo_dispose.restype = None
+    return ci
+
+
+def evaluate_int(cursor: Any) -> int | None:
+    """The integer value of a variable's initialiser, or None when it is not an integer."""
+    lib = cindex().conf.lib
+    result = lib.clang_Cursor_Evaluate(cursor)
+    if not result:
+        return None
+    try:
+        if lib.clang_EvalResult_getKind(result) != _CXEval_Int:
+            return None
+        if lib.clang_EvalResult_isUnsignedInt(result):
+            return int(lib.clang_EvalResult_getAsUnsigned(result))
+        return int(lib.clang_EvalResult_getAsLongLong(result))
+    finally:
+        lib.clang_EvalResult_dispose(result)
+
+
+def target_info(tu: Any) -> tuple[str, int]:
+    """The target triple and pointer width in bits of a translation unit."""
+    ci = cindex()
+    lib = ci.conf.lib
+    info = lib.clang_getTranslationUnitTargetInfo(tu)
+    try:
+        triple = ci._CXString.from_result(lib.clang_TargetInfo_getTriple(info))
+        width = int(lib.clang_TargetInfo_getPointerWidth(info))
+    finally:
+        lib.clang_TargetInfo_dispose(info)
+    return str(triple), width
+
+
+def is_macro_function_like(cursor: Any) -> bool:
+    return bool(cindex().conf.lib.clang_Cursor_isMacroFunctionLike(cursor))
+
+
+def is_function_inlined(cursor: Any) -> bool:
+    return bool(cindex().conf.lib.clang_Cursor_isFunctionInlined(cursor))
+
+
+def is_anonymous_record(cursor: Any) -> bool:
+    """True for an unnamed struct/union (a member without a name, or typedef'd anonymous)."""
+    return bool(cindex().conf.lib.clang_Cursor_isAnonymousRecordDecl(cursor))
+
+
+def file_of(cursor: Any) -> tuple[int | None, Any]:
+    """The file a cursor's location lies in: an opaque key (the CXFile pointer) and the handle."""
+    ci = cindex()
+    handle = ci.c_object_p()
+    ci.conf.lib.clang_getInstantiationLocation(cursor.location, ctypes.byref(handle), None, None, None)
+    return ctypes.cast(handle, ctypes.c_void_p).value, handle
+
+
+def file_name(handle: Any) -> str:
+    """The path of the file behind a handle returned by :func:`file_of`."""
+    ci = cindex()
+    return str(ci.File(handle).name)

@@ -1,0 +1,56 @@
+"""Merge the scans of every configuration: the full API plus each ``Py_LIMITED_API`` level.
+
+The full-API scan gives the declarations; the limited scans say which of them are in the
+limited API and from which version (``limited_since``: the lowest level at which the name is
+visible).  A declaration visible only with ``Py_LIMITED_API`` defined (3.12's ``_Py_IncRef``)
+is taken from the highest level that declares it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TypeVar
+
+from abidiff.headers.parse import Scan
+from abidiff.headers.tiers import CONFIG_HEADER, classify
+from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, version_key
+
+_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros")
+
+T = TypeVar("T", Record, Function, Variable, Enum, Typedef, Macro)
+
+
+def _tier_name(entity: Record | Function | Variable | Enum | Typedef | Macro) -> str:
+    """The name whose spelling decides the tier: a record's public typedef, else its name."""
+    if isinstance(entity, (Record, Enum)):
+        public = [alias for alias in entity.aliases if not alias.startswith("_")]
+        if public:
+            return public[0]
+        return entity.name.split(" ", 1)[-1]
+    return entity.name
+
+
+def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignore[type-arg]
+    """Tuples of tier-tagged, sorted model values for each kind of declaration."""
+    levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
+    out: dict[str, tuple] = {}  # type: ignore[type-arg]
+    for kind in _KINDS:
+        merged: dict[str, object] = dict(getattr(full, kind))
+        since: dict[str, str] = {}
+        for scan in levels:
+            assert scan.limited is not None
+            for name, entity in getattr(scan, kind).items():
+                since.setdefault(name, scan.limited)
+        for scan in reversed(levels):
+            for name, entity in getattr(scan, kind).items():
+                merged.setdefault(name, entity)
+        finished = []
+        for name in sorted(merged):
+            entity = merged[name]
+            limited_since = since.get(name)
+            if entity.header == CONFIG_HEADER:  # type: ignore[attr-defined]
+                limited_since = None
+            tier = classify(_tier_name(entity), entity.header, limited_since)  # type: ignore[attr-defined]
+            finished.append(replace(entity, tier=tier, limited_since=limited_since))  # type: ignore[type-var]
+        out[kind] = tuple(finished)
+    return out

@@ -1,0 +1,295 @@
+"""The data model of abidiff: frozen, slotted dataclasses and closed vocabularies.
+
+Nothing here does I/O or imports another module of abidiff.  Readers (``headers``,
+``binaries``) build these values; ``snapshot`` serialises them; ``diff`` compares them.
+Every collection is a tuple, sorted by the code that builds the containing value, so that
+two snapshots of the same inputs compare (and serialise) equal.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class _StrEnum(str, enum.Enum):
+    """An enum whose members are their string values (``str(Tier.PUBLIC) == "public"``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Tier(_StrEnum):
+    """The API tier of a declaration; decides how severe a change to it is."""
+
+    LIMITED = "limited"  # visible with Py_LIMITED_API defined: the stable ABI promise
+    PUBLIC = "public"  # public CPython API: stable within a feature release
+    UNSTABLE = "unstable"  # PyUnstable_*: may change in any feature release
+    PRIVATE = "private"  # leading underscore: no promise
+    INTERNAL = "internal"  # Include/internal/: never part of the ABI
+
+
+class RecordKind(_StrEnum):
+    STRUCT = "struct"
+    UNION = "union"
+
+
+class ReleaseLevel(_StrEnum):
+    ALPHA = "alpha"
+    BETA = "beta"
+    CANDIDATE = "candidate"
+    FINAL = "final"
+
+
+class SymbolKind(_StrEnum):
+    FUNCTION = "function"
+    DATA = "data"
+    TLS = "tls"
+    UNKNOWN = "unknown"  # the file does not say (e.g. a PE export without a section hint)
+
+
+class SymbolBinding(_StrEnum):
+    GLOBAL = "global"
+    WEAK = "weak"
+
+
+class BinaryFormat(_StrEnum):
+    ELF = "elf"
+    PE = "pe"
+    MACHO = "macho"
+
+
+class BinaryRole(_StrEnum):
+    LIBPYTHON = "libpython"  # libpython3.X.so / python3X.dll / the Python framework dylib
+    STABLE_ABI = "stable-abi"  # libpython3.so / python3.dll
+    INTERPRETER = "interpreter"  # a static build: the interpreter's own dynamic symbols
+    OTHER = "other"  # given with --lib
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TypeRef:
+    """A C type as written in the header (``spelling``) and with typedefs resolved."""
+
+    spelling: str
+    canonical: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Field:
+    """One member of a struct or union.
+
+    ``offset_bits`` is relative to the start of the outermost named record.  A member whose
+    type is an anonymous struct or union (named or not: ``union { ... };`` has the empty
+    name) lists that record's own fields in ``members``, with offsets again from the
+    outermost record, so ``PyObject.ob_refcnt`` inside 3.12's anonymous union has offset 0.
+    """
+
+    name: str
+    type: TypeRef
+    offset_bits: int | None
+    size_bits: int | None
+    bitfield_width: int | None = None
+    members: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """A struct or union.
+
+    ``name`` is its C spelling: ``struct _object``, or the typedef name of an anonymous
+    record (``PyType_Slot``).  ``aliases`` are the typedef names that refer to it
+    (``PyObject``); reports show the first alias when there is one.
+    """
+
+    name: str
+    kind: RecordKind
+    aliases: tuple[str, ...] = ()
+    complete: bool
+    size: int | None = None  # bytes; None when opaque
+    align: int | None = None  # bytes; None when opaque
+    fields: tuple[Field, ...] = ()
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.aliases[0] if self.aliases else self.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Param:
+    name: str
+    type: TypeRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Function:
+    """A function declaration.  ``inline`` marks static inline functions: API, not exports."""
+
+    name: str
+    returns: TypeRef
+    params: tuple[Param, ...] = ()
+    variadic: bool = False
+    inline: bool = False
+    deprecated: bool = False
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Variable:
+    """Exported data (``PyAPI_DATA``)."""
+
+    name: str
+    type: TypeRef
+    size: int | None = None  # bytes; None for an incomplete type
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enumerator:
+    name: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Enum:
+    """An enum.  An anonymous enum is named after its first enumerator: ``enum <FIRST>``."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    underlying: str
+    enumerators: tuple[Enumerator, ...] = ()
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Typedef:
+    name: str
+    type: TypeRef
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Macro:
+    """A macro; ``value`` is set for object-like macros that are integer constant expressions."""
+
+    name: str
+    value: int | None = None
+    function_like: bool = False
+    header: str
+    tier: Tier
+    limited_since: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Symbol:
+    """One exported symbol of a binary (Mach-O names without their leading underscore)."""
+
+    name: str
+    kind: SymbolKind
+    binding: SymbolBinding = SymbolBinding.GLOBAL
+    size: int | None = None
+    version: str | None = None  # GNU symbol version (ELF)
+    ordinal: int | None = None  # PE
+    forwarder: str | None = None  # PE: "python313.PyObject_Call"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Binary:
+    """The exports of one binary (one architecture slice of a universal Mach-O file)."""
+
+    role: BinaryRole
+    path: str
+    format: BinaryFormat
+    arch: str  # "x86_64", "aarch64", "i386", ... (our names, not the file's)
+    bits: int
+    little_endian: bool = True
+    soname: str | None = None  # ELF SONAME, Mach-O install name, PE DLL name
+    needed: tuple[str, ...] = ()
+    symbols: tuple[Symbol, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestEntry:
+    """One entry of CPython's stable ABI manifest (``Misc/stable_abi.toml``)."""
+
+    kind: str  # function, data, struct, macro, const, typedef, feature_macro
+    name: str
+    added: str
+    abi_only: bool = False
+    ifdef: str | None = None
+    struct_abi_kind: str | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigValue:
+    """A layout-relevant configuration macro: ``Py_GIL_DISABLED``, ``SIZEOF_VOID_P``, ..."""
+
+    name: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Build:
+    """What a snapshot is of: the identity and configuration of one CPython build."""
+
+    version: str  # "3.13.0", "3.14.0a3"
+    hexversion: int
+    release_level: ReleaseLevel
+    release_serial: int
+    target: str  # target triple the headers were parsed for
+    pointer_size: int  # bytes
+    soabi: str | None = None
+    ext_suffix: str | None = None
+    config: tuple[ConfigValue, ...] = ()
+    origin: str  # the build spec it came from: "interpreter /usr/bin/python3.11", ...
+    headers_only: bool = False
+
+    @property
+    def feature_version(self) -> str:
+        major, minor = self.version.split(".")[:2]
+        return f"{major}.{minor}"
+
+    def config_value(self, name: str) -> int | None:
+        for item in self.config:
+            if item.name == name:
+                return item.value
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """Everything abidiff knows about one build; the unit of comparison and caching."""
+
+    build: Build
+    limited_levels: tuple[str, ...] = ()  # the Py_LIMITED_API levels parsed: "3.2" ... "3.13"
+    records: tuple[Record, ...] = ()
+    functions: tuple[Function, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    typedefs: tuple[Typedef, ...] = ()
+    macros: tuple[Macro, ...] = ()
+    binaries: tuple[Binary, ...] = ()
+    manifest: tuple[ManifestEntry, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key of a feature version such as ``"3.9"`` < ``"3.10"``."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def limited_api_hex(version: str) -> int:
+    """``"3.9"`` -> ``0x03090000``, the value of ``Py_LIMITED_API`` for that version."""
+    major, minor = version_key(version)[:2]
+    return (major << 24) | (minor << 16)
