@@ -24,7 +24,12 @@ def snapshot_of_resolved(resolved: ResolvedBuild) -> Snapshot:
         )
     from abidiff.headers import read_headers  # heavy: loads libclang
 
-    headers = read_headers(resolved.include_dir, config_dirs=resolved.config_dirs)
+    headers = read_headers(
+        resolved.include_dir,
+        config_dirs=resolved.config_dirs,
+        target=resolved.target,
+        defines=resolved.defines,
+    )
     level = headers.patchlevel
     build = Build(
         version=level.version,

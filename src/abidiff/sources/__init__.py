@@ -56,6 +56,9 @@ class ResolvedBuild:
     soabi: str | None = None
     ext_suffix: str | None = None
     interpreter: InterpreterInfo | None = None
+    target: str | None = None  # a clang target triple; None: the host's
+    defines: tuple[str, ...] = ()  # extra -D for the header parse
+    manifest_path: str | None = None  # Misc/stable_abi.toml (3.11+) or Misc/stable_abi.txt (3.10)
 
 
 def _looks_like_json(path: str) -> bool:
