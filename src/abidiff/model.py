@@ -111,6 +111,10 @@ class Record:
     header: str
     tier: Tier
     limited_since: str | None = None
+    # the lowest Py_LIMITED_API level at which the layout is visible (the record is complete);
+    # None when limited users only see it opaque (PyTypeObject): then its layout is not
+    # part of the stable ABI, only of the full ABI
+    limited_layout_since: str | None = None
 
     @property
     def display_name(self) -> str:

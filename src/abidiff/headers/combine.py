@@ -37,10 +37,13 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignor
     for kind in _KINDS:
         merged: dict[str, object] = dict(getattr(full, kind))
         since: dict[str, str] = {}
+        layout_since: dict[str, str] = {}
         for scan in levels:
             assert scan.limited is not None
             for name, entity in getattr(scan, kind).items():
                 since.setdefault(name, scan.limited)
+                if isinstance(entity, Record) and entity.complete:
+                    layout_since.setdefault(name, scan.limited)
         for scan in reversed(levels):
             for name, entity in getattr(scan, kind).items():
                 merged.setdefault(name, entity)
@@ -51,6 +54,9 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignor
             if entity.header == CONFIG_HEADER:  # type: ignore[attr-defined]
                 limited_since = None
             tier = classify(_tier_name(entity), entity.header, limited_since)  # type: ignore[attr-defined]
-            finished.append(replace(entity, tier=tier, limited_since=limited_since))  # type: ignore[type-var]
+            updated = replace(entity, tier=tier, limited_since=limited_since)  # type: ignore[type-var]
+            if isinstance(updated, Record) and limited_since is not None:
+                updated = replace(updated, limited_layout_since=layout_since.get(name))
+            finished.append(updated)
         out[kind] = tuple(finished)
     return out

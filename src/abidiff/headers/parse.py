@@ -147,15 +147,15 @@ class _Extractor:
             size_bits = width if width is not None else (size * 8 if size >= 0 else None)
             decl = member.type.get_canonical().get_declaration()
             nested: tuple[Field, ...] = ()
-            if (
-                decl.kind in (kinds.STRUCT_DECL, kinds.UNION_DECL)
-                and clangext.is_anonymous_record(decl)
-                and offset_bits is not None
-            ):
+            # an unnamed struct/union type, of an anonymous member or of a named field
+            # (PyASCIIObject's "struct { ... } state;"): its layout is part of this record
+            if decl.kind in (kinds.STRUCT_DECL, kinds.UNION_DECL) and decl.is_anonymous() and offset_bits is not None:
                 nested = self.fields(decl, offset_bits)
+            # libclang spells an anonymous member "union _object::(anonymous at ...)"
+            anonymous_member = clangext.is_anonymous_record(decl) and "(" in member.spelling
             result.append(
                 Field(
-                    name="" if member.is_anonymous() else member.spelling,
+                    name="" if anonymous_member else member.spelling,
                     type=_typeref(member.type),
                     offset_bits=offset_bits,
                     size_bits=size_bits,
@@ -263,6 +263,12 @@ def _evaluable_body(cursor: Any) -> bool:
     return depth == 0
 
 
+def _is_include_guard(cursor: Any) -> bool:
+    """``#define Py_OBJECT_H`` (empty, named ``*_H``): not API, and renamed freely."""
+    name = cursor.spelling
+    return name.endswith("_H") and len(list(cursor.get_tokens())) == 1
+
+
 def _errors(tu: Any, limit: int = _MAX_ERRORS_SHOWN) -> list[str]:
     shown = []
     for diagnostic in tu.diagnostics:
@@ -343,6 +349,8 @@ def scan(job: ParseJob) -> Scan:
             typedef_targets.setdefault(typedef.type.canonical, []).append(typedef.name)
         elif kind == kinds.MACRO_DEFINITION:
             function_like = clangext.is_macro_function_like(cursor)
+            if not function_like and _is_include_guard(cursor):
+                continue
             result.macros[cursor.spelling] = Macro(
                 name=cursor.spelling, function_like=function_like, header=header, tier=_PLACEHOLDER
             )
