@@ -1,0 +1,86 @@
+"""Snapshot JSON: byte-stable, schema-valid, strict on load."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import jsonschema
+import pytest
+
+from abidiff import snapshot
+from abidiff.builder import snapshot_of
+from abidiff.errors import SnapshotError
+from abidiff.model import Snapshot
+from tests.conftest import MINIMAL_HEADERS, ROOT
+
+
+def _schema() -> dict:  # type: ignore[type-arg]
+    with open(snapshot.SCHEMA_FILE) as handle:
+        return json.load(handle)  # type: ignore[no-any-return]
+
+
+def test_round_trip(minimal_snapshot: Snapshot) -> None:
+    assert snapshot.loads(snapshot.dumps(minimal_snapshot)) == minimal_snapshot
+
+
+def test_two_dumps_are_byte_identical(minimal_snapshot: Snapshot) -> None:
+    again = snapshot_of(MINIMAL_HEADERS)  # a second, independent parse
+    assert snapshot.dumps(again) == snapshot.dumps(minimal_snapshot)
+
+
+def test_dump_is_sorted_whatever_the_input_order(minimal_snapshot: Snapshot) -> None:
+    shuffled = replace(minimal_snapshot, functions=tuple(reversed(minimal_snapshot.functions)))
+    assert snapshot.dumps(shuffled) == snapshot.dumps(minimal_snapshot)
+
+
+def test_dump_validates_against_shipped_schema(minimal_snapshot: Snapshot) -> None:
+    jsonschema.Draft202012Validator(_schema()).validate(json.loads(snapshot.dumps(minimal_snapshot)))
+
+
+def test_shipped_schema_is_generated() -> None:
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "regen.py"), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _document(minimal_snapshot: Snapshot) -> dict:  # type: ignore[type-arg]
+    return json.loads(snapshot.dumps(minimal_snapshot))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(schema_version=99), "schema version 99; this abidiff reads version 1"),
+        (lambda d: d.update(schema="something-else"), "is not an abidiff snapshot"),
+        (lambda d: d["snapshot"]["records"][0].update(size="16"), "$.snapshot.records[0].size: expected an integer"),
+        (lambda d: d["snapshot"]["functions"][0].update(tier="galactic"), "is not one of: limited, public"),
+        (lambda d: d["snapshot"]["build"].pop("version"), "missing key 'version'"),
+        (lambda d: d["snapshot"].update(extra=1), "unknown key 'extra'"),
+        (lambda d: d["snapshot"].update(macros={}), "$.snapshot.macros: expected an array"),
+    ],
+    ids=["other-version", "not-ours", "wrong-type", "bad-enum", "missing-key", "unknown-key", "wrong-container"],
+)
+def test_malformed_snapshots_are_refused(minimal_snapshot: Snapshot, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    document = _document(minimal_snapshot)
+    mutate(document)
+    with pytest.raises(SnapshotError) as caught:
+        snapshot.loads(json.dumps(document), source="x.json")
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null", '{"schema": "abidiff-snapshot"}'], ids=["empty", "truncated", "array", "null", "no-version"])
+def test_not_a_snapshot(text: str) -> None:
+    with pytest.raises(SnapshotError):
+        snapshot.loads(text)
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path: os.PathLike[str]) -> None:
+    target = os.path.join(tmp_path, "out.json")
+    snapshot.write_atomic(target, "first\n")
+    with pytest.raises(TypeError):
+        snapshot.write_atomic(target, 42)  # type: ignore[arg-type]  # fails mid-write
+    assert open(target).read() == "first\n"
+    assert sorted(os.listdir(tmp_path)) == ["out.json"]
