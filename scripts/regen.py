@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the files derived from the code: the JSON Schemas shipped in the package.
 
-    scripts/regen.py          write them
-    scripts/regen.py --check  print a unified diff of what is stale and exit 1 (the tests run this)
+scripts/regen.py          write them
+scripts/regen.py --check  print a unified diff of what is stale and exit 1 (the tests run this)
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ def main() -> int:
         if args.check:
             stale += 1
             sys.stdout.writelines(
-                difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), relative, relative + " (generated)")
+                difflib.unified_diff(
+                    current.splitlines(True), wanted.splitlines(True), relative, relative + " (generated)"
+                )
             )
         else:
             with open(path, "w", encoding="utf-8") as handle:

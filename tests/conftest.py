@@ -15,7 +15,7 @@ FIXTURES = os.path.join(ROOT, "fixtures")
 MINIMAL_HEADERS = os.path.join(FIXTURES, "headers", "minimal")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def snapshot_cached(spec: str) -> Snapshot:
     from abidiff.builder import snapshot_of
 

@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"abidiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    dump = sub.add_parser("dump", help="write the snapshot of one build as JSON", description="Write the snapshot of one build (its C API from the headers, and its exports) as versioned JSON.")
+    dump = sub.add_parser(
+        "dump",
+        help="write the snapshot of one build as JSON",
+        description="Write the snapshot of one build (its C API from the headers, and its exports) as versioned JSON.",
+    )
     dump.add_argument("build", metavar="BUILD", help="interpreter, prefix, include directory, libpython or snapshot")
     dump.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
@@ -68,7 +72,7 @@ def _normalise_argv(argv: list[str]) -> list[str]:
                 return argv
             continue
         if arg not in COMMANDS:
-            return argv[:index] + ["compare"] + argv[index:]
+            return [*argv[:index], "compare", *argv[index:]]
         return argv
     return argv
 
@@ -83,7 +87,9 @@ def _write_output(text: str, output: str | None, stdout: TextIO) -> None:
     try:
         write_atomic(output, text)
     except OSError as exc:
-        raise AbidiffError(f"cannot write {output}: {exc.strerror}", hint="check the directory exists and is writable") from exc
+        raise AbidiffError(
+            f"cannot write {output}: {exc.strerror}", hint="check the directory exists and is writable"
+        ) from exc
 
 
 def _cmd_dump(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -138,4 +144,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_ERROR
 
 
-__all__ = ["main", "main_inner", "EXIT_ERROR"]
+__all__ = ["EXIT_ERROR", "main", "main_inner"]

@@ -38,7 +38,7 @@ def encode(value: Any) -> Json:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -69,7 +69,7 @@ def decode(tp: Any, data: Json, path: str = "$") -> Any:
         (item_type, _ellipsis) = typing.get_args(tp)
         return tuple(decode(item_type, item, f"{path}[{number}]") for number, item in enumerate(data))
     if origin is dict:
-        key_type, item_type = typing.get_args(tp)
+        _key_type, item_type = typing.get_args(tp)
         if not isinstance(data, dict):
             raise DecodeError(path, f"expected an object, got {_kind(data)}")
         return {key: decode(item_type, item, f"{path}.{key}") for key, item in data.items()}
@@ -114,9 +114,14 @@ def decode(tp: Any, data: Json, path: str = "$") -> Any:
 def _kind(data: Json) -> str:
     if data is None:
         return "null"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "an object"}.get(
-        type(data), type(data).__name__
-    )
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(data), type(data).__name__)
 
 
 def schema_of(tp: Any, defs: dict[str, Json]) -> Json:

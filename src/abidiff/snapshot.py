@@ -27,10 +27,16 @@ _SORTED_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macr
 def normalise(snapshot: Snapshot) -> Snapshot:
     """The same snapshot with every unordered collection sorted (declaration order of fields
     and parameters is kept: it is ABI)."""
-    changes: dict[str, Any] = {kind: tuple(sorted(getattr(snapshot, kind), key=lambda e: (e.name, getattr(e, "kind", "")))) for kind in _SORTED_KINDS}
+    changes: dict[str, Any] = {
+        kind: tuple(sorted(getattr(snapshot, kind), key=lambda e: (e.name, getattr(e, "kind", ""))))
+        for kind in _SORTED_KINDS
+    }
     changes["binaries"] = tuple(
         sorted(
-            (replace(binary, symbols=tuple(sorted(binary.symbols, key=lambda s: (s.name, s.version or "")))) for binary in snapshot.binaries),
+            (
+                replace(binary, symbols=tuple(sorted(binary.symbols, key=lambda s: (s.name, s.version or ""))))
+                for binary in snapshot.binaries
+            ),
             key=lambda b: (str(b.role), b.path, b.arch),
         )
     )
@@ -42,9 +48,28 @@ def to_document(snapshot: Snapshot) -> dict[str, Any]:
     return {"schema": SCHEMA_NAME, "schema_version": SCHEMA_VERSION, "snapshot": codec.encode(normalise(snapshot))}
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(snapshot: Snapshot) -> str:
-    """The snapshot as JSON text; the same snapshot always gives the same bytes."""
-    return json.dumps(to_document(snapshot), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    """The snapshot as JSON text; the same snapshot always gives the same bytes.
+
+    One declaration per line: a snapshot kept as a CI baseline diffs line by line, and
+    each line is written by the C encoder (an indented dump is several times slower).
+    """
+    document = to_document(snapshot)
+    body = document.pop("snapshot")
+    parts = []
+    for key in sorted(body):
+        value = body[key]
+        if isinstance(value, list) and value:
+            inner = ",\n".join(_compact(item) for item in value)
+            parts.append(f"{_compact(key)}:[\n{inner}\n]")
+        else:
+            parts.append(f"{_compact(key)}:{_compact(value)}")
+    head = ",".join(f"{_compact(key)}:{_compact(document[key])}" for key in sorted(document))
+    return "{" + head + ',"snapshot":{\n' + ",\n".join(parts) + "\n}}\n"
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -70,7 +95,7 @@ def loads(text: str, *, source: str = "<snapshot>") -> Snapshot:
     except json.JSONDecodeError as exc:
         raise SnapshotError(f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
-        raise SnapshotError(f"{source} is not an abidiff snapshot (no \"schema\": \"{SCHEMA_NAME}\")")
+        raise SnapshotError(f'{source} is not an abidiff snapshot (no "schema": "{SCHEMA_NAME}")')
     version = document.get("schema_version")
     if version != SCHEMA_VERSION:
         raise SnapshotError(

@@ -68,8 +68,8 @@ def _program(snapshot: Snapshot) -> tuple[str, list[tuple[str, int | None]]]:
                 lines += [
                     "  {",
                     f"    {ctype} v; memset(&v, 0, sizeof v); v.{designator} = ~0ull;",
-                    f'    printf("%d\\n", first_bit((const unsigned char *)&v, sizeof v));',
-                    f'    printf("%d\\n", bit_count((const unsigned char *)&v, sizeof v));',
+                    '    printf("%d\\n", first_bit((const unsigned char *)&v, sizeof v));',
+                    '    printf("%d\\n", bit_count((const unsigned char *)&v, sizeof v));',
                     "  }",
                 ]
                 expected.append((f"bit offset of {label}", item.offset_bits))

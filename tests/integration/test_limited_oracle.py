@@ -29,8 +29,18 @@ _TOKEN = re.compile(r"[A-Za-z_]\w*")
 def _preprocessed(gcc: str, includes: list[str], level: str) -> tuple[set[str], set[str]]:
     """(identifiers in the code, macros defined) that a user at ``level`` sees."""
     proc = subprocess.run(
-        [gcc, "-E", "-dD", "-P", "-x", "c", "-std=gnu11", *includes,
-         f"-DPy_LIMITED_API=0x{limited_api_hex(level):08X}", "-"],
+        [
+            gcc,
+            "-E",
+            "-dD",
+            "-P",
+            "-x",
+            "c",
+            "-std=gnu11",
+            *includes,
+            f"-DPy_LIMITED_API=0x{limited_api_hex(level):08X}",
+            "-",
+        ],
         input="#include <Python.h>\n",
         capture_output=True,
         text=True,
@@ -80,7 +90,11 @@ def test_limited_since_agrees_with_gcc_for_3_13() -> None:
     assert snapshot.limited_levels[0] == "3.2" and snapshot.limited_levels[-1] == "3.13"
     includes = [f"-I{d}" for d in resolved.config_dirs] + [f"-I{resolved.include_dir}"]
     truth = _truth(snapshot, gcc, includes)
-    by_key = {(kind, e.name): e for kind in ("records", "functions", "variables", "typedefs", "macros") for e in getattr(snapshot, kind)}
+    by_key = {
+        (kind, e.name): e
+        for kind in ("records", "functions", "variables", "typedefs", "macros")
+        for e in getattr(snapshot, kind)
+    }
     limited = [key for key, entity in by_key.items() if entity.limited_since is not None]
     assert len(limited) > 1000, "the 3.13 limited API has over a thousand declarations"
     wrong = []

@@ -81,7 +81,9 @@ def test_no_compiler_headers(tmp_path: os.PathLike[str]) -> None:
     assert_clean_error(proc, 1, "no C compiler", "apt-get install gcc")
 
 
-@pytest.mark.parametrize("args", [["--no-such-option"], ["dump"], ["dump", "a", "b"]], ids=["unknown-option", "missing-arg", "extra-arg"])
+@pytest.mark.parametrize(
+    "args", [["--no-such-option"], ["dump"], ["dump", "a", "b"]], ids=["unknown-option", "missing-arg", "extra-arg"]
+)
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert_clean_error(run(*args), 2)
 

@@ -57,7 +57,14 @@ def test_object_with_anonymous_union(minimal_snapshot: Snapshot) -> None:
 def test_bitfields(minimal_snapshot: Snapshot) -> None:
     state = _get(minimal_snapshot.records, "PyBitState")
     layout = [(f.name, f.offset_bits, f.bitfield_width) for f in state.fields]
-    assert layout == [("interned", 0, 2), ("kind", 2, 3), ("compact", 5, 1), ("ascii", 6, 1), ("", 7, 25), ("after", 32, None)]
+    assert layout == [
+        ("interned", 0, 2),
+        ("kind", 2, 3),
+        ("compact", 5, 1),
+        ("ascii", 6, 1),
+        ("", 7, 25),
+        ("after", 32, None),
+    ]
     assert state.size == 8
 
 
@@ -105,7 +112,11 @@ def test_functions(minimal_snapshot: Snapshot) -> None:
 
 def test_enums_and_typedefs(minimal_snapshot: Snapshot) -> None:
     send = _get(minimal_snapshot.enums, "PySendResult")
-    assert [(e.name, e.value) for e in send.enumerators] == [("PYGEN_RETURN", 0), ("PYGEN_ERROR", -1), ("PYGEN_NEXT", 1)]
+    assert [(e.name, e.value) for e in send.enumerators] == [
+        ("PYGEN_RETURN", 0),
+        ("PYGEN_ERROR", -1),
+        ("PYGEN_NEXT", 1),
+    ]
     assert _get(minimal_snapshot.typedefs, "Py_ssize_t").type.canonical == "long"
     assert _get(minimal_snapshot.typedefs, "PyObject").type.canonical == "struct _object"
 

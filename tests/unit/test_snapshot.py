@@ -42,7 +42,9 @@ def test_dump_validates_against_shipped_schema(minimal_snapshot: Snapshot) -> No
 
 
 def test_shipped_schema_is_generated() -> None:
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "regen.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "regen.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -71,7 +73,11 @@ def test_malformed_snapshots_are_refused(minimal_snapshot: Snapshot, mutate, mes
     assert message in caught.value.message
 
 
-@pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null", '{"schema": "abidiff-snapshot"}'], ids=["empty", "truncated", "array", "null", "no-version"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "{", "[1, 2]", "null", '{"schema": "abidiff-snapshot"}'],
+    ids=["empty", "truncated", "array", "null", "no-version"],
+)
 def test_not_a_snapshot(text: str) -> None:
     with pytest.raises(SnapshotError):
         snapshot.loads(text)

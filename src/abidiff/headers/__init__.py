@@ -8,10 +8,11 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from abidiff.errors import BuildSpecError
-from abidiff.headers.combine import combine
+from abidiff.headers import clangext
+from abidiff.headers.combine import combine, missing_details
 from abidiff.headers.parse import ParseJob, Scan, scan
 from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
 from abidiff.headers.toolchain import host_toolchain
@@ -72,13 +73,45 @@ def _jobs() -> int:
     return os.cpu_count() or 1
 
 
-def _run(jobs: list[ParseJob]) -> list[Scan]:
-    workers = min(_jobs(), len(jobs))
+def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, list[Scan]]:
+    """Scan every configuration, in a process pool when there is more than one core.
+
+    Names-only levels are scanned in detail again when they declare something no detailed
+    scan holds (see :func:`missing_details`); those re-scans are submitted as soon as the
+    need is known, while the other levels still run.
+    """
+    workers = min(_jobs(), 1 + len(level_jobs))
     if workers <= 1:
-        return [scan(job) for job in jobs]
+        full = scan(full_job)
+        limited = [scan(job) for job in level_jobs]
+        again = missing_details(full, limited)
+        redone = {job.limited: scan(replace(job, detail=True)) for job in level_jobs if job.limited in again}
+        return full, [redone.get(item.limited, item) for item in limited]
+    clangext.cindex()  # load libclang once, before the fork: every worker inherits it
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(scan, jobs))
+        # the detailed jobs first: they are the longest
+        order = sorted(level_jobs, key=lambda job: not job.detail)
+        full_future = pool.submit(scan, full_job)
+        futures = {pool.submit(scan, job): job for job in order}
+        full = full_future.result()
+        detailed = [future.result() for future, job in futures.items() if job.detail]
+        redo: dict[str, concurrent.futures.Future[Scan]] = {}
+        pending: set[str] = set()  # names a submitted re-scan will bring
+        results: dict[str | None, Scan] = {item.limited: item for item in detailed}
+        for future in concurrent.futures.as_completed(futures):
+            item = future.result()
+            results[item.limited] = item
+            if item.detailed:
+                continue
+            needed = set().union(*missing_details(full, [item, *detailed]).values()) - pending
+            if needed:
+                pending |= needed
+                job = futures[future]
+                redo[job.limited or ""] = pool.submit(scan, replace(job, detail=True))
+        for level, future in redo.items():
+            results[level] = future.result()
+    return full, [results[job.limited] for job in level_jobs]
 
 
 def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:
@@ -86,7 +119,9 @@ def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:
     values = []
     for name in CONFIG_FLAGS:
         macro = by_name.get(name)
-        values.append(ConfigValue(name=name, value=0 if macro is None else (macro.value if macro.value is not None else 1)))
+        values.append(
+            ConfigValue(name=name, value=0 if macro is None else (macro.value if macro.value is not None else 1))
+        )
     for name in CONFIG_SIZES:
         macro = by_name.get(name)
         if macro is not None and macro.value is not None:
@@ -104,9 +139,7 @@ def read_headers(
 ) -> HeaderData:
     """Parse the full API and every ``Py_LIMITED_API`` level of one header tree."""
     if not os.path.isfile(os.path.join(include_dir, "Python.h")):
-        raise BuildSpecError(
-            f"{include_dir} holds no Python.h", hint="give the include directory of a CPython build"
-        )
+        raise BuildSpecError(f"{include_dir} holds no Python.h", hint="give the include directory of a CPython build")
     patchlevel = read_patchlevel(include_dir)
     toolchain = host_toolchain()
     base = ParseJob(
@@ -117,20 +150,15 @@ def read_headers(
         defines=defines,
     )
     levels = limited_levels(patchlevel) if with_limited else ()
-    jobs = [base] + [
-        ParseJob(
-            include_dir=include_dir,
-            config_dirs=config_dirs,
-            system_dirs=toolchain.system_include_dirs,
-            target=target,
-            defines=defines,
-            limited=level,
-            evaluate_macros=False,
-        )
-        for level in levels
-    ]
-    scans = _run(jobs)
-    full, limited = scans[0], scans[1:]
+
+    def level_job(level: str, detail: bool) -> ParseJob:
+        return replace(base, limited=level, evaluate_macros=False, detail=detail)
+
+    # the newest and the oldest level in detail: what only Py_LIMITED_API users see lives
+    # on at the newest (3.12's _Py_IncRef) or is kept for the oldest (3.13's PyLong_AsPid
+    # for Py_LIMITED_API < 3.13); the levels between need only their names
+    detailed = {levels[0], levels[-1]} if levels else set()
+    full, limited = _scan_all(base, [level_job(level, detail=level in detailed) for level in levels])
     merged = combine(full, limited)
     return HeaderData(
         patchlevel=patchlevel,

@@ -16,18 +16,16 @@ from abidiff.errors import ToolchainError
 _CXEval_Int = 1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cindex() -> Any:
     """The ``clang.cindex`` module, with libclang loaded and our extra functions registered."""
     try:
         import clang.cindex as ci
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ToolchainError(
-            "the Python package 'libclang' is not installed", hint="pip install libclang"
-        ) from exc
+        raise ToolchainError("the Python package 'libclang' is not installed", hint="pip install libclang") from exc
     try:
         lib = ci.conf.lib
-    except Exception as exc:  # noqa: BLE001 - cindex raises LibclangError or OSError here
+    except Exception as exc:
         raise ToolchainError(
             f"libclang could not be loaded: {exc}", hint="pip install --force-reinstall libclang"
         ) from exc
@@ -49,6 +47,10 @@ def cindex() -> Any:
     lib.clang_Cursor_isFunctionInlined.restype = ctypes.c_uint
     lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
     lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
+    lib.clang_Location_isInSystemHeader.argtypes = [ci.SourceLocation]
+    lib.clang_Location_isInSystemHeader.restype = ctypes.c_int
+    lib.clang_getCursorLocation.argtypes = [ci.Cursor]
+    lib.clang_getCursorLocation.restype = ci.SourceLocation
     lib.clang_getTranslationUnitTargetInfo.argtypes = [ci.TranslationUnit]
     lib.clang_getTranslationUnitTargetInfo.restype = ctypes.c_void_p
     lib.clang_TargetInfo_getTriple.argtypes = [ctypes.c_void_p]
@@ -100,6 +102,12 @@ def is_function_inlined(cursor: Any) -> bool:
 def is_anonymous_record(cursor: Any) -> bool:
     """True for an unnamed struct/union (a member without a name, or typedef'd anonymous)."""
     return bool(cindex().conf.lib.clang_Cursor_isAnonymousRecordDecl(cursor))
+
+
+def in_system_header(cursor: Any) -> bool:
+    """Whether a cursor lies in a header found through a system (-isystem) directory."""
+    lib = cindex().conf.lib
+    return bool(lib.clang_Location_isInSystemHeader(lib.clang_getCursorLocation(cursor)))
 
 
 def file_of(cursor: Any) -> tuple[int | None, Any]:

@@ -15,7 +15,7 @@ from abidiff.headers.parse import Scan
 from abidiff.headers.tiers import CONFIG_HEADER, classify
 from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, version_key
 
-_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros")
+KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros")
 
 T = TypeVar("T", Record, Function, Variable, Enum, Typedef, Macro)
 
@@ -30,21 +30,39 @@ def _tier_name(entity: Record | Function | Variable | Enum | Typedef | Macro) ->
     return entity.name
 
 
+def missing_details(full: Scan, limited: list[Scan]) -> dict[str, set[str]]:
+    """Names declared only at some limited level whose details no detailed scan holds, by
+    the newest level that declares them: those levels must be scanned again in detail."""
+    wanted: dict[str, set[str]] = {}
+    for kind in KINDS:
+        have = set(getattr(full, kind))
+        for scan in limited:
+            have |= set(getattr(scan, kind))
+        newest: dict[str, str] = {}
+        for scan in sorted(limited, key=lambda s: version_key(s.limited or "0")):
+            for name in scan.names(kind):
+                if name not in have:
+                    newest[name] = scan.limited or ""
+        for name, level in newest.items():
+            wanted.setdefault(level, set()).add(f"{kind}:{name}")
+    return wanted
+
+
 def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignore[type-arg]
     """Tuples of tier-tagged, sorted model values for each kind of declaration."""
     levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
     out: dict[str, tuple] = {}  # type: ignore[type-arg]
-    for kind in _KINDS:
+    for kind in KINDS:
         merged: dict[str, object] = dict(getattr(full, kind))
         since: dict[str, str] = {}
         layout_since: dict[str, str] = {}
         for scan in levels:
             assert scan.limited is not None
-            for name, entity in getattr(scan, kind).items():
+            for name, complete in scan.names(kind).items():
                 since.setdefault(name, scan.limited)
-                if isinstance(entity, Record) and entity.complete:
+                if kind == "records" and complete:
                     layout_since.setdefault(name, scan.limited)
-        for scan in reversed(levels):
+        for scan in reversed(levels):  # declared only with Py_LIMITED_API: the newest level's
             for name, entity in getattr(scan, kind).items():
                 merged.setdefault(name, entity)
         finished = []

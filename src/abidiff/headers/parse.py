@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from abidiff.errors import HeaderParseError
@@ -25,8 +25,8 @@ from abidiff.model import (
     Record,
     RecordKind,
     Tier,
-    TypeRef,
     Typedef,
+    TypeRef,
     Variable,
     limited_api_hex,
 )
@@ -41,13 +41,6 @@ _MAX_ERRORS_SHOWN = 5
 _ANON_RE = re.compile(r"\((?:unnamed|anonymous)(?: (?:struct|union|enum))? at [^()]*\)")
 _ANON_OWNER_RE = re.compile(r"\b[A-Za-z_]\w*::(?=\(anonymous\))")
 
-# tokens allowed in a macro body that we try to evaluate as an integer constant expression
-_EVAL_PUNCT = frozenset("( ) + - * / % < > ! ~ & | ^ ? : , << >> <= >= == != && ||".split())
-_EVAL_KEYWORDS = frozenset(
-    "unsigned signed long int short char sizeof _Alignof __alignof__ struct union const void "
-    "_Bool __typeof__".split()
-)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParseJob:
@@ -60,6 +53,7 @@ class ParseJob:
     defines: tuple[str, ...] = ()
     limited: str | None = None  # a feature version ("3.9") to parse with Py_LIMITED_API, or None
     evaluate_macros: bool = True
+    detail: bool = True  # False: keep only the names a configuration shows (see scan())
 
     def clang_args(self) -> list[str]:
         args = ["-x", "c", "-std=gnu11", "-nostdinc", "-ferror-limit=0", "-Wno-everything"]
@@ -89,6 +83,16 @@ class Scan:
     enums: dict[str, Enum] = field(default_factory=dict)
     typedefs: dict[str, Typedef] = field(default_factory=dict)
     macros: dict[str, Macro] = field(default_factory=dict)
+    detailed: bool = True
+    # names-only scans: kind ("records", "functions", ...) -> name -> complete (records) / True
+    visible: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def names(self, kind: str) -> dict[str, bool]:
+        """Visible names of one kind, with completeness for records, in either scan mode."""
+        if not self.detailed:
+            return self.visible.get(kind, {})
+        entities = getattr(self, kind)
+        return {name: getattr(entity, "complete", True) for name, entity in entities.items()}
 
 
 def clean_spelling(spelling: str) -> str:
@@ -100,9 +104,7 @@ def clean_spelling(spelling: str) -> str:
 
 
 def _typeref(ctype: Any) -> TypeRef:
-    return TypeRef(
-        spelling=clean_spelling(ctype.spelling), canonical=clean_spelling(ctype.get_canonical().spelling)
-    )
+    return TypeRef(spelling=clean_spelling(ctype.spelling), canonical=clean_spelling(ctype.get_canonical().spelling))
 
 
 class _Extractor:
@@ -115,9 +117,14 @@ class _Extractor:
             (os.path.realpath(d) + os.sep, True) for d in job.config_dirs
         ]
         self._header_by_file: dict[int | None, str | None] = {}
+        self._macro_kind = self.ci.CursorKind.MACRO_DEFINITION.value
 
     def header_of(self, cursor: Any) -> str | None:
         """The header a cursor is declared in, relative to the include directory, or None."""
+        if clangext.in_system_header(cursor) and not (self.job.config_dirs and cursor._kind_id == self._macro_kind):
+            # the build's headers come through -I; only a pyconfig.h kept apart (Debian's
+            # /usr/include/<multiarch>/python3.X) is reached through a system directory
+            return None
         key, handle = clangext.file_of(cursor)
         try:
             return self._header_by_file[key]
@@ -236,33 +243,6 @@ class _Extractor:
         )
 
 
-def _evaluable_body(cursor: Any) -> bool:
-    """Whether an object-like macro's body could be an integer constant expression."""
-    tokens = list(cursor.get_tokens())[1:]
-    if not tokens:
-        return False
-    depth = 0
-    for token in tokens:
-        text = token.spelling
-        kind = token.kind.name
-        if kind == "PUNCTUATION":
-            if text not in _EVAL_PUNCT:
-                return False
-            depth += text == "("
-            depth -= text == ")"
-            if depth < 0:
-                return False
-        elif kind == "KEYWORD":
-            if text not in _EVAL_KEYWORDS:
-                return False
-        elif kind == "LITERAL":
-            if text.startswith(('"', 'L"', 'u"', 'U"', 'u8"')):
-                return False
-        elif kind != "IDENTIFIER":
-            return False
-    return depth == 0
-
-
 def _is_include_guard(cursor: Any) -> bool:
     """``#define Py_OBJECT_H`` (empty, named ``*_H``): not API, and renamed freely."""
     name = cursor.spelling
@@ -296,12 +276,70 @@ def _parse(index: Any, job: ParseJob, source: str) -> Any:
         ) from exc
 
 
+_DEFINE_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?!\()[ \t]*((?:[^\n\\]|\\\n|\\)*)", re.MULTILINE)
+_EVAL_BODY_RE = re.compile(r"^[\w\s()+\-*/%<>!~&|^?:,.']+$")
+
+
+def macro_candidates(job: ParseJob) -> list[str]:
+    """Object-like macros of the tree whose body could be an integer constant expression.
+
+    Read from the header text, before parsing, so that one parse both declares the headers
+    and evaluates the macros.  A candidate that is not defined in this configuration, or
+    not an integer, only makes its own evaluation line fail.
+    """
+    names: set[str] = set()
+    roots = [job.include_dir, *job.config_dirs]
+    for root in roots:
+        for directory, subdirs, files in os.walk(root):
+            subdirs[:] = sorted(d for d in subdirs if not (directory == root and d == "internal"))
+            for name in sorted(files):
+                if not name.endswith(".h"):
+                    continue
+                try:
+                    with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+                        text = handle.read()
+                except OSError:
+                    continue
+                for macro, body in _DEFINE_RE.findall(text):
+                    body = re.sub(r"/\*.*?\*/|//.*", " ", body.replace("\\\n", " ")).strip()
+                    if body and _EVAL_BODY_RE.match(body):
+                        names.add(macro)
+    return sorted(names)
+
+
+def _top_level(tu: Any, wanted_kinds: frozenset[int]) -> list[Any]:
+    """The top-level cursors of the wanted kinds.
+
+    A raw ``clang_visitChildren`` with the kind tested on the struct field: the bindings'
+    ``get_children`` costs several times more on the ~16000 cursors of Python.h.
+    """
+    ci = clangext.cindex()
+    found: list[Any] = []
+
+    def visit(cursor: Any, _parent: Any, _data: Any) -> int:
+        if cursor._kind_id in wanted_kinds:
+            cursor._tu = tu
+            found.append(cursor)
+        return 1  # CXChildVisit_Continue
+
+    ci.conf.lib.clang_visitChildren(tu.cursor, ci.callbacks["cursor_visit"](visit), [])
+    return found
+
+
 def scan(job: ParseJob) -> Scan:
-    """Parse one configuration and return what its own headers declare."""
+    """Parse one configuration and return what its own headers declare.
+
+    With ``job.detail`` false only the names are kept (in :attr:`Scan.visible`): enough to tell
+    what a ``Py_LIMITED_API`` level shows, at a fraction of the cost.
+    """
     ci = clangext.cindex()
     kinds = ci.CursorKind
     index = ci.Index.create()
-    tu = _parse(index, job, "#include <Python.h>\n")
+    detail = job.detail
+    candidates = macro_candidates(job) if (detail and job.evaluate_macros) else []
+    lines = ["#include <Python.h>"]
+    lines += [f"static const __typeof__(({name})) {_EVAL_PREFIX}{n} = ({name});" for n, name in enumerate(candidates)]
+    tu = _parse(index, job, "\n".join(lines) + "\n")
     errors = _errors(tu)
     if errors:
         level = f"Py_LIMITED_API={job.limited}" if job.limited else "the full API"
@@ -313,17 +351,33 @@ def scan(job: ParseJob) -> Scan:
         )
     triple, pointer_bits = clangext.target_info(tu)
     extractor = _Extractor(job)
-    result = Scan(limited=job.limited, target=triple, pointer_bits=pointer_bits)
+    result = Scan(limited=job.limited, target=triple, pointer_bits=pointer_bits, detailed=detail)
     record_kinds = (kinds.STRUCT_DECL, kinds.UNION_DECL)
-    skip = (kinds.MACRO_INSTANTIATION, kinds.INCLUSION_DIRECTIVE)
-    evaluate: list[str] = []
+    wanted = frozenset(
+        kind.value
+        for kind in (
+            *record_kinds,
+            kinds.FUNCTION_DECL,
+            kinds.VAR_DECL,
+            kinds.ENUM_DECL,
+            kinds.TYPEDEF_DECL,
+            kinds.MACRO_DEFINITION,
+        )
+    )
+    values: dict[str, int] = {}
     typedef_targets: dict[str, list[str]] = {}
-    for cursor in tu.cursor.get_children():
+    for cursor in _top_level(tu, wanted):
         kind = cursor.kind
-        if kind in skip:
+        if kind == kinds.VAR_DECL and candidates and cursor.spelling.startswith(_EVAL_PREFIX):
+            value = clangext.evaluate_int(cursor)
+            if value is not None:
+                values[candidates[int(cursor.spelling[len(_EVAL_PREFIX) :])]] = value
             continue
         header = extractor.header_of(cursor)
         if header is None:
+            continue
+        if not detail:
+            _note_name(result, cursor, kind, kinds)
             continue
         if kind in record_kinds:
             record = extractor.record(cursor, header)
@@ -354,17 +408,43 @@ def scan(job: ParseJob) -> Scan:
             result.macros[cursor.spelling] = Macro(
                 name=cursor.spelling, function_like=function_like, header=header, tier=_PLACEHOLDER
             )
-            if job.evaluate_macros and not function_like and _evaluable_body(cursor):
-                evaluate.append(cursor.spelling)
-    _attach_aliases(result, typedef_targets)
-    if evaluate:
-        _evaluate_macros(index, job, result, evaluate)
+    if detail:
+        _attach_aliases(result, typedef_targets)
+        for name, value in values.items():
+            if name in result.macros and not result.macros[name].function_like:
+                result.macros[name] = replace(result.macros[name], value=value)
     return result
 
 
-def _attach_aliases(result: Scan, typedef_targets: dict[str, list[str]]) -> None:
-    from dataclasses import replace
+def _note_name(result: Scan, cursor: Any, kind: Any, kinds: Any) -> None:
+    """Names-only scan: record that a declaration is visible (and a record complete)."""
+    if kind in (kinds.STRUCT_DECL, kinds.UNION_DECL):
+        name = clean_spelling(cursor.type.spelling)
+        if "(anonymous)" in name:
+            return
+        complete = cursor.is_definition()
+        result.visible.setdefault("records", {})
+        result.visible["records"][name] = result.visible["records"].get(name, False) or complete
+        return
+    if kind == kinds.ENUM_DECL:
+        name = clean_spelling(cursor.type.spelling)
+        if "(anonymous)" in name:
+            constants = [c.spelling for c in cursor.get_children() if c.kind == kinds.ENUM_CONSTANT_DECL]
+            name = f"enum ({constants[0] if constants else 'empty'})"
+        result.visible.setdefault("enums", {})[name] = True
+        return
+    if kind == kinds.MACRO_DEFINITION and not clangext.is_macro_function_like(cursor) and _is_include_guard(cursor):
+        return
+    bucket = {
+        kinds.FUNCTION_DECL: "functions",
+        kinds.VAR_DECL: "variables",
+        kinds.TYPEDEF_DECL: "typedefs",
+        kinds.MACRO_DEFINITION: "macros",
+    }[kind]
+    result.visible.setdefault(bucket, {})[cursor.spelling] = True
 
+
+def _attach_aliases(result: Scan, typedef_targets: dict[str, list[str]]) -> None:
     def aliases(name: str) -> tuple[str, ...]:
         names = typedef_targets.get(name, [])
         # public names first: reports call PyObject by that name, not _object
@@ -378,22 +458,3 @@ def _attach_aliases(result: Scan, typedef_targets: dict[str, list[str]]) -> None
         found = aliases(name)
         if found:
             result.enums[name] = replace(enum, aliases=found)
-
-
-def _evaluate_macros(index: Any, job: ParseJob, result: Scan, names: list[str]) -> None:
-    """Evaluate object-like macros as integers by parsing ``static const T v = (MACRO);``."""
-    from dataclasses import replace
-
-    ci = clangext.cindex()
-    lines = ["#include <Python.h>"]
-    for number, name in enumerate(names):
-        lines.append(f"static const __typeof__(({name})) {_EVAL_PREFIX}{number} = ({name});")
-    tu = _parse(index, job, "\n".join(lines) + "\n")
-    for cursor in tu.cursor.get_children():
-        if cursor.kind != ci.CursorKind.VAR_DECL or not cursor.spelling.startswith(_EVAL_PREFIX):
-            continue
-        value = clangext.evaluate_int(cursor)
-        if value is None:
-            continue
-        name = names[int(cursor.spelling[len(_EVAL_PREFIX) :])]
-        result.macros[name] = replace(result.macros[name], value=value)

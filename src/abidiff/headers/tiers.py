@@ -1,15 +1,15 @@
 """API tiers: how CPython tells its users what it promises about a declaration.
 
 See ``docs/tiers.md``.  In order: a header under ``internal/`` is internal whatever the
-name; ``pyconfig.h`` is build configuration, private; a ``PyUnstable_`` name is unstable; a declaration visible with ``Py_LIMITED_API``
-defined is limited (also ``_Py_IncRef`` and friends: the stable ABI holds them even with a
-private spelling); any other leading underscore is private; the rest is public.
+name; ``pyconfig.h`` is build configuration, private; a ``PyUnstable_`` name is unstable;
+a declaration visible with ``Py_LIMITED_API`` defined is limited (also ``_Py_IncRef`` and
+friends: the stable ABI holds them even with a private spelling); any other leading
+underscore is private; the rest is public.
 """
 
 from __future__ import annotations
 
 from abidiff.model import Tier
-
 
 CONFIG_HEADER = "pyconfig.h"
 

@@ -53,7 +53,7 @@ def _search_path(compiler: str) -> tuple[str, ...] | None:
     return tuple(dirs) if dirs else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def host_toolchain() -> Toolchain:
     """The first working C compiler: ``$ABIDIFF_CC``, then cc, gcc, clang on PATH."""
     wanted = os.environ.get("ABIDIFF_CC")

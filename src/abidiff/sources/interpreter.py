@@ -67,7 +67,7 @@ def probe(executable: str, *, timeout: float = 60.0) -> InterpreterInfo:
     except subprocess.TimeoutExpired as exc:
         raise InterpreterError(
             f"the interpreter {executable} did not answer within {timeout:.0f} s",
-            hint="check that it runs: '{} -c pass'".format(executable),
+            hint=f"check that it runs: '{executable} -c pass'",
         ) from exc
     except OSError as exc:
         raise InterpreterError(
