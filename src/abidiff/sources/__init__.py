@@ -59,6 +59,8 @@ class ResolvedBuild:
     target: str | None = None  # a clang target triple; None: the host's
     defines: tuple[str, ...] = ()  # extra -D for the header parse
     manifest_path: str | None = None  # Misc/stable_abi.toml (3.11+) or Misc/stable_abi.txt (3.10)
+    commit: str | None = None  # a git-ref build: the commit it resolved to
+    cache_key: str | None = None  # a digest of every input (content), when the build can be cached
 
 
 def _looks_like_json(path: str) -> bool:
