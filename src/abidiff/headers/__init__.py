@@ -9,6 +9,7 @@ import concurrent.futures
 import multiprocessing
 import os
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from abidiff.errors import BuildSpecError
 from abidiff.headers import clangext
@@ -85,7 +86,7 @@ def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, lis
         full = scan(full_job)
         limited = [scan(job) for job in level_jobs]
         again = missing_details(full, limited)
-        redone = {job.limited: scan(replace(job, detail=True)) for job in level_jobs if job.limited in again}
+        redone = {job.limited: scan(replace(job, detail=True)) for job in level_jobs if (job.limited or "") in again}
         return full, [redone.get(item.limited, item) for item in limited]
     clangext.cindex()  # load libclang once, before the fork: every worker inherits it
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
@@ -129,6 +130,13 @@ def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:
     return tuple(sorted(values, key=lambda item: item.name))
 
 
+E = TypeVar("E")
+
+
+def _only(items: tuple[object, ...], kind: type[E]) -> tuple[E, ...]:
+    return tuple(item for item in items if isinstance(item, kind))
+
+
 def read_headers(
     include_dir: str,
     *,
@@ -165,11 +173,11 @@ def read_headers(
         target=full.target,
         pointer_size=full.pointer_bits // 8,
         limited_levels=levels,
-        config=_config(merged["macros"]),
-        records=merged["records"],
-        functions=merged["functions"],
-        variables=merged["variables"],
-        enums=merged["enums"],
-        typedefs=merged["typedefs"],
-        macros=merged["macros"],
+        config=_config(_only(merged["macros"], Macro)),
+        records=_only(merged["records"], Record),
+        functions=_only(merged["functions"], Function),
+        variables=_only(merged["variables"], Variable),
+        enums=_only(merged["enums"], Enum),
+        typedefs=_only(merged["typedefs"], Typedef),
+        macros=_only(merged["macros"], Macro),
     )

@@ -9,7 +9,6 @@ is taken from the highest level that declares it.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TypeVar
 
 from abidiff.headers.parse import Scan
 from abidiff.headers.tiers import CONFIG_HEADER, classify
@@ -17,10 +16,10 @@ from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, vers
 
 KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros")
 
-T = TypeVar("T", Record, Function, Variable, Enum, Typedef, Macro)
+Entity = Record | Function | Variable | Enum | Typedef | Macro
 
 
-def _tier_name(entity: Record | Function | Variable | Enum | Typedef | Macro) -> str:
+def _tier_name(entity: Entity) -> str:
     """The name whose spelling decides the tier: a record's public typedef, else its name."""
     if isinstance(entity, (Record, Enum)):
         public = [alias for alias in entity.aliases if not alias.startswith("_")]
@@ -48,12 +47,12 @@ def missing_details(full: Scan, limited: list[Scan]) -> dict[str, set[str]]:
     return wanted
 
 
-def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignore[type-arg]
+def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
     """Tuples of tier-tagged, sorted model values for each kind of declaration."""
     levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
-    out: dict[str, tuple] = {}  # type: ignore[type-arg]
+    out: dict[str, tuple[Entity, ...]] = {}
     for kind in KINDS:
-        merged: dict[str, object] = dict(getattr(full, kind))
+        merged: dict[str, Entity] = dict(getattr(full, kind))
         since: dict[str, str] = {}
         layout_since: dict[str, str] = {}
         for scan in levels:
@@ -69,10 +68,10 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple]:  # type: ignor
         for name in sorted(merged):
             entity = merged[name]
             limited_since = since.get(name)
-            if entity.header == CONFIG_HEADER:  # type: ignore[attr-defined]
+            if entity.header == CONFIG_HEADER:
                 limited_since = None
-            tier = classify(_tier_name(entity), entity.header, limited_since)  # type: ignore[attr-defined]
-            updated = replace(entity, tier=tier, limited_since=limited_since)  # type: ignore[type-var]
+            tier = classify(_tier_name(entity), entity.header, limited_since)
+            updated: Entity = replace(entity, tier=tier, limited_since=limited_since)
             if isinstance(updated, Record) and limited_since is not None:
                 updated = replace(updated, limited_layout_since=layout_since.get(name))
             finished.append(updated)
