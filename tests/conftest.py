@@ -25,3 +25,69 @@ def snapshot_cached(spec: str) -> Snapshot:
 @pytest.fixture(scope="session")
 def minimal_snapshot() -> Snapshot:
     return snapshot_cached(MINIMAL_HEADERS)
+
+
+# --- binary fixtures (ELF, PE, Mach-O) built by scripts/build_fixtures.py with zig ---------
+
+
+def _load_build_fixtures():  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+
+    path = os.path.join(ROOT, "scripts", "build_fixtures.py")
+    spec = importlib.util.spec_from_file_location("abidiff_build_fixtures", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def binary_fixtures() -> dict[str, str]:
+    """``{file name: path}`` of the compiled binary fixtures; skips when zig is absent."""
+    builder = _load_build_fixtures()
+    if not builder.have_zig():
+        pytest.skip("the zig toolchain (pip install ziglang) is absent: binary fixtures cannot be built")
+    return {name: str(path) for name, path in builder.build_all().items()}
+
+
+# --- compare (issue 4): the base header tree and one-edit variants of it -----------------
+
+BASE_HEADERS = os.path.join(FIXTURES, "headers", "base")
+
+Edit = tuple[str, str, str]  # (file under the tree, old text, new text)
+
+
+def make_variant(tmp_root: str, edits: tuple[Edit, ...]) -> str:
+    """A copy of ``fixtures/headers/base`` under ``tmp_root`` with ``edits`` applied; each
+    edit's old text must occur exactly once (a stale table fails loudly)."""
+    import shutil
+    import tempfile
+
+    target = os.path.join(tempfile.mkdtemp(prefix="variant-", dir=tmp_root), "include")
+    shutil.copytree(BASE_HEADERS, target)
+    for relative, old, new in edits:
+        path = os.path.join(target, relative)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        assert text.count(old) == 1, f"{relative}: the edit's old text occurs {text.count(old)} times: {old!r}"
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text.replace(old, new))
+    return target
+
+
+@pytest.fixture(scope="session")
+def base_snapshot() -> Snapshot:
+    return snapshot_cached(BASE_HEADERS)
+
+
+@pytest.fixture
+def variant_snapshot(tmp_path):  # type: ignore[no-untyped-def]
+    """``variant_snapshot(edits)``: the snapshot of the base tree with ``edits`` applied."""
+    from abidiff.builder import snapshot_of
+
+    def build(edits: tuple[Edit, ...]) -> Snapshot:
+        return snapshot_of(make_variant(str(tmp_path), edits))
+
+    return build

@@ -1,0 +1,121 @@
+"""The human report (rich, on stderr): a verdict panel, a count per rule, the breaks grouped by
+entity, then the warnings.  Compatible and informational changes are only counted: they are in
+the JSON report."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from abidiff.rules import RULE_BY_ID, ReleaseKind, Report, ReportedChange, Severity, StableVerdict
+
+MAX_IMPACTS_SHOWN = 6
+PLAIN_WIDTH = 100
+
+
+def _group(changes: Iterable[ReportedChange]) -> dict[str, list[ReportedChange]]:
+    """Changes grouped by the entity that owns them: a field's record, else the entity."""
+    groups: dict[str, list[ReportedChange]] = {}
+    for change in changes:
+        owner = change.entity.partition(".")[0] if str(change.entity_kind) == "field" else change.entity
+        groups.setdefault(owner, []).append(change)
+    return dict(sorted(groups.items()))
+
+
+def _impacts(change: ReportedChange) -> str | None:
+    if not change.impacts:
+        return None
+    shown = ", ".join(change.impacts[:MAX_IMPACTS_SHOWN])
+    more = len(change.impacts) - MAX_IMPACTS_SHOWN
+    return f"impacts: {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _verdict_panel(report: Report) -> Any:
+    from rich.panel import Panel
+    from rich.text import Text
+
+    alpha = report.release_kind == ReleaseKind.ALPHA
+    broken = report.stable_abi_verdict == StableVerdict.BROKEN
+    text = Text()
+    text.append("full ABI:   ")
+    text.append(f"{report.verdict}", style="bold red" if alpha else "bold green")
+    text.append(f" (PEP 605: {report.release_kind})\n")
+    text.append("stable ABI: ")
+    text.append(f"{report.stable_abi_verdict}", style="bold red" if broken else "bold green")
+    text.append(f"\nold: {report.old.version}  {report.old.origin}")
+    text.append(f"\nnew: {report.new.version}  {report.new.origin}")
+    if report.headers_only:
+        text.append("\nheaders only: a declaration removed from the headers counts as removed from the ABI")
+    return Panel(text, title=f"abidiff {report.old.version} -> {report.new.version}", expand=False)
+
+
+def _counts_table(report: Report) -> Any:
+    from rich.table import Table
+
+    table = Table(title="changes per rule", title_justify="left", show_edge=False)
+    table.add_column("rule")
+    table.add_column("title")
+    table.add_column("count", justify="right")
+    for rule, count in report.counts.items():
+        table.add_row(rule, RULE_BY_ID[rule].title, str(count))
+    return table
+
+
+def _section(console: Any, title: str, changes: list[ReportedChange], style: str) -> None:
+    from rich.text import Text
+
+    if not changes:
+        return
+    console.print(Text(f"{title} ({len(changes)})", style=f"bold {style}"))
+    for owner, group in _group(changes).items():
+        console.print(Text(f"  {owner}", style="bold"))
+        for change in group:
+            line = Text("    ")
+            line.append(change.rule, style=style)
+            line.append(f" [{change.tier}] {change.message}")
+            console.print(line)
+            impacts = _impacts(change)
+            if impacts:
+                console.print(Text(f"      {impacts}", style="dim"))
+    console.print()
+
+
+def render(report: Report, console: Any) -> None:
+    """Print the report on a rich console."""
+    from rich.text import Text
+
+    if report.problems:
+        console.print(Text("The builds are not comparable:", style="bold red"))
+        for problem in report.problems:
+            console.print(Text(f"  {problem}"))
+        console.print()
+    console.print(_verdict_panel(report))
+    if not report.changes:
+        console.print("No change.")
+    else:
+        console.print(_counts_table(report))
+        console.print()
+    by_severity = {severity: [c for c in report.changes if c.severity == severity] for severity in Severity}
+    _section(console, "Breaks", by_severity[Severity.BREAK], "red")
+    _section(console, "Warnings", by_severity[Severity.WARNING], "yellow")
+    quiet = len(by_severity[Severity.COMPATIBLE]) + len(by_severity[Severity.INFO])
+    if quiet:
+        console.print(
+            f"{len(by_severity[Severity.COMPATIBLE])} compatible and {len(by_severity[Severity.INFO])} "
+            "informational changes not listed (see --format json)."
+        )
+    if report.suppressed:
+        console.print(f"{report.suppressed} changes suppressed.")
+    for warning in report.suppression_warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def render_plain(report: Report, width: int = PLAIN_WIDTH) -> str:
+    """The report as plain text (no colour, no terminal codes), for ``-o FILE``."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False)
+    render(report, console)
+    return buffer.getvalue()

@@ -1,0 +1,636 @@
+"""The rule catalogue: one rule per kind of change, with a stable id, a severity per tier,
+a one-line message and a remedy; and the verdicts computed from the classified changes.
+
+Severity follows the tier of the promise that was made (:class:`~abidiff.model.Tier`):
+
+- a break in the limited API breaks both verdicts (the full ABI and the stable ABI);
+- a break in the public API breaks the full-ABI verdict (PEP 605: the release is an alpha);
+- changes to unstable (``PyUnstable_``) and private (``_Py``) declarations are warnings and never
+  make a release an alpha (PEP 605's beta criterion);
+- internal declarations are never a break.
+
+``docs/rules.md`` is generated from :data:`RULES` by ``scripts/gen_rules_doc.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from abidiff.diff import Change, ChangeKind, Diff, EntityKind
+from abidiff.model import Build, Tier
+
+
+class _StrEnum(str, enum.Enum):
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Severity(_StrEnum):
+    BREAK = "break"  # breaks the ABI promised by the tier
+    WARNING = "warning"  # worth a look: a source break, or a break of a tier that promises nothing
+    COMPATIBLE = "compatible"  # a change that keeps binary compatibility
+    INFO = "info"  # an addition, a configuration difference
+
+
+SEVERITY_ORDER = (Severity.BREAK, Severity.WARNING, Severity.COMPATIBLE, Severity.INFO)
+
+
+class Verdict(_StrEnum):
+    ABI_BREAKING = "abi-breaking"
+    BINARY_COMPATIBLE = "binary-compatible"
+
+
+class ReleaseKind(_StrEnum):
+    """PEP 605's name for the verdict: an ABI-breaking pre-release is an alpha."""
+
+    ALPHA = "alpha"
+    BETA = "beta"
+
+
+class StableVerdict(_StrEnum):
+    INTACT = "intact"
+    BROKEN = "broken"
+
+
+class Profile(_StrEnum):
+    """How a rule's severity depends on the tier."""
+
+    ABI = "abi"  # an ABI break where the tier promises an ABI; a warning below
+    SOURCE = "source"  # a source (API) break: warning where the tier promises an API
+    COMPATIBLE = "compatible"
+    INFO = "info"
+
+    def severity(self, tier: Tier) -> Severity:
+        return _PROFILES[self][tier]
+
+
+TIERS = (Tier.LIMITED, Tier.PUBLIC, Tier.UNSTABLE, Tier.PRIVATE, Tier.INTERNAL)
+
+_PROFILES: dict[Profile, dict[Tier, Severity]] = {
+    Profile.ABI: {
+        Tier.LIMITED: Severity.BREAK,
+        Tier.PUBLIC: Severity.BREAK,
+        Tier.UNSTABLE: Severity.WARNING,
+        Tier.PRIVATE: Severity.WARNING,
+        Tier.INTERNAL: Severity.INFO,
+    },
+    Profile.SOURCE: {
+        Tier.LIMITED: Severity.WARNING,
+        Tier.PUBLIC: Severity.WARNING,
+        Tier.UNSTABLE: Severity.INFO,
+        Tier.PRIVATE: Severity.INFO,
+        Tier.INTERNAL: Severity.INFO,
+    },
+    Profile.COMPATIBLE: dict.fromkeys(TIERS, Severity.COMPATIBLE),
+    Profile.INFO: dict.fromkeys(TIERS, Severity.INFO),
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One entry of the catalogue.  ``message`` is a ``str.format`` template over the keys of
+    :func:`message_fields`."""
+
+    id: str
+    kind: ChangeKind
+    title: str
+    detects: str
+    profile: Profile
+    message: str
+    remedy: str
+    headline: str = ""  # the message in release-note words, when shorter than ``message``
+
+    def severity(self, tier: Tier) -> Severity:
+        return self.profile.severity(tier)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        id="ABI001",
+        kind=ChangeKind.BUILD_MISMATCH,
+        title="builds not comparable",
+        detects="The two builds differ in a setting that changes every object's layout or the extension "
+        "filename: SOABI ABI flags or platform, Py_GIL_DISABLED, Py_TRACE_REFS, pointer size or target. "
+        "Extensions of one never load in the other; the rest of the report is of little use.",
+        profile=Profile.ABI,
+        message="builds are not comparable: {entity} differs ({old} -> {new}): {detail}",
+        remedy="Compare builds of the same configuration (both free-threaded or both not, same target).",
+    ),
+    Rule(
+        id="ABI101",
+        kind=ChangeKind.RECORD_SIZE_CHANGED,
+        title="record size or alignment changed",
+        detects="A struct or union changed size or alignment with no field change that explains it.",
+        profile=Profile.ABI,
+        message="{entity} changed {detail}",
+        remedy="Keep the size: use padding or reserved fields; or make the struct opaque behind functions.",
+    ),
+    Rule(
+        id="ABI102",
+        kind=ChangeKind.FIELD_REMOVED,
+        title="field removed",
+        detects="A field was removed from a struct or union; the fields after it move.",
+        profile=Profile.ABI,
+        message="field {field} removed from the {record} struct{shift}",
+        remedy="Keep the field (deprecated, unused) until the next feature release.",
+        headline="field {field} removed from the {record} struct",
+    ),
+    Rule(
+        id="ABI103",
+        kind=ChangeKind.FIELD_ADDED,
+        title="field added",
+        detects="A new field that does not fit in unused padding: the size grows, or the fields after it move.",
+        profile=Profile.ABI,
+        message="new field {field} added to the {record} struct{shift}{extra}",
+        remedy="Add fields only in feature releases, at the end of structs nobody embeds, or in padding.",
+        headline="new field {field} added to the {record} struct",
+    ),
+    Rule(
+        id="ABI104",
+        kind=ChangeKind.FIELD_ADDED_IN_PADDING,
+        title="field added in padding",
+        detects="A new named field or bit-field takes previously unused padding; size and other offsets unchanged.",
+        profile=Profile.COMPATIBLE,
+        message="new field {field} added to the {record} struct in unused padding (layout kept)",
+        remedy="None needed: binary compatible.",
+    ),
+    Rule(
+        id="ABI105",
+        kind=ChangeKind.FIELD_TYPE_CHANGED,
+        title="field type changed",
+        detects="A field's canonical type (or the size of its type) changed; a typedef renamed is no change.",
+        profile=Profile.ABI,
+        message="field {field} of the {record} struct changed: {detail}{shift}",
+        remedy="Keep the field's type; add a new field for the new type.",
+        headline="type of field {field} of the {record} struct changed",
+    ),
+    Rule(
+        id="ABI106",
+        kind=ChangeKind.FIELD_OFFSET_CHANGED,
+        title="field offset changed",
+        detects="A field moved with no field change before it that explains it (alignment, packing).",
+        profile=Profile.ABI,
+        message="field {field} of the {record} struct moved: {old} -> {new}{extra}",
+        remedy="Restore the previous alignment or packing of the struct.",
+    ),
+    Rule(
+        id="ABI107",
+        kind=ChangeKind.BITFIELD_WIDTH_CHANGED,
+        title="bit-field width changed",
+        detects="A bit-field's width changed; the bits after it may move.",
+        profile=Profile.ABI,
+        message="bit-field {field} of the {record} struct changed: {detail}{shift}",
+        remedy="Keep bit-field widths; add a new bit-field in unused bits instead.",
+        headline="width of bit-field {field} of the {record} struct changed",
+    ),
+    Rule(
+        id="ABI108",
+        kind=ChangeKind.FIELD_RENAMED,
+        title="field renamed, layout kept",
+        detects="A field got a new name with the same type, offset and size: a source break only.",
+        profile=Profile.SOURCE,
+        message="field {field} of the {record} struct {detail}; layout kept (source break)",
+        remedy="Keep the old name as an alias (a union or a macro) for a deprecation period.",
+    ),
+    Rule(
+        id="ABI109",
+        kind=ChangeKind.RECORD_BECAME_OPAQUE,
+        title="record became opaque",
+        detects="A struct whose definition was in the headers is now only declared: its layout is no longer API.",
+        profile=Profile.ABI,
+        message="{entity} became opaque (was {old})",
+        remedy="Provide accessor functions first, then hide the struct in a feature release.",
+    ),
+    Rule(
+        id="ABI110",
+        kind=ChangeKind.RECORD_BECAME_COMPLETE,
+        title="record became complete",
+        detects="A struct that was opaque is now defined in the headers.",
+        profile=Profile.INFO,
+        message="{entity} is now defined in the headers ({new})",
+        remedy="None needed; its layout now becomes part of the tier's promise.",
+    ),
+    Rule(
+        id="ABI111",
+        kind=ChangeKind.RECORD_REMOVED,
+        title="record removed",
+        detects="A struct or union defined in the headers is no longer declared at all (a source break; its "
+        "users are reported on their own).",
+        profile=Profile.SOURCE,
+        message="struct {entity} removed from the headers",
+        remedy="Keep the declaration for a deprecation period.",
+    ),
+    Rule(
+        id="ABI201",
+        kind=ChangeKind.FUNCTION_REMOVED,
+        title="function removed",
+        detects="A function left the headers and the exports (with headers only, leaving the headers counts "
+        "as leaving the ABI).",
+        profile=Profile.ABI,
+        message="function {entity} {detail}",
+        remedy="Keep exporting the function (declare it abi_only) for the lifetime of the promise.",
+    ),
+    Rule(
+        id="ABI202",
+        kind=ChangeKind.FUNCTION_RETURN_CHANGED,
+        title="function return type changed",
+        detects="A function's canonical return type changed.",
+        profile=Profile.ABI,
+        message="return type of {entity} changed: {detail}",
+        remedy="Add a new function with the new return type; keep the old one.",
+    ),
+    Rule(
+        id="ABI203",
+        kind=ChangeKind.FUNCTION_PARAM_TYPE_CHANGED,
+        title="function parameter type changed",
+        detects="The canonical type of a function's parameter changed.",
+        profile=Profile.ABI,
+        message="parameters of {entity} changed: {detail}",
+        remedy="Add a new function with the new parameters; keep the old one.",
+    ),
+    Rule(
+        id="ABI204",
+        kind=ChangeKind.FUNCTION_PARAM_COUNT_CHANGED,
+        title="function parameter count changed",
+        detects="A function takes more or fewer parameters.",
+        profile=Profile.ABI,
+        message="{entity} now takes {detail}",
+        remedy="Add a new function (Foo -> FooEx); keep the old one.",
+    ),
+    Rule(
+        id="ABI205",
+        kind=ChangeKind.FUNCTION_VARIADIC_CHANGED,
+        title="function variadic changed",
+        detects="A function became variadic or stopped being variadic (calling conventions differ).",
+        profile=Profile.ABI,
+        message="{entity} {detail}",
+        remedy="Add a new function; keep the old one.",
+    ),
+    Rule(
+        id="ABI206",
+        kind=ChangeKind.FUNCTION_QUALIFIERS_CHANGED,
+        title="function qualifiers changed",
+        detects="Only const/volatile qualifiers of a function's return or parameter types changed.",
+        profile=Profile.COMPATIBLE,
+        message="qualifiers of {entity} changed (ABI kept): {old} -> {new}",
+        remedy="None needed: binary compatible (callers may need a cast).",
+    ),
+    Rule(
+        id="ABI207",
+        kind=ChangeKind.FUNCTION_INLINED_EXPORTED,
+        title="function became a macro or static inline, still exported",
+        detects="A function became a macro or a static inline function and is still exported: the API "
+        "changed, the ABI is kept.",
+        profile=Profile.SOURCE,
+        message="function {entity} {detail} (API change, ABI kept)",
+        remedy="None needed for the ABI; keep the export as long as the tier promises it.",
+    ),
+    Rule(
+        id="ABI208",
+        kind=ChangeKind.FUNCTION_INLINED_UNEXPORTED,
+        title="function became a macro or static inline, no longer exported",
+        detects="A function became a macro or a static inline function and is no longer exported: "
+        "extensions built before fail to load.",
+        profile=Profile.ABI,
+        message="function {entity} {detail}",
+        remedy="Keep exporting the function for binaries built against earlier headers.",
+    ),
+    Rule(
+        id="ABI209",
+        kind=ChangeKind.DECLARATION_HIDDEN,
+        title="declaration removed from the headers, still exported",
+        detects="A function or data left the headers but is still exported: a source break, not an ABI break.",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} removed from the headers, still exported (source break)",
+        remedy="None needed for the ABI; document the removal.",
+    ),
+    Rule(
+        id="ABI210",
+        kind=ChangeKind.DECLARATION_ADDED,
+        title="declaration added",
+        detects="A new function, data or struct in the headers.",
+        profile=Profile.INFO,
+        message="new {entity_kind} {entity}",
+        remedy="None needed.",
+    ),
+    Rule(
+        id="ABI301",
+        kind=ChangeKind.VARIABLE_TYPE_CHANGED,
+        title="data type or size changed",
+        detects="Exported data changed canonical type or size.",
+        profile=Profile.ABI,
+        message="data {entity} changed: {detail}",
+        remedy="Keep the data's type; export new data under a new name.",
+    ),
+    Rule(
+        id="ABI302",
+        kind=ChangeKind.VARIABLE_REMOVED,
+        title="data removed",
+        detects="Exported data left the headers and the exports.",
+        profile=Profile.ABI,
+        message="data {entity} {detail}",
+        remedy="Keep exporting the data for the lifetime of the promise.",
+    ),
+    Rule(
+        id="ABI401",
+        kind=ChangeKind.ENUMERATOR_VALUE_CHANGED,
+        title="enumerator value changed",
+        detects="An enumerator's value changed (values are compiled into extensions).",
+        profile=Profile.ABI,
+        message="enumerator {entity} {detail} changed value: {old} -> {new}",
+        remedy="Never renumber: append new enumerators at the end.",
+    ),
+    Rule(
+        id="ABI402",
+        kind=ChangeKind.ENUMERATOR_REMOVED,
+        title="enumerator removed",
+        detects="An enumerator was removed.",
+        profile=Profile.ABI,
+        message="enumerator {entity} {detail} removed",
+        remedy="Keep the enumerator (deprecated).",
+    ),
+    Rule(
+        id="ABI403",
+        kind=ChangeKind.ENUMERATOR_ADDED,
+        title="enumerator added",
+        detects="A new enumerator in an existing enum, with a value of its own.",
+        profile=Profile.COMPATIBLE,
+        message="new enumerator {new} {detail}",
+        remedy="None needed.",
+    ),
+    Rule(
+        id="ABI404",
+        kind=ChangeKind.ENUM_REMOVED,
+        title="enum removed",
+        detects="An enum and all its enumerators were removed.",
+        profile=Profile.ABI,
+        message="enum {entity} removed with its enumerators {old}",
+        remedy="Keep the enum (deprecated).",
+    ),
+    Rule(
+        id="ABI501",
+        kind=ChangeKind.MACRO_VALUE_CHANGED,
+        title="macro constant changed",
+        detects="An object-like macro that is an integer constant changed value (compiled into extensions).",
+        profile=Profile.ABI,
+        message="macro {entity} changed value: {old} -> {new}",
+        remedy="Keep the value; add a new macro for the new meaning.",
+    ),
+    Rule(
+        id="ABI502",
+        kind=ChangeKind.API_REMOVED,
+        title="macro or static inline function removed",
+        detects="A macro or a static inline function left the headers: a source break (they are never exports).",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} removed from the headers (source break)",
+        remedy="Keep it for a deprecation period.",
+    ),
+    Rule(
+        id="ABI503",
+        kind=ChangeKind.CONFIG_MACRO_CHANGED,
+        title="build configuration changed",
+        detects="A macro of pyconfig.h (build configuration) was added, removed or changed value.",
+        profile=Profile.INFO,
+        message="build configuration {entity}: {old} -> {new}",
+        remedy="None needed; layout-relevant settings are checked by ABI001.",
+    ),
+    Rule(
+        id="ABI601",
+        kind=ChangeKind.EXPORT_REMOVED,
+        title="export removed",
+        detects="A symbol is no longer exported (and no header change already said so).",
+        profile=Profile.ABI,
+        message="exported symbol {entity} removed",
+        remedy="Keep exporting the symbol; private (_Py) symbols may go, with a warning.",
+    ),
+    Rule(
+        id="ABI602",
+        kind=ChangeKind.EXPORT_ADDED,
+        title="export added",
+        detects="A new exported symbol.",
+        profile=Profile.INFO,
+        message="new exported symbol {entity}",
+        remedy="None needed.",
+    ),
+    Rule(
+        id="ABI603",
+        kind=ChangeKind.EXPORT_SIZE_CHANGED,
+        title="exported data size changed",
+        detects="The symbol size of exported data changed (a layout signal from the binary).",
+        profile=Profile.ABI,
+        message="exported data {entity} changed size: {old} -> {new}",
+        remedy="Keep the data's size.",
+    ),
+    Rule(
+        id="ABI701",
+        kind=ChangeKind.LIMITED_REMOVED,
+        title="left the limited API, still exported",
+        detects="A declaration is no longer visible at some Py_LIMITED_API version where it was; functions "
+        "and data are still exported, so the stable ABI is kept.",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} {detail}",
+        remedy="Restore the declaration under its Py_LIMITED_API guard, or document the removal.",
+    ),
+    Rule(
+        id="ABI702",
+        kind=ChangeKind.LIMITED_REMOVED_UNEXPORTED,
+        title="left the limited API and the exports",
+        detects="A function or data left the limited API of some version and is no longer exported: "
+        "abi3 extensions using it fail to load.",
+        profile=Profile.ABI,
+        message="{entity_kind} {entity} {detail}, and is no longer exported",
+        remedy="Keep exporting it (abi_only in Misc/stable_abi.toml).",
+    ),
+    Rule(
+        id="ABI703",
+        kind=ChangeKind.LIMITED_SINCE_EARLIER,
+        title="limited API version moved earlier",
+        detects="An existing limited declaration is now visible at an older Py_LIMITED_API than before.",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} moved to an earlier limited API: {old} -> {new}",
+        remedy="Guard it with the version that added it: #if Py_LIMITED_API+0 >= 0x03XY0000.",
+    ),
+    Rule(
+        id="ABI704",
+        kind=ChangeKind.LIMITED_UNGUARDED,
+        title="unguarded limited API addition",
+        detects="A new limited function or data is visible at a Py_LIMITED_API older than the build's own "
+        "version: abi3 extensions that use it fail to load on those older versions.",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} is {detail}",
+        remedy="Guard it: #if !defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x03XY0000.",
+    ),
+)
+
+RULE_BY_KIND: Mapping[ChangeKind, Rule] = {rule.kind: rule for rule in RULES}
+RULE_BY_ID: Mapping[str, Rule] = {rule.id: rule for rule in RULES}
+
+
+# -- classified changes and the report ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportedChange:
+    """One change with its rule, severity and message."""
+
+    rule: str
+    kind: ChangeKind
+    entity: str
+    entity_kind: EntityKind
+    tier: Tier
+    severity: Severity
+    message: str
+    headline: str
+    old: str | None
+    new: str | None
+    detail: str
+    shifted: tuple[str, ...]
+    impacts: tuple[str, ...]
+    header: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildIdentity:
+    """Which build a side of the comparison is."""
+
+    version: str
+    release_level: str
+    release_serial: int
+    origin: str
+    soabi: str | None
+    target: str
+    pointer_size: int
+    headers_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The result of ``abidiff OLD NEW``: verdicts, counts and the changes, breaks first."""
+
+    schema: str
+    schema_version: int
+    old: BuildIdentity
+    new: BuildIdentity
+    verdict: Verdict
+    release_kind: ReleaseKind
+    stable_abi_verdict: StableVerdict
+    headers_only: bool
+    comparable: bool
+    problems: tuple[str, ...]
+    counts: dict[str, int]
+    severity_counts: dict[str, int]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+    changes: tuple[ReportedChange, ...]
+
+
+REPORT_SCHEMA_NAME = "abidiff-report"
+REPORT_SCHEMA_VERSION = 1
+
+
+def message_fields(change: Change) -> dict[str, str]:
+    """The keys a rule's message template may use."""
+    record, _, field = change.entity.partition(".")
+    shift = f"; offsets of {_short_list(change.shifted)} shift" if change.shifted else ""
+    return {
+        "entity": change.entity,
+        "entity_kind": str(change.entity_kind),
+        "record": record,
+        "field": field or change.entity,
+        "old": change.old or "(none)",
+        "new": change.new or "(none)",
+        "detail": change.detail,
+        "extra": f" ({change.detail})" if change.detail else "",
+        "shift": shift,
+    }
+
+
+def _short_list(names: tuple[str, ...], limit: int = 4) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def classify(change: Change) -> ReportedChange:
+    rule = RULE_BY_KIND[change.kind]
+    fields = message_fields(change)
+    return ReportedChange(
+        rule=rule.id,
+        kind=change.kind,
+        entity=change.entity,
+        entity_kind=change.entity_kind,
+        tier=change.tier,
+        severity=rule.severity(change.tier),
+        message=rule.message.format(**fields),
+        headline=(rule.headline or rule.message).format(**fields),
+        old=change.old,
+        new=change.new,
+        detail=change.detail,
+        shifted=change.shifted,
+        impacts=change.impacts,
+        header=change.header,
+    )
+
+
+def report_order(change: ReportedChange) -> tuple[int, str, str, str]:
+    return (SEVERITY_ORDER.index(change.severity), change.entity, change.rule, change.message)
+
+
+def verdicts(changes: Iterable[ReportedChange]) -> tuple[Verdict, ReleaseKind, StableVerdict]:
+    """The full-ABI verdict (and PEP 605's name for it) and the stable-ABI verdict."""
+    breaks = [change for change in changes if change.severity == Severity.BREAK]
+    full = Verdict.ABI_BREAKING if breaks else Verdict.BINARY_COMPATIBLE
+    kind = ReleaseKind.ALPHA if breaks else ReleaseKind.BETA
+    stable = StableVerdict.BROKEN if any(change.tier == Tier.LIMITED for change in breaks) else StableVerdict.INTACT
+    return full, kind, stable
+
+
+def identity(build: Build, *, headers_only: bool) -> BuildIdentity:
+    return BuildIdentity(
+        version=build.version,
+        release_level=str(build.release_level),
+        release_serial=build.release_serial,
+        origin=build.origin,
+        soabi=build.soabi,
+        target=build.target,
+        pointer_size=build.pointer_size,
+        headers_only=headers_only,
+    )
+
+
+def build_report(
+    result: Diff,
+    kept: Iterable[ReportedChange],
+    *,
+    suppressed: int = 0,
+    suppression_warnings: Iterable[str] = (),
+    old_headers_only: bool | None = None,
+    new_headers_only: bool | None = None,
+) -> Report:
+    """The report of a diff whose changes were classified (and filtered by suppressions)."""
+    changes = tuple(sorted(kept, key=report_order))
+    full, kind, stable = verdicts(changes)
+    counts: dict[str, int] = {}
+    severity_counts = {str(severity): 0 for severity in SEVERITY_ORDER}
+    for change in changes:
+        counts[change.rule] = counts.get(change.rule, 0) + 1
+        severity_counts[str(change.severity)] += 1
+    return Report(
+        schema=REPORT_SCHEMA_NAME,
+        schema_version=REPORT_SCHEMA_VERSION,
+        old=identity(result.old, headers_only=result.headers_only if old_headers_only is None else old_headers_only),
+        new=identity(result.new, headers_only=result.headers_only if new_headers_only is None else new_headers_only),
+        verdict=full,
+        release_kind=kind,
+        stable_abi_verdict=stable,
+        headers_only=result.headers_only,
+        comparable=not result.problems,
+        problems=result.problems,
+        counts=dict(sorted(counts.items())),
+        severity_counts=severity_counts,
+        suppressed=suppressed,
+        suppression_warnings=tuple(suppression_warnings),
+        changes=changes,
+    )

@@ -1,0 +1,147 @@
+"""``abidiff OLD NEW`` on the real CPython builds of this machine.
+
+Facts about layouts are established independently: ``sizeof`` as gcc computes it against each
+build's own headers, never numbers written by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sysconfig  # noqa: F401  (documents where INCLUDEPY comes from)
+
+import jsonschema
+import pytest
+
+from abidiff.compare import compare, compare_main
+from abidiff.errors import EXIT_OK
+from abidiff.model import Snapshot
+from abidiff.report.jsonreport import SCHEMA_FILE, dumps
+from abidiff.rules import Severity, StableVerdict, Verdict
+from tests.conftest import snapshot_cached
+from tests.realbuilds import debian_python311, need_gcc, pyenv_python
+
+pytestmark = pytest.mark.integration
+
+# public structs whose layout extensions compile in; gcc says which of them changed size
+ORACLE_STRUCTS = ("PyThreadState", "PyCodeObject", "PyConfig", "PyTypeObject", "PyObject", "PyHeapTypeObject")
+
+
+def _include_dir(python: str) -> list[str]:
+    out = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('include')); print(sysconfig.get_config_var('INCLUDEPY'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted(set(out))
+
+
+def _gcc_sizes(python: str, names: tuple[str, ...], workdir: str) -> dict[str, int]:
+    gcc = need_gcc()
+    lines = ["#include <Python.h>", "#include <stdio.h>", "int main(void) {"]
+    lines += [f'    printf("%zu\\n", sizeof({name}));' for name in names]
+    lines += ["    return 0;", "}"]
+    source = os.path.join(workdir, "sizes.c")
+    binary = os.path.join(workdir, "sizes")
+    with open(source, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    includes = [arg for directory in _include_dir(python) for arg in ("-I", directory)]
+    subprocess.run([gcc, *includes, source, "-o", binary], check=True, capture_output=True)
+    values = subprocess.run([binary], capture_output=True, text=True, check=True).stdout.split()
+    return dict(zip(names, map(int, values), strict=True))
+
+
+@pytest.fixture(scope="module")
+def pair_312_313() -> tuple[str, str, Snapshot, Snapshot]:
+    old, new = pyenv_python("3.12.1"), pyenv_python("3.13.0")
+    return old, new, snapshot_cached(old), snapshot_cached(new)
+
+
+def test_debian_and_pyenv_311_are_binary_compatible() -> None:
+    debian, pyenv = debian_python311(), pyenv_python("3.11.7")
+    report = compare(snapshot_cached(debian), snapshot_cached(pyenv))
+    assert report.comparable, report.problems
+    assert report.verdict == Verdict.BINARY_COMPATIBLE
+    assert report.stable_abi_verdict == StableVerdict.INTACT
+    assert not [c for c in report.changes if c.severity == Severity.BREAK]
+
+
+def test_a_build_against_itself_reports_no_change() -> None:
+    python = pyenv_python("3.11.7")
+    out, err = io.StringIO(), io.StringIO()
+    status = compare_main(python, python, fmt="json", stdout=out, stderr=err)
+    assert status == EXIT_OK
+    document = json.loads(out.getvalue())
+    assert document["changes"] == [] and document["verdict"] == "binary-compatible"
+
+
+def test_312_to_313_is_abi_breaking_and_names_the_layout_changes(pair_312_313, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    old_python, new_python, old, new = pair_312_313
+    report = compare(old, new)
+    assert report.verdict == Verdict.ABI_BREAKING
+    assert report.release_kind.value == "alpha"
+    with open(SCHEMA_FILE, encoding="utf-8") as handle:
+        jsonschema.validate(json.loads(dumps(report)), json.load(handle))
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    before = _gcc_sizes(old_python, ORACLE_STRUCTS, str(tmp_path / "old"))
+    after = _gcc_sizes(new_python, ORACLE_STRUCTS, str(tmp_path / "new"))
+    grown = [name for name in ORACLE_STRUCTS if before[name] != after[name]]
+    assert grown, "gcc finds no public struct whose size changed between 3.12 and 3.13"
+    breaks = [c for c in report.changes if c.severity == Severity.BREAK]
+    for name in grown:
+        at_record = [c for c in breaks if c.entity == name or c.entity.startswith(f"{name}.")]
+        # or reported once, where it happened: at a struct it embeds, which lists it as impacted
+        upstream = [c for c in breaks if any(i.startswith(f"struct {name}") for i in c.impacts)]
+        assert at_record or upstream, f"sizeof({name}) is {before[name]} -> {after[name]} (gcc) but no break names it"
+        if at_record:
+            assert any(f"size {before[name]} -> {after[name]} bytes" in c.detail for c in at_record)
+    for name in ORACLE_STRUCTS:
+        if before[name] == after[name]:
+            assert not [c for c in breaks if c.entity == name and c.rule == "ABI101"], name
+
+
+def test_312_to_313_pytypeobject_uses_padding(pair_312_313, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """3.13 put tp_versions_used into PyTypeObject's trailing padding: gcc says the size is the same."""
+    old_python, new_python, old, new = pair_312_313
+    sizes = [_gcc_sizes(p, ("PyTypeObject",), str(tmp_path)) for p in (old_python, new_python)]
+    assert sizes[0] == sizes[1]
+    report = compare(old, new)
+    padding = [c for c in report.changes if c.entity.startswith("PyTypeObject.")]
+    assert [(c.rule, c.entity) for c in padding] == [("ABI104", "PyTypeObject.tp_versions_used")]
+
+
+def test_312_to_313_thread_state_is_not_a_stable_abi_layout(pair_312_313) -> None:  # type: ignore[no-untyped-def]
+    """PyThreadState is named in the limited API but only defined under cpython/: its layout
+    changes are full-ABI breaks, never stable-ABI ones."""
+    _old_python, _new_python, old, new = pair_312_313
+    report = compare(old, new)
+    thread_state = [c for c in report.changes if c.entity.startswith("PyThreadState.")]
+    assert thread_state and all(str(c.tier) == "public" for c in thread_state)
+
+
+def test_removed_public_exports_between_312_and_313(pair_312_313) -> None:  # type: ignore[no-untyped-def]
+    _old_python, _new_python, old, new = pair_312_313
+    if not old.binaries or not new.binaries:
+        pytest.skip(
+            "snapshots of interpreters have no binaries yet (Snapshot.binaries is empty until the export reader lands)"
+        )
+    report = compare(old, new)
+    exported_before = {s.name for b in old.binaries for s in b.symbols}
+    exported_after = {s.name for b in new.binaries for s in b.symbols}
+    gone_public = sorted(
+        n for n in exported_before - exported_after if not n.startswith("_") and not n.startswith("PyInit_")
+    )
+    reported = {c.entity for c in report.changes if c.rule in ("ABI201", "ABI208", "ABI302", "ABI601", "ABI702")}
+    assert set(gone_public) <= reported
+    for change in report.changes:
+        if change.rule == "ABI601" and not change.entity.startswith("_"):
+            assert change.severity == Severity.BREAK

@@ -1,0 +1,84 @@
+"""``compare_main``: formats, where the output goes, exit status bits."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from abidiff import snapshot
+from abidiff.compare import compare_main
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
+
+ADDED = (
+    (
+        "cpython/object.h",
+        "PyAPI_DATA(int) Py_ExampleFlag;",
+        "PyAPI_DATA(int) Py_ExampleFlag;\nPyAPI_FUNC(int) PyObject_NewThing(PyObject *o);",
+    ),
+)
+PRIVATE_REMOVED = (("cpython/object.h", "PyAPI_FUNC(int) _PyObject_IsFreed(PyObject *op);\n", ""),)
+PUBLIC_BREAK = (("cpython/object.h", "    const char *tp_doc;\n", ""),)
+
+
+@pytest.fixture
+def files(tmp_path, base_snapshot, variant_snapshot):  # type: ignore[no-untyped-def]
+    def write(edits):  # type: ignore[no-untyped-def]
+        old, new = tmp_path / "old.json", tmp_path / f"new-{abs(hash(edits))}.json"
+        old.write_text(snapshot.dumps(base_snapshot))
+        new.write_text(snapshot.dumps(variant_snapshot(edits)))
+        return str(old), str(new)
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("edits", "status"),
+    [
+        ((), EXIT_OK),
+        (ADDED, EXIT_ABI_CHANGE),
+        (PRIVATE_REMOVED, EXIT_ABI_CHANGE),
+        (PUBLIC_BREAK, EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE),
+    ],
+    ids=["no-change", "addition", "private-warning", "public-break"],
+)
+def test_exit_status_bits(files, edits, status: int) -> None:  # type: ignore[no-untyped-def]
+    old, new = files(edits)
+    assert compare_main(old, new, fmt="json", stdout=io.StringIO(), stderr=io.StringIO()) == status
+
+
+def test_text_goes_to_stderr(files) -> None:  # type: ignore[no-untyped-def]
+    old, new = files(PUBLIC_BREAK)
+    out, err = io.StringIO(), io.StringIO()
+    compare_main(old, new, stdout=out, stderr=err)
+    assert out.getvalue() == ""
+    assert "field tp_doc removed from the PyTypeObject struct" in err.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "markdown", "news"])
+def test_output_file_is_written_and_stdout_stays_empty(files, tmp_path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    old, new = files(PUBLIC_BREAK)
+    target = tmp_path / f"report.{fmt}"
+    out, err = io.StringIO(), io.StringIO()
+    compare_main(old, new, fmt=fmt, output=str(target), stdout=out, stderr=err)
+    text = target.read_text()
+    assert out.getvalue() == ""
+    assert "tp_doc" in text
+    assert "\x1b[" not in text
+    if fmt == "json":
+        assert json.loads(text)["verdict"] == "abi-breaking"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".abidiff-")] == []
+
+
+def test_machine_formats_go_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
+    old, new = files(PUBLIC_BREAK)
+    out = io.StringIO()
+    compare_main(old, new, fmt="news", stdout=out, stderr=io.StringIO())
+    assert out.getvalue().startswith("Breaking changes in the full CPython ABI between 3.11.0a1 and 3.11.0a1:")
+
+
+def test_unknown_format_is_a_usage_error(files) -> None:  # type: ignore[no-untyped-def]
+    old, new = files(())
+    with pytest.raises(UsageError):
+        compare_main(old, new, fmt="sarif", stdout=io.StringIO(), stderr=io.StringIO())
