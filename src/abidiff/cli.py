@@ -53,6 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"abidiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
+    compare = sub.add_parser(
+        "compare",
+        help="compare two builds (the default command: 'abidiff OLD NEW')",
+        description="Compare two builds: did the full C ABI break (a PEP 605 alpha) or not (a beta), "
+        "and did the stable ABI break? Human report on stderr; --format json|markdown|news on stdout or -o.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("old", metavar="OLD", help="the older build")
+    compare.add_argument("new", metavar="NEW", help="the newer build")
+    compare.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "news"),
+        default="text",
+        help="text (rich, on stderr; default), json (versioned, schema in the package), markdown "
+        "(a PR comment or CI step summary), news (PEP 605 release-note text)",
+    )
+    compare.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically)")
+    compare.add_argument(
+        "--suppressions", metavar="FILE", help="TOML file of suppressions (rule id, entity glob, reason, expiry)"
+    )
+
     dump = sub.add_parser(
         "dump",
         help="write the snapshot of one build as JSON",
@@ -103,6 +125,20 @@ def _cmd_dump(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_compare(args: argparse.Namespace, stdout: TextIO) -> int:
+    from abidiff.compare import compare_main
+
+    return compare_main(
+        args.old,
+        args.new,
+        fmt=args.format,
+        output=args.output,
+        suppressions=args.suppressions,
+        stdout=stdout,
+        stderr=sys.stderr,
+    )
+
+
 def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     stdout = stdout if stdout is not None else sys.stdout
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -111,7 +147,7 @@ def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) 
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handler = {"dump": _cmd_dump}.get(args.command)
+    handler = {"dump": _cmd_dump, "compare": _cmd_compare}.get(args.command)
     if handler is None:
         raise UsageError(f"the command '{args.command}' is not available yet")
     return handler(args, stdout)
@@ -139,7 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader of our output went away (abidiff ... | head): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, sys.stderr.fileno())
         return EXIT_OK
+    except Exception as exc:  # the last line of defence: a bug of ours
+        if os.environ.get("ABIDIFF_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"abidiff: internal error: {type(exc).__name__}: {exc}\n"
+            "abidiff: hint: this is a bug in abidiff; run again with ABIDIFF_DEBUG=1 for the traceback and report it\n"
+        )
+        return EXIT_ERROR
     except SystemExit as exc:  # argparse's --help and --version
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_ERROR
 

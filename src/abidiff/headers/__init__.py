@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from abidiff.errors import BuildSpecError
 from abidiff.headers import clangext
-from abidiff.headers.combine import combine, missing_details
+from abidiff.headers.combine import combine, needs_detail
 from abidiff.headers.parse import ParseJob, Scan, scan
 from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
 from abidiff.headers.toolchain import host_toolchain
@@ -77,41 +77,38 @@ def _jobs() -> int:
 def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, list[Scan]]:
     """Scan every configuration, in a process pool when there is more than one core.
 
-    Names-only levels are scanned in detail again when they declare something no detailed
-    scan holds (see :func:`missing_details`); those re-scans are submitted as soon as the
+    A level scanned without detail is scanned again in detail when :func:`needs_detail`
+    says it keeps code no detailed scan knows; those re-scans are submitted as soon as the
     need is known, while the other levels still run.
     """
     workers = min(_jobs(), 1 + len(level_jobs))
     if workers <= 1:
         full = scan(full_job)
         limited = [scan(job) for job in level_jobs]
-        again = missing_details(full, limited)
-        redone = {job.limited: scan(replace(job, detail=True)) for job in level_jobs if (job.limited or "") in again}
-        return full, [redone.get(item.limited, item) for item in limited]
+        detailed = [full, *(item for item in limited if item.detailed)]
+        return full, [
+            scan(replace(job, detail=True)) if not item.detailed and needs_detail(item, full, detailed) else item
+            for job, item in zip(level_jobs, limited, strict=True)
+        ]
     clangext.cindex()  # load libclang once, before the fork: every worker inherits it
     context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # the detailed jobs first: they are the longest
-        order = sorted(level_jobs, key=lambda job: not job.detail)
         full_future = pool.submit(scan, full_job)
+        # the detailed jobs first: they are the longest, and the others are judged by them
+        order = sorted(level_jobs, key=lambda job: not job.detail)
         futures = {pool.submit(scan, job): job for job in order}
         full = full_future.result()
-        detailed = [future.result() for future, job in futures.items() if job.detail]
-        redo: dict[str, concurrent.futures.Future[Scan]] = {}
-        pending: set[str] = set()  # names a submitted re-scan will bring
-        results: dict[str | None, Scan] = {item.limited: item for item in detailed}
+        detailed = [full, *(future.result() for future, job in futures.items() if job.detail)]
+        results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
+        redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
         for future in concurrent.futures.as_completed(futures):
             item = future.result()
             results[item.limited] = item
-            if item.detailed:
-                continue
-            needed = set().union(*missing_details(full, [item, *detailed]).values()) - pending
-            if needed:
-                pending |= needed
+            if not item.detailed and needs_detail(item, full, detailed):
                 job = futures[future]
-                redo[job.limited or ""] = pool.submit(scan, replace(job, detail=True))
-        for level, future in redo.items():
-            results[level] = future.result()
+                redo[job.limited] = pool.submit(scan, replace(job, detail=True))
+        for level, redone in redo.items():
+            results[level] = redone.result()
     return full, [results[job.limited] for job in level_jobs]
 
 

@@ -110,12 +110,53 @@ def in_system_header(cursor: Any) -> bool:
     return bool(lib.clang_Location_isInSystemHeader(lib.clang_getCursorLocation(cursor)))
 
 
-def file_of(cursor: Any) -> tuple[int | None, Any]:
-    """The file a cursor's location lies in: an opaque key (the CXFile pointer) and the handle."""
+def location_of(location: Any) -> tuple[int | None, Any, int]:
+    """Where a source location lies: an opaque file key (the CXFile pointer), the file handle
+    and the line."""
     ci = cindex()
     handle = ci.c_object_p()
-    ci.conf.lib.clang_getInstantiationLocation(cursor.location, ctypes.byref(handle), None, None, None)
-    return ctypes.cast(handle, ctypes.c_void_p).value, handle
+    line = ctypes.c_uint()
+    ci.conf.lib.clang_getInstantiationLocation(location, ctypes.byref(handle), ctypes.byref(line), None, None)
+    return ctypes.cast(handle, ctypes.c_void_p).value, handle, line.value
+
+
+def file_of(cursor: Any) -> tuple[int | None, Any, int]:
+    """:func:`location_of` a cursor."""
+    return location_of(cursor.location)
+
+
+class _SourceRangeList(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_uint), ("ranges", ctypes.c_void_p)]
+
+
+def skipped_ranges(tu: Any) -> list[tuple[int | None, Any, int, int]]:
+    """The ranges the preprocessor skipped (``#if`` branches not taken), as (file key, file
+    handle, first line, last line).  Needs ``PARSE_DETAILED_PROCESSING_RECORD``."""
+    ci = cindex()
+    lib = ci.conf.lib
+    if not getattr(lib, "_abidiff_ranges", False):
+        lib.clang_getAllSkippedRanges.argtypes = [ci.TranslationUnit]
+        lib.clang_getAllSkippedRanges.restype = ctypes.POINTER(_SourceRangeList)
+        lib.clang_disposeSourceRangeList.argtypes = [ctypes.POINTER(_SourceRangeList)]
+        lib.clang_disposeSourceRangeList.restype = None
+        lib._abidiff_ranges = True
+    listing = lib.clang_getAllSkippedRanges(tu)
+    out = []
+    try:
+        ranges = ctypes.cast(listing.contents.ranges, ctypes.POINTER(ci.SourceRange))
+        for number in range(listing.contents.count):
+            source_range = ranges[number]
+            key, handle, first = location_of(source_range.start)
+            _key, _handle, last = location_of(source_range.end)
+            out.append((key, handle, first, last))
+    finally:
+        lib.clang_disposeSourceRangeList(listing)
+    return out
+
+
+def ci_file_key(handle: Any) -> int | None:
+    """The key :func:`location_of` gives for a ``clang.cindex.File``."""
+    return ctypes.cast(handle._as_parameter_, ctypes.c_void_p).value
 
 
 def file_name(handle: Any) -> str:

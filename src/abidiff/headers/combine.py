@@ -1,13 +1,21 @@
 """Merge the scans of every configuration: the full API plus each ``Py_LIMITED_API`` level.
 
-The full-API scan gives the declarations; the limited scans say which of them are in the
+The full-API scan gives the declarations; the limited levels say which of them are in the
 limited API and from which version (``limited_since``: the lowest level at which the name is
-visible).  A declaration visible only with ``Py_LIMITED_API`` defined (3.12's ``_Py_IncRef``)
-is taken from the highest level that declares it.
+visible).  The newest and oldest levels are scanned in detail; the levels between are not
+walked at all: a declaration is visible at such a level when one of the places it is made
+(known from the detailed scans) lies in a header that level includes, on a line its
+preprocessor kept.  A level that keeps code lines no detailed scan kept may declare
+something they do not know: :func:`needs_detail` says so, and it is scanned in detail too.
+
+A declaration visible only with ``Py_LIMITED_API`` defined (3.12's ``_Py_IncRef``) is taken
+from the newest detailed level that declares it.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import replace
 
 from abidiff.headers.parse import Scan
@@ -17,6 +25,8 @@ from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, vers
 KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros")
 
 Entity = Record | Function | Variable | Enum | Typedef | Macro
+
+_NOT_CODE = re.compile(r"^\s*(#.*|//.*|/\*.*|\*.*|)$")
 
 
 def _tier_name(entity: Entity) -> str:
@@ -29,27 +39,62 @@ def _tier_name(entity: Entity) -> str:
     return entity.name
 
 
-def missing_details(full: Scan, limited: list[Scan]) -> dict[str, set[str]]:
-    """Names declared only at some limited level whose details no detailed scan holds, by
-    the newest level that declares them: those levels must be scanned again in detail."""
-    wanted: dict[str, set[str]] = {}
-    for kind in KINDS:
-        have = set(getattr(full, kind))
-        for scan in limited:
-            have |= set(getattr(scan, kind))
-        newest: dict[str, str] = {}
-        for scan in sorted(limited, key=lambda s: version_key(s.limited or "0")):
-            for name in scan.names(kind):
-                if name not in have:
-                    newest[name] = scan.limited or ""
-        for name, level in newest.items():
-            wanted.setdefault(level, set()).add(f"{kind}:{name}")
-    return wanted
+@functools.lru_cache(maxsize=256)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return tuple(handle.read().splitlines())
+    except OSError:
+        return ()
+
+
+def needs_detail(scan: Scan, full: Scan, detailed: list[Scan]) -> bool:
+    """Whether ``scan`` keeps a line of code that neither the full API nor any detailed level
+    keeps: then only a detailed scan of it can tell what that line declares."""
+    for header in scan.included:
+        path = scan.paths.get(header)
+        text = _lines(path) if path else ()
+        if header in full.included:
+            candidates = (
+                line
+                for first, last in full.skipped.get(header, ())
+                for line in range(first, last + 1)
+                if scan.shows(header, line)
+            )
+        else:
+            candidates = (line for line in range(1, len(text) + 1) if scan.shows(header, line))
+        for line in candidates:
+            if any(other.shows(header, line) for other in detailed):
+                continue
+            if line - 1 < len(text) and not _NOT_CODE.match(text[line - 1]):
+                return True
+    return False
+
+
+def visible_names(scan: Scan, kind: str, detailed: list[Scan]) -> dict[str, bool]:
+    """The names of one kind a scan shows; for records, whether it shows their layout."""
+    if scan.detailed:
+        return scan.names(kind)
+    shown: dict[str, bool] = {}
+    for source in detailed:
+        for name, places in source.where.get(kind, {}).items():
+            if name in shown:
+                continue
+            if any(scan.shows(header, line) for header, line in places):
+                definition = source.defined_at.get(name)
+                shown[name] = definition is not None and scan.shows(*definition)
+    if kind == "records":  # a definition another detailed scan knows of
+        for source in detailed:
+            for name, definition in source.defined_at.items():
+                if name in shown and not shown[name] and scan.shows(*definition):
+                    shown[name] = True
+    return shown
 
 
 def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
     """Tuples of tier-tagged, sorted model values for each kind of declaration."""
     levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
+    detailed = [full, *(scan for scan in levels if scan.detailed)]
     out: dict[str, tuple[Entity, ...]] = {}
     for kind in KINDS:
         merged: dict[str, Entity] = dict(getattr(full, kind))
@@ -57,7 +102,7 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
         layout_since: dict[str, str] = {}
         for scan in levels:
             assert scan.limited is not None
-            for name, complete in scan.names(kind).items():
+            for name, complete in visible_names(scan, kind, detailed).items():
                 since.setdefault(name, scan.limited)
                 if kind == "records" and complete:
                     layout_since.setdefault(name, scan.limited)

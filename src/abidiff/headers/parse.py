@@ -84,15 +84,24 @@ class Scan:
     typedefs: dict[str, Typedef] = field(default_factory=dict)
     macros: dict[str, Macro] = field(default_factory=dict)
     detailed: bool = True
-    # names-only scans: kind ("records", "functions", ...) -> name -> complete (records) / True
-    visible: dict[str, dict[str, bool]] = field(default_factory=dict)
+    # every scan: what the preprocessor kept of the build's headers
+    included: frozenset[str] = frozenset()  # headers (relative names) the parse included
+    skipped: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)  # header -> skipped lines
+    paths: dict[str, str] = field(default_factory=dict)  # header -> file path
+    # detailed scans: every place each declaration is made, and where records are defined
+    where: dict[str, dict[str, list[tuple[str, int]]]] = field(default_factory=dict)
+    defined_at: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def names(self, kind: str) -> dict[str, bool]:
-        """Visible names of one kind, with completeness for records, in either scan mode."""
-        if not self.detailed:
-            return self.visible.get(kind, {})
+        """Declared names of one kind (detailed scans), with completeness for records."""
         entities = getattr(self, kind)
         return {name: getattr(entity, "complete", True) for name, entity in entities.items()}
+
+    def shows(self, header: str, line: int) -> bool:
+        """Whether this configuration's preprocessor kept ``line`` of ``header``."""
+        if header not in self.included:
+            return False
+        return not any(first <= line <= last for first, last in self.skipped.get(header, ()))
 
 
 def clean_spelling(spelling: str) -> str:
@@ -118,28 +127,54 @@ class _Extractor:
         ]
         self._header_by_file: dict[int | None, str | None] = {}
         self._macro_kind = self.ci.CursorKind.MACRO_DEFINITION.value
+        self.paths: dict[str, str] = {}
 
-    def header_of(self, cursor: Any) -> str | None:
-        """The header a cursor is declared in, relative to the include directory, or None."""
+    def header_of(self, cursor: Any) -> tuple[str | None, int]:
+        """The header a cursor is declared in (relative to the include directory, or None
+        when it is not one of the build's) and the line."""
         if clangext.in_system_header(cursor) and not (self.job.config_dirs and cursor._kind_id == self._macro_kind):
             # the build's headers come through -I; only a pyconfig.h kept apart (Debian's
             # /usr/include/<multiarch>/python3.X) is reached through a system directory
-            return None
-        key, handle = clangext.file_of(cursor)
+            return None, 0
+        key, handle, line = clangext.file_of(cursor)
+        return self.header_of_file(key, handle), line
+
+    def header_of_file(self, key: int | None, handle: Any) -> str | None:
+        """The header behind a file key and its handle (a ``CXFile`` or a ``cindex.File``)."""
         try:
             return self._header_by_file[key]
         except KeyError:
             pass
         header = None
         if key is not None:
-            path = os.path.realpath(clangext.file_name(handle))
+            name = handle.name if isinstance(handle, self.ci.File) else clangext.file_name(handle)
+            path = os.path.realpath(name)
             for root, is_config_dir in self._roots:
                 if path.startswith(root):
                     header = os.path.basename(path) if is_config_dir else path[len(root) :]
                     header = header.replace(os.sep, "/")
+                    self.paths[header] = path
                     break
         self._header_by_file[key] = header
         return header
+
+    def preprocessor_state(self, tu: Any, result: Scan) -> None:
+        """Which of the build's headers this parse included, and which lines it skipped."""
+        included = set()
+        for inclusion in tu.get_includes():
+            handle = inclusion.include
+            key = clangext.ci_file_key(handle)
+            header = self.header_of_file(key, handle)
+            if header is not None:
+                included.add(header)
+        skipped: dict[str, list[tuple[int, int]]] = {}
+        for key, handle, first, last in clangext.skipped_ranges(tu):
+            header = self.header_of_file(key, handle)
+            if header is not None:
+                skipped.setdefault(header, []).append((first, last))
+        result.included = frozenset(included)
+        result.skipped = {header: tuple(sorted(ranges)) for header, ranges in skipped.items()}
+        result.paths = dict(self.paths)
 
     # -- records -------------------------------------------------------------------------
 
@@ -329,14 +364,13 @@ def _top_level(tu: Any, wanted_kinds: frozenset[int]) -> list[Any]:
 def scan(job: ParseJob) -> Scan:
     """Parse one configuration and return what its own headers declare.
 
-    With ``job.detail`` false only the names are kept (in :attr:`Scan.visible`): enough to tell
-    what a ``Py_LIMITED_API`` level shows, at a fraction of the cost.
+    With ``job.detail`` false nothing is walked: the scan keeps only what the preprocessor
+    included and skipped, which with the declarations' places in the detailed scans tells
+    what a ``Py_LIMITED_API`` level shows (see :mod:`abidiff.headers.combine`).
     """
     ci = clangext.cindex()
-    kinds = ci.CursorKind
     index = ci.Index.create()
-    detail = job.detail
-    candidates = macro_candidates(job) if (detail and job.evaluate_macros) else []
+    candidates = macro_candidates(job) if (job.detail and job.evaluate_macros) else []
     lines = ["#include <Python.h>"]
     lines += [f"static const __typeof__(({name})) {_EVAL_PREFIX}{n} = ({name});" for n, name in enumerate(candidates)]
     tu = _parse(index, job, "\n".join(lines) + "\n")
@@ -351,7 +385,16 @@ def scan(job: ParseJob) -> Scan:
         )
     triple, pointer_bits = clangext.target_info(tu)
     extractor = _Extractor(job)
-    result = Scan(limited=job.limited, target=triple, pointer_bits=pointer_bits, detailed=detail)
+    result = Scan(limited=job.limited, target=triple, pointer_bits=pointer_bits, detailed=job.detail)
+    extractor.preprocessor_state(tu, result)
+    if job.detail:
+        _walk(tu, extractor, result, candidates)
+    return result
+
+
+def _walk(tu: Any, extractor: _Extractor, result: Scan, candidates: list[str]) -> None:
+    """Read every top-level declaration of the build's headers into ``result``."""
+    kinds = extractor.ci.CursorKind
     record_kinds = (kinds.STRUCT_DECL, kinds.UNION_DECL)
     wanted = frozenset(
         kind.value
@@ -366,6 +409,11 @@ def scan(job: ParseJob) -> Scan:
     )
     values: dict[str, int] = {}
     typedef_targets: dict[str, list[str]] = {}
+    where: dict[str, dict[str, list[tuple[str, int]]]] = {}
+
+    def place(bucket: str, name: str, header: str, line: int) -> None:
+        where.setdefault(bucket, {}).setdefault(name, []).append((header, line))
+
     for cursor in _top_level(tu, wanted):
         kind = cursor.kind
         if kind == kinds.VAR_DECL and candidates and cursor.spelling.startswith(_EVAL_PREFIX):
@@ -373,75 +421,51 @@ def scan(job: ParseJob) -> Scan:
             if value is not None:
                 values[candidates[int(cursor.spelling[len(_EVAL_PREFIX) :])]] = value
             continue
-        header = extractor.header_of(cursor)
+        header, line = extractor.header_of(cursor)
         if header is None:
-            continue
-        if not detail:
-            _note_name(result, cursor, kind, kinds)
             continue
         if kind in record_kinds:
             record = extractor.record(cursor, header)
             if record is not None:
+                place("records", record.name, header, line)
+                if record.complete:
+                    result.defined_at[record.name] = (header, line)
                 known = result.records.get(record.name)
                 if known is None or (record.complete and not known.complete):
                     result.records[record.name] = record
         elif kind == kinds.FUNCTION_DECL:
             name = cursor.spelling
+            place("functions", name, header, line)
             known_function = result.functions.get(name)
             if known_function is None or (cursor.is_definition() and not known_function.inline):
                 result.functions[name] = extractor.function(cursor, header)
         elif kind == kinds.VAR_DECL:
+            place("variables", cursor.spelling, header, line)
             if cursor.spelling not in result.variables:
                 result.variables[cursor.spelling] = extractor.variable(cursor, header)
         elif kind == kinds.ENUM_DECL:
             enum = extractor.enum(cursor, header)
+            place("enums", enum.name, header, line)
             if enum.name not in result.enums or enum.enumerators:
                 result.enums[enum.name] = enum
         elif kind == kinds.TYPEDEF_DECL:
             typedef = extractor.typedef(cursor, header)
+            place("typedefs", typedef.name, header, line)
             result.typedefs.setdefault(typedef.name, typedef)
             typedef_targets.setdefault(typedef.type.canonical, []).append(typedef.name)
         elif kind == kinds.MACRO_DEFINITION:
             function_like = clangext.is_macro_function_like(cursor)
             if not function_like and _is_include_guard(cursor):
                 continue
+            place("macros", cursor.spelling, header, line)
             result.macros[cursor.spelling] = Macro(
                 name=cursor.spelling, function_like=function_like, header=header, tier=_PLACEHOLDER
             )
-    if detail:
-        _attach_aliases(result, typedef_targets)
-        for name, value in values.items():
-            if name in result.macros and not result.macros[name].function_like:
-                result.macros[name] = replace(result.macros[name], value=value)
-    return result
-
-
-def _note_name(result: Scan, cursor: Any, kind: Any, kinds: Any) -> None:
-    """Names-only scan: record that a declaration is visible (and a record complete)."""
-    if kind in (kinds.STRUCT_DECL, kinds.UNION_DECL):
-        name = clean_spelling(cursor.type.spelling)
-        if "(anonymous)" in name:
-            return
-        complete = cursor.is_definition()
-        result.visible.setdefault("records", {})
-        result.visible["records"][name] = result.visible["records"].get(name, False) or complete
-        return
-    if kind == kinds.ENUM_DECL:
-        name = clean_spelling(cursor.type.spelling)
-        if "(anonymous)" in name:
-            constants = [c.spelling for c in cursor.get_children() if c.kind == kinds.ENUM_CONSTANT_DECL]
-            name = f"enum ({constants[0] if constants else 'empty'})"
-        result.visible.setdefault("enums", {})[name] = True
-        return
-    if kind == kinds.MACRO_DEFINITION and not clangext.is_macro_function_like(cursor) and _is_include_guard(cursor):
-        return
-    bucket = {
-        kinds.FUNCTION_DECL: "functions",
-        kinds.VAR_DECL: "variables",
-        kinds.TYPEDEF_DECL: "typedefs",
-        kinds.MACRO_DEFINITION: "macros",
-    }[kind]
-    result.visible.setdefault(bucket, {})[cursor.spelling] = True
+    result.where = where
+    _attach_aliases(result, typedef_targets)
+    for name, value in values.items():
+        if name in result.macros and not result.macros[name].function_like:
+            result.macros[name] = replace(result.macros[name], value=value)
 
 
 def _attach_aliases(result: Scan, typedef_targets: dict[str, list[str]]) -> None:

@@ -9,10 +9,21 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def stderr_console(**kwargs: Any) -> Any:
+def make_console(**kwargs: Any) -> Any:
+    """A rich console whose reader going away (``abidiff ... 2>&1 | head``) raises
+    BrokenPipeError for the CLI to handle, instead of rich's own ``SystemExit(1)``."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, **kwargs)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    kwargs.setdefault("highlight", False)
+    return _Console(**kwargs)
+
+
+def stderr_console(**kwargs: Any) -> Any:
+    return make_console(stderr=True, **kwargs)
 
 
 @contextlib.contextmanager
