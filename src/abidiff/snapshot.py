@@ -73,7 +73,15 @@ def dumps(snapshot: Snapshot) -> str:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` so that no reader ever sees a partial file."""
+    """Write ``text`` to ``path`` so that no reader ever sees a partial file.
+
+    A path that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO)
+    is written to directly: replacing it would destroy a device node.
+    """
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+        return
     directory = os.path.dirname(os.path.abspath(path))
     handle, tmp = tempfile.mkstemp(prefix=".abidiff-", suffix=".tmp", dir=directory)
     try:

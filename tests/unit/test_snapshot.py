@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -90,3 +91,11 @@ def test_write_atomic_leaves_no_partial_file(tmp_path: os.PathLike[str]) -> None
         snapshot.write_atomic(target, 42)  # type: ignore[arg-type]  # fails mid-write
     assert open(target).read() == "first\n"
     assert sorted(os.listdir(tmp_path)) == ["out.json"]
+
+
+def test_write_atomic_to_a_device_keeps_the_device() -> None:
+    # replacing /dev/null by a regular file would break every program on the machine
+    before = os.stat(os.devnull)
+    snapshot.write_atomic(os.devnull, "discarded\n")
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
