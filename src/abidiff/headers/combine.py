@@ -95,24 +95,32 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
     """Tuples of tier-tagged, sorted model values for each kind of declaration."""
     levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
     detailed = [full, *(scan for scan in levels if scan.detailed)]
-    out: dict[str, tuple[Entity, ...]] = {}
+    since: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+    layout_since: dict[str, str] = {}
     for kind in KINDS:
-        merged: dict[str, Entity] = dict(getattr(full, kind))
-        since: dict[str, str] = {}
-        layout_since: dict[str, str] = {}
         for scan in levels:
             assert scan.limited is not None
             for name, complete in visible_names(scan, kind, detailed).items():
-                since.setdefault(name, scan.limited)
+                since[kind].setdefault(name, scan.limited)
                 if kind == "records" and complete:
                     layout_since.setdefault(name, scan.limited)
+    out: dict[str, tuple[Entity, ...]] = {}
+    for kind in KINDS:
+        merged: dict[str, Entity] = dict(getattr(full, kind))
         for scan in reversed(levels):  # declared only with Py_LIMITED_API: the newest level's
             for name, entity in getattr(scan, kind).items():
                 merged.setdefault(name, entity)
         finished = []
         for name in sorted(merged):
             entity = merged[name]
-            limited_since = since.get(name)
+            limited_since = since[kind].get(name)
+            if isinstance(entity, Record):
+                # a struct is usable by its typedef even where no declaration of the tag
+                # itself stands at file scope (3.8's PyTypeObject: "struct _typeobject" is
+                # first met inside PyObject)
+                levels_seen = [limited_since] + [since["typedefs"].get(alias) for alias in entity.aliases]
+                known = [level for level in levels_seen if level is not None]
+                limited_since = min(known, key=version_key) if known else None
             if entity.header == CONFIG_HEADER:
                 limited_since = None
             tier = classify(_tier_name(entity), entity.header, limited_since)
