@@ -2,22 +2,53 @@
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import replace
+
 from abidiff import snapshot as snapshot_io
 from abidiff.errors import BuildSpecError
-from abidiff.model import Build, Snapshot
-from abidiff.sources import ResolvedBuild, SpecKind, resolve
+from abidiff.model import Binary, BinaryFormat, BinaryRole, Build, Record, ReleaseLevel, Snapshot
+from abidiff.sources import Library, ResolvedBuild, SpecKind, resolve
+
+# libpython3.13.so.1.0, libpython3.6m.so, libpython3.13t.dylib, python313.dll, python313_d.dll,
+# .../Python.framework/Versions/3.13/Python
+_VERSION_PATTERNS = (
+    re.compile(r"libpython(\d)\.(\d+)[a-z]*\.(?:so|dylib|a)"),
+    re.compile(r"^python(\d)(\d+)[a-z_]*\.dll$", re.IGNORECASE),
+    re.compile(r"Versions/(\d)\.(\d+)[a-z]*/Python$"),
+)
+_STABLE_ABI_NAMES = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.dll)$", re.IGNORECASE)
+_TARGET_OS = {
+    BinaryFormat.ELF: "unknown-linux-gnu",
+    BinaryFormat.PE: "pc-windows-msvc",
+    BinaryFormat.MACHO: "apple-darwin",
+}
 
 
-def snapshot_of(spec: str) -> Snapshot:
-    """Resolve ``spec`` and read everything it names into one snapshot."""
-    return snapshot_of_resolved(resolve(spec))
+def snapshot_of(spec: str, *, extra_libraries: tuple[str, ...] = (), dwarf: bool = False) -> Snapshot:
+    """Resolve ``spec`` and read everything it names into one snapshot.
+
+    ``extra_libraries`` (``--lib FILE``) add binaries, or replace the build's libpython or
+    stable-ABI library when they are one.  ``dwarf`` cross-checks the header layouts with
+    the DWARF of ELF binaries that carry it (seconds for a libpython: opt-in).
+    """
+    return snapshot_of_resolved(resolve(spec), extra_libraries=extra_libraries, dwarf=dwarf)
 
 
-def snapshot_of_resolved(resolved: ResolvedBuild) -> Snapshot:
+def snapshot_of_resolved(
+    resolved: ResolvedBuild, *, extra_libraries: tuple[str, ...] = (), dwarf: bool = False
+) -> Snapshot:
+    libraries = merge_libraries(resolved.libraries, extra_libraries)
     if resolved.kind == SpecKind.SNAPSHOT:
         assert resolved.snapshot_path is not None
-        return snapshot_io.load(resolved.snapshot_path)
+        loaded = snapshot_io.load(resolved.snapshot_path)
+        if not extra_libraries:
+            return loaded
+        return _with_binaries(loaded, libraries, dwarf=dwarf, keep=loaded.binaries)
     if resolved.include_dir is None:
+        if libraries:
+            return _library_only(resolved, libraries)
         raise BuildSpecError(
             f"{resolved.spec} has no headers to read ({resolved.origin})",
             hint="give a Python interpreter, an installed prefix or an include directory",
@@ -42,17 +73,123 @@ def snapshot_of_resolved(resolved: ResolvedBuild) -> Snapshot:
         ext_suffix=resolved.ext_suffix,
         config=headers.config,
         origin=resolved.origin,
-        headers_only=not resolved.libraries,
+        headers_only=not libraries,
     )
-    return snapshot_io.normalise(
-        Snapshot(
-            build=build,
-            limited_levels=headers.limited_levels,
-            records=headers.records,
-            functions=headers.functions,
-            variables=headers.variables,
-            enums=headers.enums,
-            typedefs=headers.typedefs,
-            macros=headers.macros,
-        )
+    from_headers = Snapshot(
+        build=build,
+        limited_levels=headers.limited_levels,
+        records=headers.records,
+        functions=headers.functions,
+        variables=headers.variables,
+        enums=headers.enums,
+        typedefs=headers.typedefs,
+        macros=headers.macros,
     )
+    return _with_binaries(from_headers, libraries, dwarf=dwarf)
+
+
+# --- libraries ----------------------------------------------------------------------------
+
+
+def library_role(path: str) -> BinaryRole:
+    """The role a library given by the user plays, from its file name: libpython
+    (``libpython3.13.so.1.0``, ``python313.dll``, a framework's ``Python``), the stable-ABI
+    library (``libpython3.so``, ``python3.dll``), or another binary."""
+    name = os.path.basename(path)
+    if _STABLE_ABI_NAMES.match(name):
+        return BinaryRole.STABLE_ABI
+    if guess_version(path) is not None or name == "Python":
+        return BinaryRole.LIBPYTHON
+    return BinaryRole.OTHER
+
+
+def merge_libraries(found: tuple[Library, ...], extra: tuple[str, ...]) -> tuple[Library, ...]:
+    """The build's libraries with ``extra`` (``--lib``) applied: a libpython or stable-ABI
+    library replaces the build's own of that role; anything else is added (role OTHER)."""
+    merged = list(found)
+    for path in extra:
+        real = os.path.realpath(path)
+        role = library_role(path)
+        if role == BinaryRole.OTHER:  # libpython3.13.so -> libpython3.13.so.1.0: either name tells
+            role = library_role(real)
+        if role in (BinaryRole.LIBPYTHON, BinaryRole.STABLE_ABI):
+            replaced = {BinaryRole.LIBPYTHON, BinaryRole.INTERPRETER} if role == BinaryRole.LIBPYTHON else {role}
+            merged = [library for library in merged if library.role not in replaced]
+        merged = [library for library in merged if library.path != real]
+        merged.append(Library(role=role, path=real))
+    return tuple(merged)
+
+
+def _read_libraries(libraries: tuple[Library, ...]) -> tuple[Binary, ...]:
+    from abidiff.binaries import read_binary
+
+    binaries: list[Binary] = []
+    for library in libraries:
+        binaries.extend(read_binary(library.path, library.role))
+    return tuple(binaries)
+
+
+def _dwarf_warnings(binaries: tuple[Binary, ...], records: tuple[Record, ...]) -> tuple[str, ...]:
+    from abidiff.binaries.dwarf import check_layouts, has_dwarf
+
+    warnings: list[str] = []
+    for binary in binaries:
+        if binary.format != BinaryFormat.ELF or binary.role == BinaryRole.STABLE_ABI:
+            continue
+        if not has_dwarf(binary.path):
+            warnings.append(f"{os.path.basename(binary.path)} has no DWARF: its layouts were not cross-checked")
+            continue
+        warnings.extend(check_layouts(binary.path, records).warnings)
+    return tuple(warnings)
+
+
+def _with_binaries(
+    snapshot: Snapshot, libraries: tuple[Library, ...], *, dwarf: bool, keep: tuple[Binary, ...] = ()
+) -> Snapshot:
+    binaries = _read_libraries(libraries)
+    read_paths = {binary.path for binary in binaries}
+    kept = tuple(binary for binary in keep if binary.path not in read_paths)
+    if any(binary.role == BinaryRole.LIBPYTHON for binary in binaries):
+        kept = tuple(binary for binary in kept if binary.role not in (BinaryRole.LIBPYTHON, BinaryRole.INTERPRETER))
+    warnings = snapshot.warnings
+    if dwarf and snapshot.records:
+        warnings += _dwarf_warnings(binaries, snapshot.records)
+    build = replace(snapshot.build, headers_only=False) if binaries else snapshot.build
+    return snapshot_io.normalise(replace(snapshot, build=build, binaries=kept + binaries, warnings=warnings))
+
+
+# --- a library without headers ----------------------------------------------------------
+
+
+def guess_version(name: str) -> str | None:
+    """The feature version a libpython's file name or SONAME tells (``"3.13"``), or None."""
+    for pattern in _VERSION_PATTERNS:
+        match = pattern.search(os.path.basename(name) if "Versions/" not in name else name)
+        if match:
+            return f"{match.group(1)}.{int(match.group(2))}"
+    return None
+
+
+def _library_only(resolved: ResolvedBuild, libraries: tuple[Library, ...]) -> Snapshot:
+    """A snapshot of exports only: the Build is what the binary tells (its version from its
+    SONAME or file name when it has one, else "unknown")."""
+    binaries = _read_libraries(libraries)
+    main = next((b for b in binaries if b.role == BinaryRole.LIBPYTHON), binaries[0])
+    version = None
+    for candidate in (main.soname, main.path):
+        if candidate:
+            version = guess_version(candidate)
+            if version is not None:
+                break
+    major, minor = (int(part) for part in version.split(".")) if version else (0, 0)
+    build = Build(
+        version=version or "unknown",
+        hexversion=(major << 24) | (minor << 16),
+        release_level=ReleaseLevel.FINAL,
+        release_serial=0,
+        target=f"{main.arch}-{_TARGET_OS[main.format]}",
+        pointer_size=main.bits // 8,
+        origin=resolved.origin,
+        headers_only=False,
+    )
+    return snapshot_io.normalise(Snapshot(build=build, binaries=binaries))

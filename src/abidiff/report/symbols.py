@@ -1,0 +1,113 @@
+"""``abidiff symbols FILE``: the exports of a binary as a table or as versioned JSON.
+
+The JSON document is ``{"schema": "abidiff-symbols", "schema_version": 1, "binaries":
+[...]}``, binaries and symbols sorted, keys sorted: the same file always gives the same
+bytes.  Its JSON Schema, shipped as ``abidiff/schemas/symbols.schema.json``, is
+:func:`symbols_schema` (``scripts/regen.py --check`` keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from abidiff import codec
+from abidiff.model import Binary, Symbol
+
+SCHEMA_NAME = "abidiff-symbols"
+SCHEMA_VERSION = 1
+
+
+def _symbol_key(symbol: Symbol) -> tuple[str, str, int]:
+    return (symbol.name, symbol.version or "", symbol.ordinal or 0)
+
+
+def sorted_binaries(binaries: Sequence[Binary]) -> tuple[Binary, ...]:
+    """Binaries by (role, path, arch), each with its symbols sorted by name."""
+    return tuple(
+        sorted(
+            (replace(binary, symbols=tuple(sorted(binary.symbols, key=_symbol_key))) for binary in binaries),
+            key=lambda b: (str(b.role), b.path, b.arch),
+        )
+    )
+
+
+def to_document(binaries: Sequence[Binary]) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "binaries": codec.encode(sorted_binaries(binaries)),
+    }
+
+
+def render_symbols_json(binaries: Sequence[Binary]) -> str:
+    """The versioned JSON document (ends with a newline)."""
+    return json.dumps(to_document(binaries), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _describe(binary: Binary) -> str:
+    endian = "little-endian" if binary.little_endian else "big-endian"
+    parts = [f"{binary.path}: {binary.format} {binary.arch}, {binary.bits}-bit {endian}, {binary.role}"]
+    if binary.soname:
+        parts.append(f"  name: {binary.soname}")
+    if binary.needed:
+        parts.append(f"  needs: {', '.join(binary.needed)}")
+    parts.append(f"  {len(binary.symbols)} exported symbol{'s' if len(binary.symbols) != 1 else ''}")
+    return "\n".join(parts)
+
+
+def _columns(binary: Binary) -> list[str]:
+    """Only the columns some symbol of this binary fills."""
+    columns = ["name", "kind", "binding"]
+    for column in ("size", "version", "ordinal", "forwarder"):
+        if any(getattr(symbol, column) is not None for symbol in binary.symbols):
+            columns.append(column)
+    return columns
+
+
+def render_symbols_text(binaries: Sequence[Binary], *, width: int = 120) -> str:
+    """A table per binary (one per slice of a universal file), as plain text without colour."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = io.StringIO()
+    console = Console(file=out, width=width, force_terminal=False, color_system=None, highlight=False, soft_wrap=False)
+    for number, binary in enumerate(sorted_binaries(binaries)):
+        if number:
+            console.print()
+        console.print(_describe(binary), markup=False)
+        if not binary.symbols:
+            continue
+        columns = _columns(binary)
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for column in columns:
+            table.add_column(column, justify="right" if column in ("size", "ordinal") else "left", overflow="fold")
+        for symbol in binary.symbols:
+            values = [getattr(symbol, column) for column in columns]
+            table.add_row(*("" if value is None else str(value) for value in values))
+        console.print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+
+
+def symbols_schema() -> dict[str, Any]:
+    """The JSON Schema of the ``abidiff symbols --format json`` document, from the model."""
+    defs: dict[str, Any] = {}
+    items = codec.schema_of(Binary, defs)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://abidiff.invalid/schemas/symbols-{SCHEMA_VERSION}.json",
+        "title": "abidiff symbols",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["schema", "schema_version", "binaries"],
+        "properties": {
+            "schema": {"const": SCHEMA_NAME},
+            "schema_version": {"const": SCHEMA_VERSION},
+            "binaries": {"type": "array", "items": items},
+        },
+        "$defs": dict(sorted(defs.items())),
+    }
