@@ -1,0 +1,508 @@
+"""Git refs as build specs, on temporary repositories laid out like CPython.
+
+Real git, real libclang, real processes: nothing is mocked.  After every run the user's
+repository must be exactly as it was: status (of a dirty tree), HEAD, index bytes, stash,
+worktrees, and every file under .git.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from abidiff.builder import snapshot_of_resolved
+from abidiff.cache import SnapshotCache
+from abidiff.errors import AbidiffError, BuildSpecError, ToolchainError
+from abidiff.options import BuildOptions
+from abidiff.sources.gitref import (
+    WINSTUB_DIR,
+    build_libpython,
+    check_ref,
+    commit_of,
+    extract_for_build,
+    is_ref_like,
+    peek_cache_key,
+    pyconfig_from_template,
+    resolve_gitref,
+)
+from abidiff.sources.manifest import read_manifest
+from tests.conftest import FIXTURES, MINIMAL_HEADERS
+from tests.realbuilds import PYENV
+
+pytestmark = pytest.mark.integration
+
+MINIMAL_PYCONFIG = os.path.join(MINIMAL_HEADERS, "pyconfig.h")
+PC_PYCONFIG = os.path.join(FIXTURES, "gitrepo", "PC-pyconfig.h")
+
+
+def git(repo: Path, *args: str) -> str:
+    env = dict(
+        os.environ,
+        GIT_OPTIONAL_LOCKS="0",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
+        GIT_CONFIG_GLOBAL=str(repo.parent / "no-such-gitconfig"),  # the user's config stays out
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, f"git {' '.join(args)} failed: {proc.stderr.strip()}"
+    return proc.stdout
+
+
+def need_git() -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not on PATH")
+
+
+def set_version(include: Path, serial: int) -> None:
+    text = (include / "patchlevel.h").read_text()
+    text = re.sub(r"PY_RELEASE_SERIAL\s+\d+", f"PY_RELEASE_SERIAL {serial}", text)
+    text = re.sub(r'"3\.12\.0a\d+"', f'"3.12.0a{serial}"', text)
+    (include / "patchlevel.h").write_text(text)
+
+
+@pytest.fixture
+def cpython_repo(tmp_path: Path) -> Path:
+    """A repository laid out like CPython, from fixtures/headers/minimal: v3.12.0a1, then an
+    edit (a new field of PyModuleObjectLike), v3.12.0a2; then main moves on."""
+    need_git()
+    repo = tmp_path / "cpython"
+    include = repo / "Include"
+    shutil.copytree(MINIMAL_HEADERS, include, ignore=shutil.ignore_patterns("README.md", "pyconfig.h"))
+    (repo / "PC").mkdir()
+    shutil.copy(PC_PYCONFIG, repo / "PC" / "pyconfig.h")
+    (repo / "Misc").mkdir()
+    shutil.copy(os.path.join(FIXTURES, "manifest", "stable_abi.toml"), repo / "Misc" / "stable_abi.toml")
+    (repo / "README.rst").write_text("This is a CPython-like tree for abidiff's tests.\n")
+    git(repo.parent, "init", "-q", "-b", "main", str(repo))
+    set_version(include, 1)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "3.12.0a1")
+    git(repo, "tag", "-a", "-m", "Python 3.12.0a1", "v3.12.0a1")
+    set_version(include, 2)
+    obj = include / "cpython" / "object.h"
+    obj.write_text(obj.read_text().replace("PyObject *md_dict;", "PyObject *md_dict;\n    PyObject *md_state;"))
+    git(repo, "commit", "-q", "-am", "3.12.0a2: md_state")
+    git(repo, "tag", "v3.12.0a2")
+    (repo / "README.rst").write_text("main moved on\n")
+    git(repo, "commit", "-q", "-am", "main moves on")
+    return repo
+
+
+def make_dirty(repo: Path) -> None:
+    (repo / "untracked.txt").write_text("leave me\n")
+    (repo / "README.rst").write_text("modified but not committed\n")
+    (repo / "Include" / "patchlevel.h").write_text("/* staged and broken */\n")
+    git(repo, "add", "Include/patchlevel.h")
+
+
+@dataclass(frozen=True)
+class RepoState:
+    status: str
+    head: str
+    head_ref: str
+    index: bytes
+    stash: str
+    worktrees: str
+    git_files: dict[str, str]
+
+
+def repo_state(repo: Path) -> RepoState:
+    files = {}
+    for path in sorted((repo / ".git").rglob("*")):
+        if path.is_file():
+            files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return RepoState(
+        status=git(repo, "status", "--porcelain", "--untracked-files=all"),
+        head=git(repo, "rev-parse", "HEAD"),
+        head_ref=git(repo, "symbolic-ref", "-q", "HEAD"),
+        index=(repo / ".git" / "index").read_bytes(),
+        stash=git(repo, "stash", "list"),
+        worktrees=git(repo, "worktree", "list", "--porcelain"),
+        git_files=files,
+    )
+
+
+def options_for(repo: Path, cache_dir: Path, **changes: object) -> BuildOptions:
+    values: dict[str, object] = {"repo": str(repo), "cache_dir": str(cache_dir), "pyconfig": MINIMAL_PYCONFIG}
+    values.update(changes)
+    return BuildOptions(**values)  # type: ignore[arg-type]
+
+
+def test_two_tags_give_snapshots_of_their_versions(cpython_repo: Path, tmp_path: Path) -> None:
+    make_dirty(cpython_repo)
+    before = repo_state(cpython_repo)
+    assert before.status  # the tree really is dirty
+    options = options_for(cpython_repo, tmp_path / "cache")
+    old = resolve_gitref("v3.12.0a1", options, workdir=str(tmp_path / "w1"))
+    new = resolve_gitref("v3.12.0a2", options, workdir=str(tmp_path / "w2"))
+    assert old.commit == commit_of("v3.12.0a1", str(cpython_repo))
+    assert old.origin == f"git v3.12.0a1 ({old.commit[:12]})"
+    assert old.include_dir == str(tmp_path / "w1" / "tree" / "Include")
+    assert old.manifest_path is not None and old.manifest_path.endswith("Misc/stable_abi.toml")
+    assert read_manifest(old.manifest_path)  # the manifest of the commit, readable
+    assert old.cache_key and new.cache_key and old.cache_key != new.cache_key
+    assert old.cache_key == peek_cache_key("v3.12.0a1", options)
+    old_snap, new_snap = snapshot_of_resolved(old), snapshot_of_resolved(new)
+    assert (old_snap.build.version, new_snap.build.version) == ("3.12.0a1", "3.12.0a2")
+    assert old_snap.build.origin == old.origin
+
+    def fields(snap: object) -> list[str]:
+        (record,) = [r for r in snap.records if r.display_name == "PyModuleObjectLike"]  # type: ignore[attr-defined]
+        return [field.name for field in record.fields]
+
+    assert fields(old_snap) == ["ob_base", "md_dict"]
+    assert fields(new_snap) == ["ob_base", "md_dict", "md_state"]
+    assert repo_state(cpython_repo) == before
+
+
+def test_revision_syntax_and_default_repo(cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(cpython_repo / "Include")  # the repository around the current directory
+    tag = commit_of("v3.12.0a2", None)
+    assert commit_of("main~1", None) == tag
+    assert commit_of("HEAD^", None) == tag
+    assert commit_of("git:v3.12.0a2^{commit}", None) == tag
+    assert commit_of(tag[:10], None) == tag
+    assert commit_of("@", None) == commit_of("main", None)
+
+
+BAD_REFS = {
+    "option": "--output=x",
+    "short-option": "-h",
+    "command-substitution": "$(touch p)",
+    "semicolon": "a;b",
+    "range": "HEAD..main",
+    "symmetric-range": "v1...v2",
+    "backtick": "`touch p`",
+    "newline": "main\ntouch p",
+    "nul": "main\x00",
+    "space": "main ~1",
+    "colon-path": "HEAD:Include/Python.h",
+    "glob": "v3.*",
+    "lock": "refs/heads/x.lock",
+    "empty": "",
+    "git-option": "git:--upload-pack=touch p",
+}
+
+
+@pytest.mark.parametrize("ref", BAD_REFS.values(), ids=BAD_REFS.keys())
+def test_bad_refs_are_refused_before_anything_runs(
+    cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str
+) -> None:
+    before = repo_state(cpython_repo)
+    here = tmp_path / "cwd"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))  # had git run, this would be a ToolchainError
+    assert not is_ref_like(ref)
+    with pytest.raises(BuildSpecError) as caught:
+        resolve_gitref(ref, options_for(cpython_repo, tmp_path / "cache"), workdir=str(workdir))
+    message = caught.value.message
+    assert "is not a git ref abidiff accepts" in message and "\n" not in message
+    assert caught.value.exit_status == 1
+    with pytest.raises(BuildSpecError):
+        commit_of(ref, str(cpython_repo))
+    assert list(workdir.iterdir()) == []
+    assert not (here / "p").exists() and not (cpython_repo / "p").exists()
+    assert not (tmp_path / "cache").exists()
+    monkeypatch.undo()
+    assert repo_state(cpython_repo) == before
+
+
+@pytest.mark.parametrize("ref", ["v3.12.0", "main", "main~3", "HEAD^2", "a1b2c3d4", "@{-1}", "origin/main", "git:x"])
+def test_good_ref_syntax(ref: str) -> None:
+    assert is_ref_like(ref)
+    assert check_ref(ref) == ref.removeprefix("git:")
+
+
+def test_unknown_ref(cpython_repo: Path, tmp_path: Path) -> None:
+    with pytest.raises(BuildSpecError) as caught:
+        resolve_gitref("v9.9", options_for(cpython_repo, tmp_path / "c"), workdir=str(tmp_path / "w"))
+    assert caught.value.message == f"no commit 'v9.9' in the repository {cpython_repo}"
+    assert caught.value.hint is not None
+    assert f"git -C {cpython_repo} tag --list" in caught.value.hint and "fetch --tags" in caught.value.hint
+
+
+def test_not_a_repository(tmp_path: Path) -> None:
+    need_git()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    env_ceiling = os.environ.get("GIT_CEILING_DIRECTORIES")
+    os.environ["GIT_CEILING_DIRECTORIES"] = str(tmp_path)
+    try:
+        with pytest.raises(BuildSpecError, match="is not in a git repository"):
+            commit_of("main", str(plain))
+    finally:
+        if env_ceiling is None:
+            del os.environ["GIT_CEILING_DIRECTORIES"]
+        else:
+            os.environ["GIT_CEILING_DIRECTORIES"] = env_ceiling
+    with pytest.raises(BuildSpecError, match="does not exist"):
+        commit_of("main", str(tmp_path / "nowhere"))
+
+
+def test_a_commit_without_headers(cpython_repo: Path, tmp_path: Path) -> None:
+    git(cpython_repo, "checkout", "-q", "--orphan", "empty")
+    git(cpython_repo, "rm", "-rqf", ".")
+    (cpython_repo / "x").write_text("x")
+    git(cpython_repo, "add", "x")
+    git(cpython_repo, "commit", "-qm", "nothing")
+    with pytest.raises(BuildSpecError, match=r"has no Include/Python\.h: it is not a CPython source tree"):
+        resolve_gitref("empty", options_for(cpython_repo, tmp_path / "c"), workdir=str(tmp_path / "w"))
+
+
+def test_extraction_is_raw_and_keeps_modes(cpython_repo: Path, tmp_path: Path) -> None:
+    # a filter driver and export-ignore in .gitattributes must change nothing we read
+    (cpython_repo / ".gitattributes").write_text("*.h filter=evil export-ignore\n")
+    git(cpython_repo, "config", "filter.evil.smudge", f"touch {tmp_path / 'filtered'}; cat")
+    script = cpython_repo / "configure"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    (cpython_repo / "Include" / "link.h").symlink_to("patchlevel.h")
+    (cpython_repo / "Include" / "escape.h").symlink_to("../../../outside")
+    git(cpython_repo, "add", "-A")
+    git(cpython_repo, "commit", "-qm", "attributes")
+    dest = tmp_path / "tree"
+    extract_for_build(str(cpython_repo), commit_of("HEAD", str(cpython_repo)), str(dest))
+    assert (dest / "Include" / "Python.h").read_bytes() == (cpython_repo / "Include" / "Python.h").read_bytes()
+    assert os.stat(dest / "configure").st_mode & stat.S_IXUSR
+    assert not os.stat(dest / "README.rst").st_mode & stat.S_IXUSR
+    assert os.readlink(dest / "Include" / "link.h") == "patchlevel.h"
+    assert not os.path.lexists(dest / "Include" / "escape.h")
+    assert not (tmp_path / "filtered").exists()
+    assert (dest / ".abidiff-commit").read_text().strip() == commit_of("HEAD", str(cpython_repo))
+
+
+# --- pyconfig.h from ./configure -----------------------------------------------------------
+
+CONFIGURE_OK = """#!/bin/sh
+echo "checking for a C compiler... pretend"
+echo run >> "$ABIDIFF_TEST_CONFIGURE_RUNS"
+cat > pyconfig.h <<'EOF'
+#ifndef Py_PYCONFIG_H
+#define Py_PYCONFIG_H
+#define SIZEOF_VOID_P 8
+#define SIZEOF_LONG 8
+#define WITH_PYMALLOC 1
+#define Py_TRACE_REFS 1
+#endif
+EOF
+"""
+
+CONFIGURE_FAIL = """#!/bin/sh
+i=1
+while [ $i -le 40 ]; do echo "checking for feature number $i... yes"; i=$((i+1)); done
+echo "configure: error: in '$(pwd)':" >&2
+echo "configure: error: no acceptable C compiler found in \\$PATH" >&2
+exit 1
+"""
+
+
+def add_configure(repo: Path, text: str) -> None:
+    script = repo / "configure"
+    script.write_text(text)
+    script.chmod(0o755)
+    git(repo, "add", "configure")
+    git(repo, "commit", "-qm", "configure")
+
+
+def test_configure_runs_once_per_commit(cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_configure(cpython_repo, CONFIGURE_OK)
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("ABIDIFF_TEST_CONFIGURE_RUNS", str(runs))
+    before = repo_state(cpython_repo)
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None)
+    assert peek_cache_key("HEAD", options) is None  # only configure would tell
+    first = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w1"))
+    second = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w2"))
+    assert runs.read_text() == "run\n"
+    assert first.config_dirs == second.config_dirs
+    (config_dir,) = first.config_dirs
+    assert config_dir.startswith(str(tmp_path / "cache" / "artifacts" / "configure"))
+    assert "Py_TRACE_REFS 1" in Path(config_dir, "pyconfig.h").read_text()
+    assert "checking for a C compiler" in Path(config_dir, "configure.log").read_text()
+    assert sorted(os.listdir(config_dir)) == ["configure.log", "pyconfig.h"]  # the tree is not kept
+    assert first.cache_key == second.cache_key == peek_cache_key("HEAD", options)
+    snap = snapshot_of_resolved(first)
+    assert snap.build.config_value("Py_TRACE_REFS") == 1
+    assert repo_state(cpython_repo) == before
+
+
+def test_failing_configure(cpython_repo: Path, tmp_path: Path) -> None:
+    add_configure(cpython_repo, CONFIGURE_FAIL)
+    cache_dir = tmp_path / "cache"
+    workdir = tmp_path / "w"
+    with pytest.raises(AbidiffError) as caught:
+        resolve_gitref("HEAD", options_for(cpython_repo, cache_dir, pyconfig=None), workdir=str(workdir))
+    error = caught.value
+    assert isinstance(error, ToolchainError) and error.exit_status == 1
+    assert "./configure of" in error.message and "failed (exit status 1)" in error.message
+    assert "no acceptable C compiler found" in error.message
+    assert error.details[0].startswith("the last 20 lines of ")
+    assert len(error.details) == 21 and error.details[-1].endswith("no acceptable C compiler found in $PATH")
+    logs = list((cache_dir / "logs").iterdir())
+    assert len(logs) == 1 and str(logs[0]) in error.message
+    assert "checking for feature number 1... yes" in logs[0].read_text()  # the whole log is kept
+    assert SnapshotCache(str(cache_dir)).info().trees == 0
+    assert [path.name for path in (cache_dir / "artifacts" / "configure").iterdir()] == []
+
+
+def test_no_cache_configures_in_the_workdir(
+    cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_configure(cpython_repo, CONFIGURE_OK)
+    monkeypatch.setenv("ABIDIFF_TEST_CONFIGURE_RUNS", str(tmp_path / "runs"))
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, use_cache=False)
+    resolved = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"))
+    assert resolved.config_dirs == (str(tmp_path / "w" / "configure"),)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_config_from_a_build_directory(cpython_repo: Path, tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "pyconfig.h").write_text(Path(MINIMAL_PYCONFIG).read_text().replace("8", "4"))
+    (build / "Python.h").write_text("#error never read\n")  # siblings must not shadow the tree's headers
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, config_from=str(build))
+    resolved = resolve_gitref("v3.12.0a1", options, workdir=str(tmp_path / "w"))
+    assert os.listdir(resolved.config_dirs[0]) == ["pyconfig.h"]
+    assert snapshot_of_resolved(resolved).build.config_value("SIZEOF_VOID_P") == 4
+    with pytest.raises(AbidiffError, match=r"no pyconfig\.h there"):
+        resolve_gitref(
+            "v3.12.0a1",
+            options_for(cpython_repo, tmp_path, pyconfig=None, config_from=str(tmp_path / "w")),
+            workdir=str(tmp_path / "w3"),
+        )
+
+
+# --- --target windows ----------------------------------------------------------------------
+
+
+def test_windows_target_uses_pc_pyconfig(cpython_repo: Path, tmp_path: Path) -> None:
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, target="windows")
+    resolved = resolve_gitref("v3.12.0a2", options, workdir=str(tmp_path / "w"))
+    assert resolved.target == "x86_64-pc-windows-msvc"
+    assert resolved.config_dirs[1] == WINSTUB_DIR
+    assert resolved.cache_key == peek_cache_key("v3.12.0a2", options)
+    snap = snapshot_of_resolved(resolved)
+    assert snap.build.target.startswith("x86_64-pc-windows-msvc")
+    assert snap.build.pointer_size == 8
+    assert snap.build.config_value("MS_WINDOWS") == 1 and snap.build.config_value("MS_WIN64") == 1
+    assert snap.build.config_value("SIZEOF_LONG") == 4
+    ssize = [t for t in snap.typedefs if t.name == "Py_ssize_t"]
+    assert ssize and ssize[0].type.canonical == "long long"
+
+
+def test_windows_pyconfig_from_template(cpython_repo: Path, tmp_path: Path) -> None:
+    template = Path(PC_PYCONFIG).read_text().replace("#define WITH_PYMALLOC 1", "#define WITH_PYMALLOC @WITH_PYMALLOC@")
+    git(cpython_repo, "mv", "PC/pyconfig.h", "PC/pyconfig.h.in")
+    (cpython_repo / "PC" / "pyconfig.h.in").write_text(template)
+    git(cpython_repo, "commit", "-qam", "3.13: PC/pyconfig.h.in")
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, target="windows")
+    resolved = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"))
+    generated = Path(resolved.config_dirs[0], "pyconfig.h").read_text()
+    assert "#define WITH_PYMALLOC 0" in generated and "@" not in generated
+    assert "/* #define Py_GIL_DISABLED 1 */" in generated  # the default build: GIL enabled
+    assert resolved.cache_key == peek_cache_key("HEAD", options)
+    assert snapshot_of_resolved(resolved).build.config_value("Py_GIL_DISABLED") == 0
+
+
+def test_template_substitution() -> None:
+    text = b'#define A @PY_ENABLE_THING@\n#define B "@SOME_NAME@"\n#define C 1 /* x@y */\n'
+    assert pyconfig_from_template(text) == b'#define A 0\n#define B ""\n#define C 1 /* x@y */\n'
+
+
+def test_other_targets_need_a_pyconfig(cpython_repo: Path, tmp_path: Path) -> None:
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, target="aarch64-linux-gnu")
+    with pytest.raises(BuildSpecError, match=r"cannot run \./configure for the target aarch64-linux-gnu"):
+        resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"))
+    with pytest.raises(BuildSpecError, match="is not a target"):
+        resolve_gitref("HEAD", options_for(cpython_repo, tmp_path, target="x;y"), workdir=str(tmp_path / "w"))
+
+
+# --- real CPython header trees -------------------------------------------------------------
+
+
+def pyenv_include(version: str) -> Path:
+    feature = ".".join(version.split(".")[:2])
+    path = Path(PYENV) / version / "include" / f"python{feature}"
+    if not (path / "Python.h").is_file():
+        pytest.skip(f"CPython {version}'s headers are not installed at {path} (pyenv build absent)")
+    return path
+
+
+def test_real_trees(tmp_path: Path) -> None:
+    need_git()
+    include_312, include_313 = pyenv_include("3.12.1"), pyenv_include("3.13.0")
+    repo = tmp_path / "cpython"
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    for version, include in (("3.12.1", include_312), ("3.13.0", include_313)):
+        shutil.rmtree(repo / "Include", ignore_errors=True)
+        shutil.copytree(include, repo / "Include", ignore=shutil.ignore_patterns("pyconfig.h"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-qm", version)
+        git(repo, "tag", f"v{version}")
+    make_dirty(repo)
+    before = repo_state(repo)
+    versions = []
+    for version, include in (("3.12.1", include_312), ("3.13.0", include_313)):
+        options = BuildOptions(repo=str(repo), pyconfig=str(include / "pyconfig.h"), cache_dir=str(tmp_path / "c"))
+        resolved = resolve_gitref(f"v{version}", options, workdir=str(tmp_path / version))
+        assert resolved.manifest_path is None  # an installed tree has no Misc/
+        snap = snapshot_of_resolved(resolved)
+        versions.append(snap.build.version)
+        assert len(snap.functions) > 1000
+    assert versions == ["3.12.1", "3.13.0"]
+    assert repo_state(repo) == before
+
+
+# --- --build: the failure paths (a real build of CPython is too slow for the suite) ---------
+
+
+def test_build_without_a_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "make"):
+        found = shutil.which(tool)
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("CC", raising=False)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    with pytest.raises(ToolchainError) as caught:
+        build_libpython(str(tree), SnapshotCache(str(tmp_path / "cache")), jobs=2)
+    assert "no C compiler to build libpython" in caught.value.message
+    assert caught.value.exit_status == 1 and caught.value.hint and "CC" in caught.value.hint
+
+
+def test_build_with_failing_configure(cpython_repo: Path, tmp_path: Path) -> None:
+    if shutil.which("cc") is None and shutil.which("gcc") is None:
+        pytest.skip("no C compiler on PATH")
+    if shutil.which("make") is None:
+        pytest.skip("make is not on PATH")
+    add_configure(cpython_repo, CONFIGURE_FAIL)
+    tree = tmp_path / "tree"
+    extract_for_build(str(cpython_repo), commit_of("HEAD", str(cpython_repo)), str(tree))
+    cache = SnapshotCache(str(tmp_path / "cache"))
+    with pytest.raises(ToolchainError) as caught:
+        build_libpython(str(tree), cache, jobs=2)
+    error = caught.value
+    assert error.exit_status == 1
+    assert "no acceptable C compiler found" in error.message
+    assert len(error.details) == 21
+    kept = list((tmp_path / "cache" / "logs").iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("libpython-") and str(kept[0]) in error.message
+    assert cache.info().trees == 0
