@@ -123,6 +123,167 @@ def bench_dump(repeat: int) -> Result:
     )
 
 
+def _tree_rss_kib(pid: int) -> int:
+    """The resident memory of a process and all its descendants (Linux /proc), in KiB."""
+    total = 0
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _run_sampled(
+    argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 4, 8, 12)
+) -> tuple[float, int]:
+    """Wall time and the peak resident memory (KiB) of a command's whole process tree,
+    sampled every 10 ms: a parse pool's workers count together."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_kib(proc.pid))
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    stderr = proc.stderr.read() if proc.stderr else ""
+    if proc.returncode not in ok:
+        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {stderr.strip()[-500:]}")
+    return elapsed, peak
+
+
+def _pyenv(version: str) -> str:
+    feature = ".".join(version.split(".")[:2])
+    return os.path.join(PYENV, version, "bin", f"python{feature}")
+
+
+@benchmark("exports")
+def bench_exports(repeat: int) -> Result:
+    """Reading the exports of libpython3.13.so.1.0 (30 MB with DWARF) against `nm -D
+    --defined-only` on the same file; memory: the peak of Python allocations (tracemalloc)."""
+    import shutil
+    import tracemalloc
+
+    library = os.path.join(PYENV, "3.13.0", "lib", "libpython3.13.so.1.0")
+    nm = shutil.which("nm")
+    if not os.path.exists(library) or nm is None:
+        return Result("exports", "-", "-", None, "well under 1 s", None, f"skipped: {library} or nm absent")
+    from abidiff.binaries import read_binary
+    from abidiff.model import BinaryRole
+
+    read_binary(library, BinaryRole.LIBPYTHON)  # imports and the page cache warm
+    ours = _best_of(repeat, lambda: read_binary(library, BinaryRole.LIBPYTHON))
+    peer = _best_of(
+        repeat, lambda: subprocess.run([nm, "-D", "--defined-only", library], capture_output=True, check=True)
+    )
+    tracemalloc.start()
+    read_binary(library, BinaryRole.LIBPYTHON)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = os.path.getsize(library)
+    return Result(
+        "exports",
+        f"{ours * 1000:.0f} ms; peak Python memory {peak / 1e6:.1f} MB for a {size / 1e6:.0f} MB file",
+        f"nm -D --defined-only: {peer * 1000:.0f} ms",
+        ours / peer,
+        "well under 1 s; memory << file size",
+        ours < 0.5 and peak < size / 10,
+    )
+
+
+@benchmark("compare")
+def bench_compare(repeat: int) -> Result:
+    """`abidiff` 3.12.1 -> 3.13.0, cold (no cache: every header configuration parsed, both
+    libpythons read) against libabigail's `abidiff` on the same two libpythons."""
+    import shutil
+
+    old, new = _pyenv("3.12.1"), _pyenv("3.13.0")
+    libs = [os.path.join(PYENV, v, "lib", f"libpython{v[:4]}.so.1.0") for v in ("3.12.1", "3.13.0")]
+    abigail = shutil.which("abidiff", path="/usr/bin")
+    if not all(os.path.exists(path) for path in (old, new, *libs)):
+        return Result(
+            "compare", "-", "-", None, "<= 0.2x libabigail, <= 150 MB", None, "skipped: pyenv 3.12.1/3.13.0 absent"
+        )
+    env = dict(os.environ, ABIDIFF_NO_PROGRESS="1")
+    ours = [_run_sampled([*_abidiff(), old, new, "--no-cache", "--format", "json"], env) for _ in range(repeat)]
+    seconds = min(t for t, _ in ours)
+    peak_mb = max(rss for _, rss in ours) / 1024
+    if abigail is None:
+        return Result(
+            "compare",
+            f"abidiff (ours) 3.12.1 -> 3.13.0: {seconds:.2f} s, peak {peak_mb:.0f} MB",
+            "libabigail's abidiff: absent (Debian abigail-tools)",
+            None,
+            "<= 0.2x libabigail, <= 150 MB",
+            None,
+            "install abigail-tools to measure the ratio",
+        )
+    theirs = [_run_sampled([abigail, *libs], ok=tuple(range(256))) for _ in range(max(1, repeat - 1))]
+    their_seconds = min(t for t, _ in theirs)
+    their_mb = max(rss for _, rss in theirs) / 1024
+    ratio = seconds / their_seconds
+    return Result(
+        "compare",
+        f"abidiff (ours) 3.12.1 -> 3.13.0 cold: {seconds:.2f} s, peak {peak_mb:.0f} MB (process tree)",
+        f"libabigail abidiff on the two libpythons: {their_seconds:.2f} s, peak {their_mb:.0f} MB",
+        ratio,
+        "<= 0.2x libabigail, <= 150 MB",
+        ratio <= 0.2 and peak_mb <= 150,
+    )
+
+
+@benchmark("cached-gitref")
+def bench_cached_gitref(repeat: int) -> Result:
+    """`abidiff TAG1 TAG2 --repo R` a second time: both snapshots come from the cache.  R is a
+    CPython-like repository made of the include trees of pyenv's 3.12.1 and 3.13.0."""
+    import shutil
+    import tempfile
+
+    trees = [os.path.join(PYENV, v, "include", f"python{v[:4]}") for v in ("3.12.1", "3.13.0")]
+    if not all(os.path.isdir(t) for t in trees) or shutil.which("git") is None:
+        return Result("cached-gitref", "-", "-", None, "<= 0.3 s", None, "skipped: pyenv include trees or git absent")
+    with tempfile.TemporaryDirectory(prefix="abidiff-bench-") as scratch:
+        repo = os.path.join(scratch, "cpython")
+        git_env = dict(
+            os.environ,
+            GIT_AUTHOR_NAME="b",
+            GIT_AUTHOR_EMAIL="b@invalid",
+            GIT_COMMITTER_NAME="b",
+            GIT_COMMITTER_EMAIL="b@invalid",
+            GIT_CONFIG_NOSYSTEM="1",
+        )
+        subprocess.run(["git", "init", "-q", repo], check=True, env=git_env)
+        for tree, tag in zip(trees, ("v3.12.1", "v3.13.0"), strict=True):
+            include = os.path.join(repo, "Include")
+            shutil.rmtree(include, ignore_errors=True)
+            shutil.copytree(tree, include, ignore=shutil.ignore_patterns("pyconfig.h", "internal"))
+            subprocess.run(["git", "-C", repo, "add", "-A"], check=True, env=git_env)
+            subprocess.run(["git", "-C", repo, "commit", "-qm", tag], check=True, env=git_env)
+            subprocess.run(["git", "-C", repo, "tag", tag], check=True, env=git_env)
+        pyconfig = os.path.join(trees[1], "pyconfig.h")
+        env = dict(os.environ, ABIDIFF_NO_PROGRESS="1", ABIDIFF_CACHE_DIR=os.path.join(scratch, "cache"))
+        argv = [*_abidiff(), "v3.12.1", "v3.13.0", "--repo", repo, "--pyconfig", pyconfig, "--format", "json"]
+        cold, _ = _run_sampled(argv, env)
+        warm = min(_run_sampled(argv, env)[0] for _ in range(repeat))
+    return Result(
+        "cached-gitref",
+        f"second run of abidiff v3.12.1 v3.13.0 --repo R: {warm:.2f} s",
+        f"the first (cold) run: {cold:.2f} s",
+        warm / cold,
+        "<= 0.3 s",
+        warm <= 0.3,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")

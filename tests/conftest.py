@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 
 import pytest
 
 from abidiff.model import Snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# the suite never reads or writes the user's snapshot cache: one private cache per session
+# (subprocesses running the CLI inherit it); tests of the cache itself make their own
+_TEST_CACHE = tempfile.mkdtemp(prefix="abidiff-test-cache-")
+os.environ["ABIDIFF_CACHE_DIR"] = _TEST_CACHE
+os.environ.setdefault("ABIDIFF_NO_PROGRESS", "1")
 FIXTURES = os.path.join(ROOT, "fixtures")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_TEST_CACHE, ignore_errors=True)
+
+
 MINIMAL_HEADERS = os.path.join(FIXTURES, "headers", "minimal")
 
 
@@ -91,3 +105,11 @@ def variant_snapshot(tmp_path):  # type: ignore[no-untyped-def]
         return snapshot_of(make_variant(str(tmp_path), edits))
 
     return build
+
+
+@pytest.fixture
+def cpython_repo(tmp_path):  # type: ignore[no-untyped-def]
+    """A CPython-like git repository: tags v3.12.0a1 and v3.12.0a2 (a new field), then main."""
+    from tests.gitrepo import make_cpython_repo
+
+    return make_cpython_repo(tmp_path)

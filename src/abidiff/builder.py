@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from abidiff import snapshot as snapshot_io
 from abidiff.errors import BuildSpecError
-from abidiff.model import Binary, BinaryFormat, BinaryRole, Build, Record, ReleaseLevel, Snapshot
-from abidiff.sources import Library, ResolvedBuild, SpecKind, resolve
+from abidiff.model import Binary, BinaryFormat, BinaryRole, Build, ManifestEntry, Record, ReleaseLevel, Snapshot
+from abidiff.options import BuildOptions
+from abidiff.sources import STABLE_ABI_NAME, Library, ResolvedBuild, SpecKind, resolve
+
+if TYPE_CHECKING:
+    from abidiff.cache import SnapshotCache
 
 # libpython3.13.so.1.0, libpython3.6m.so, libpython3.13t.dylib, python313.dll, python313_d.dll,
 # .../Python.framework/Versions/3.13/Python
@@ -18,7 +28,6 @@ _VERSION_PATTERNS = (
     re.compile(r"^python(\d)(\d+)[a-z_]*\.dll$", re.IGNORECASE),
     re.compile(r"Versions/(\d)\.(\d+)[a-z]*/Python$"),
 )
-_STABLE_ABI_NAMES = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.dll)$", re.IGNORECASE)
 _TARGET_OS = {
     BinaryFormat.ELF: "unknown-linux-gnu",
     BinaryFormat.PE: "pc-windows-msvc",
@@ -26,19 +35,50 @@ _TARGET_OS = {
 }
 
 
-def snapshot_of(spec: str, *, extra_libraries: tuple[str, ...] = (), dwarf: bool = False) -> Snapshot:
+def snapshot_of(
+    spec: str,
+    options: BuildOptions | None = None,
+    *,
+    extra_libraries: tuple[str, ...] = (),
+    dwarf: bool = False,
+) -> Snapshot:
     """Resolve ``spec`` and read everything it names into one snapshot.
 
+    A spec that is no path and no program on PATH is a git ref of ``options.repo`` (or
+    ``git:REF``).  Snapshots of everything but snapshot files go through the cache of
+    ``options`` (keyed by the content of their inputs) unless ``use_cache`` is off.
     ``extra_libraries`` (``--lib FILE``) add binaries, or replace the build's libpython or
     stable-ABI library when they are one.  ``dwarf`` cross-checks the header layouts with
     the DWARF of ELF binaries that carry it (seconds for a libpython: opt-in).
     """
-    return snapshot_of_resolved(resolve(spec), extra_libraries=extra_libraries, dwarf=dwarf)
+    options = options or BuildOptions()
+    options = replace(options, libs=options.libs + extra_libraries, dwarf=options.dwarf or dwarf)
+    cache = _cache(options)
+    if _is_git_spec(spec):
+        return _from_git(spec, options, cache)
+    resolved = resolve(spec)
+    if resolved.kind == SpecKind.SNAPSHOT or cache is None:
+        return snapshot_of_resolved(resolved, options)
+    key = _local_key(resolved, options)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    snapshot = snapshot_of_resolved(resolved, options)
+    cache.put(key, snapshot)
+    return snapshot
 
 
 def snapshot_of_resolved(
-    resolved: ResolvedBuild, *, extra_libraries: tuple[str, ...] = (), dwarf: bool = False
+    resolved: ResolvedBuild,
+    options: BuildOptions | None = None,
+    *,
+    extra_libraries: tuple[str, ...] = (),
+    dwarf: bool = False,
 ) -> Snapshot:
+    """The snapshot of an already resolved build (no cache)."""
+    options = options or BuildOptions()
+    extra_libraries = options.libs + extra_libraries
+    dwarf = options.dwarf or dwarf
     libraries = merge_libraries(resolved.libraries, extra_libraries)
     if resolved.kind == SpecKind.SNAPSHOT:
         assert resolved.snapshot_path is not None
@@ -61,6 +101,11 @@ def snapshot_of_resolved(
         target=resolved.target,
         defines=resolved.defines,
     )
+    manifest: tuple[ManifestEntry, ...] = ()
+    if resolved.manifest_path is not None:
+        from abidiff.sources.manifest import read_manifest
+
+        manifest = read_manifest(resolved.manifest_path)
     level = headers.patchlevel
     build = Build(
         version=level.version,
@@ -84,8 +129,119 @@ def snapshot_of_resolved(
         enums=headers.enums,
         typedefs=headers.typedefs,
         macros=headers.macros,
+        manifest=manifest,
+        warnings=headers.warnings,
     )
     return _with_binaries(from_headers, libraries, dwarf=dwarf)
+
+
+# --- git refs and the cache ---------------------------------------------------------------
+
+
+def _cache(options: BuildOptions) -> SnapshotCache | None:
+    if not options.use_cache:
+        return None
+    from abidiff.cache import SnapshotCache
+
+    return SnapshotCache(options.cache_dir)
+
+
+def _is_git_spec(spec: str) -> bool:
+    """``git:REF``, or a spec that is neither a path nor a program on PATH."""
+    from abidiff.sources.gitref import GIT_PREFIX
+
+    if spec.startswith(GIT_PREFIX):
+        return True
+    return not os.path.lexists(os.path.expanduser(spec)) and (os.sep in spec or shutil.which(spec) is None)
+
+
+def _from_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot:
+    from abidiff.sources import gitref
+
+    explicit = spec.startswith(gitref.GIT_PREFIX)
+    try:
+        key = gitref.peek_cache_key(spec, options, cache=cache)
+    except BuildSpecError as exc:
+        if explicit:
+            raise
+        raise BuildSpecError(
+            f"no build found for '{spec}': tried a path (none exists); a program on PATH (none); "
+            f"a git ref: {exc.message}",
+            hint=exc.hint,
+        ) from exc
+    cacheable = cache is not None and not options.libs
+    if cacheable and key is not None:
+        assert cache is not None
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    with _private_dir(cache) as workdir:
+        resolved = gitref.resolve_gitref(spec, options, workdir=workdir, cache=cache)
+        if options.build_binaries:
+            assert resolved.commit is not None
+            root = gitref.repository_root(options.repo)
+            tree = gitref.extract_for_build(root, resolved.commit, os.path.join(workdir, "build"))
+            library = gitref.build_libpython(tree, cache, jobs=os.cpu_count() or 1)
+            resolved = replace(resolved, libraries=(Library(role=BinaryRole.LIBPYTHON, path=library),))
+        snapshot = snapshot_of_resolved(resolved, options)
+        if options.build_binaries:  # the library lives in the private dir: keep its name only
+            snapshot = replace(
+                snapshot,
+                binaries=tuple(replace(b, path=os.path.basename(b.path)) for b in snapshot.binaries),
+            )
+    if not options.build_binaries:
+        snapshot = replace(snapshot, build=replace(snapshot.build, headers_only=not snapshot.binaries))
+    if cacheable and resolved.cache_key is not None:
+        assert cache is not None
+        cache.put(resolved.cache_key, snapshot)
+    return snapshot
+
+
+@contextlib.contextmanager
+def _private_dir(cache: SnapshotCache | None) -> Iterator[str]:
+    """A private temporary directory, removed afterwards whatever happens (also on SIGINT)."""
+    if cache is not None:
+        with cache.temporary_dir() as path:
+            yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="abidiff-") as path:
+        yield path
+
+
+def _local_key(resolved: ResolvedBuild, options: BuildOptions) -> str:
+    """A digest of every input of a local build: the content of its headers, the identity
+    (path, size, modification time) of its binaries, and what else shapes the snapshot."""
+    digest = hashlib.sha256()
+
+    def feed(*parts: object) -> None:
+        for part in parts:
+            digest.update(str(part).encode("utf-8", "surrogateescape") + b"\0")
+
+    feed(
+        "abidiff-local",
+        snapshot_io.SCHEMA_VERSION,
+        resolved.kind,
+        resolved.origin,
+        resolved.soabi,
+        resolved.ext_suffix,
+        resolved.target,
+        resolved.defines,
+        options.dwarf,
+    )
+    for root in (resolved.include_dir, *resolved.config_dirs):
+        if root is None:
+            continue
+        for directory, subdirs, files in os.walk(root):
+            subdirs.sort()
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                feed(os.path.relpath(path, root))
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    for library in merge_libraries(resolved.libraries, options.libs):
+        info = os.stat(library.path)
+        feed(library.role, library.path, info.st_size, info.st_mtime_ns, info.st_ino)
+    return digest.hexdigest()
 
 
 # --- libraries ----------------------------------------------------------------------------
@@ -96,7 +252,7 @@ def library_role(path: str) -> BinaryRole:
     (``libpython3.13.so.1.0``, ``python313.dll``, a framework's ``Python``), the stable-ABI
     library (``libpython3.so``, ``python3.dll``), or another binary."""
     name = os.path.basename(path)
-    if _STABLE_ABI_NAMES.match(name):
+    if STABLE_ABI_NAME.match(name):
         return BinaryRole.STABLE_ABI
     if guess_version(path) is not None or name == "Python":
         return BinaryRole.LIBPYTHON

@@ -2,8 +2,8 @@
 
 ``main()`` wraps ``main_inner()``: every :class:`~abidiff.errors.AbidiffError` becomes a
 one-line message with a hint on stderr and its exit status; nothing prints a traceback.
-Heavy modules (libclang, the binary readers) are imported inside the sub-commands so that
-``--help`` is instant.
+Heavy modules (libclang, the binary readers, rich) are imported inside the sub-commands so
+that ``--help`` is instant.
 """
 
 from __future__ import annotations
@@ -15,32 +15,68 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from abidiff import __version__
+from abidiff import __version__, interrupts
 from abidiff.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, AbidiffError, UsageError
+from abidiff.options import BuildOptions
 
-COMMANDS = ("compare", "dump", "symbols")
+COMMANDS = ("compare", "dump", "symbols", "cache", "abi3", "ext")
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 _DESCRIPTION = """\
 Tell whether the C ABI of CPython broke between two builds, and how.
 
   abidiff OLD NEW            compare two builds (same as 'abidiff compare OLD NEW')
   abidiff dump BUILD         write the snapshot of one build as JSON
+  abidiff symbols FILE       list the exports of one binary (ELF, PE, Mach-O)
+  abidiff cache info|clear   the snapshot cache
 
 A BUILD is a Python interpreter (path or name on PATH), an installed prefix, an include
-directory holding Python.h, a libpython, or a snapshot file written by 'abidiff dump'.
+directory holding Python.h, a libpython, a snapshot file written by 'abidiff dump', or a
+git ref (tag, branch, sha; 'git:REF' to be explicit) of the CPython repository around the
+current directory or given with --repo.
 """
 
 _EPILOG = """\
 exit status (a bit field, as libabigail's abidiff):
   0  no change / success      1  error (bad input, failed tool)     2  usage error
   4  the ABI changed          8  incompatible change (full ABI or stable ABI broke)
-  130 interrupted (SIGINT)
+  130 interrupted (SIGINT)    143 terminated (SIGTERM)
 """
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+def _build_options_parser() -> _Parser:
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group("how builds are read")
+    group.add_argument(
+        "--repo", metavar="DIR", help="the CPython repository of git-ref builds (default: the one around .)"
+    )
+    group.add_argument("--pyconfig", metavar="FILE", help="the pyconfig.h to parse git-ref builds with")
+    group.add_argument("--config-from", metavar="DIR", help="take pyconfig.h from this configured build directory")
+    group.add_argument(
+        "--target", metavar="TARGET", help="parse git-ref builds for this target: 'windows' or a clang triple"
+    )
+    group.add_argument(
+        "--build", action="store_true", help="also compile libpython at each git ref, so that exports are compared"
+    )
+    group.add_argument(
+        "--lib",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="add a binary to the builds, or replace their libpython / stable-ABI library (repeatable)",
+    )
+    group.add_argument("--dwarf", action="store_true", help="cross-check header layouts with the DWARF of libpython")
+    group.add_argument(
+        "--cache-dir", metavar="DIR", help="the snapshot cache (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)"
+    )
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the snapshot cache")
+    return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,12 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"abidiff {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    build_options = _build_options_parser()
 
     compare = sub.add_parser(
         "compare",
+        parents=[build_options],
         help="compare two builds (the default command: 'abidiff OLD NEW')",
         description="Compare two builds: did the full C ABI break (a PEP 605 alpha) or not (a beta), "
-        "and did the stable ABI break? Human report on stderr; --format json|markdown|news on stdout or -o.",
+        "and did the stable ABI break? The human report goes to stderr; --format json|markdown|news "
+        "to stdout or -o.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -67,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("text", "json", "markdown", "news"),
         default="text",
-        help="text (rich, on stderr; default), json (versioned, schema in the package), markdown "
+        help="text (rich, on stderr; the default), json (versioned, schema in the package), markdown "
         "(a PR comment or CI step summary), news (PEP 605 release-note text)",
     )
     compare.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically)")
@@ -77,12 +116,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     dump = sub.add_parser(
         "dump",
+        parents=[build_options],
         help="write the snapshot of one build as JSON",
         description="Write the snapshot of one build (its C API from the headers, and its exports) as versioned JSON.",
     )
-    dump.add_argument("build", metavar="BUILD", help="interpreter, prefix, include directory, libpython or snapshot")
+    dump.add_argument(
+        "build", metavar="BUILD", help="interpreter, prefix, include directory, libpython, snapshot or git ref"
+    )
     dump.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
+    symbols = sub.add_parser(
+        "symbols",
+        help="list the exports of one binary",
+        description="List the exported symbols of one binary (ELF, PE or Mach-O; every slice of a universal file).",
+    )
+    symbols.add_argument("file", metavar="FILE", help="a shared library or executable")
+    symbols.add_argument("--format", choices=("text", "json"), default="text", help="text (a table) or json")
+    symbols.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+    cache = sub.add_parser("cache", help="show or clear the snapshot cache", description="The snapshot cache.")
+    cache.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
+    cache.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache directory (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)"
+    )
     return parser
 
 
@@ -99,29 +155,29 @@ def _normalise_argv(argv: list[str]) -> list[str]:
     return argv
 
 
-def _write_output(text: str, output: str | None, stdout: TextIO) -> None:
-    if output is None or output == "-":
-        stdout.write(text)
-        stdout.flush()
-        return
-    from abidiff.snapshot import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise AbidiffError(
-            f"cannot write {output}: {exc.strerror}", hint="check the directory exists and is writable"
-        ) from exc
+def options_from(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(
+        repo=args.repo,
+        pyconfig=args.pyconfig,
+        config_from=args.config_from,
+        target=args.target,
+        build_binaries=args.build,
+        libs=tuple(args.lib),
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        dwarf=args.dwarf,
+    )
 
 
 def _cmd_dump(args: argparse.Namespace, stdout: TextIO) -> int:
     from abidiff import snapshot
     from abidiff.builder import snapshot_of
+    from abidiff.output import write_output
     from abidiff.report.console import progress
 
     with progress(f"reading {args.build}"):
-        snap = snapshot_of(args.build)
-    _write_output(snapshot.dumps(snap), args.output, stdout)
+        snap = snapshot_of(args.build, options_from(args))
+    write_output(snapshot.dumps(snap), args.output, stdout)
     return EXIT_OK
 
 
@@ -136,7 +192,45 @@ def _cmd_compare(args: argparse.Namespace, stdout: TextIO) -> int:
         suppressions=args.suppressions,
         stdout=stdout,
         stderr=sys.stderr,
+        options=options_from(args),
     )
+
+
+def _cmd_symbols(args: argparse.Namespace, stdout: TextIO) -> int:
+    from abidiff.binaries import read_binary
+    from abidiff.builder import library_role
+    from abidiff.output import write_output
+    from abidiff.report.symbols import render_symbols_json, render_symbols_text
+
+    if not os.path.lexists(args.file):
+        raise AbidiffError(f"{args.file}: no such file", hint="give the path of a shared library or executable")
+    binaries = read_binary(args.file, library_role(args.file))
+    text = render_symbols_json(binaries) if args.format == "json" else render_symbols_text(binaries)
+    write_output(text, args.output, stdout)
+    return EXIT_OK
+
+
+def _cmd_cache(args: argparse.Namespace, stdout: TextIO) -> int:
+    from abidiff.cache import SnapshotCache
+
+    cache = SnapshotCache(args.cache_dir)
+    if args.action == "clear":
+        removed = cache.clear()
+        stdout.write(f"removed {removed} entries from {cache.directory}\n")
+        return EXIT_OK
+    info = cache.info()
+    artifacts = ", ".join(f"{count} {kind}" for kind, count in info.artifacts) or "none"
+    stdout.write(
+        f"directory: {info.directory}\n"
+        f"snapshots: {info.entries}\n"
+        f"artifacts: {artifacts}\n"
+        f"logs:      {info.logs}\n"
+        f"size:      {info.bytes / 1e6:.1f} MB\n"
+    )
+    return EXIT_OK
+
+
+_HANDLERS = {"dump": _cmd_dump, "compare": _cmd_compare, "symbols": _cmd_symbols, "cache": _cmd_cache}
 
 
 def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
@@ -147,7 +241,7 @@ def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) 
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handler = {"dump": _cmd_dump, "compare": _cmd_compare}.get(args.command)
+    handler = _HANDLERS.get(args.command)
     if handler is None:
         raise UsageError(f"the command '{args.command}' is not available yet")
     return handler(args, stdout)
@@ -155,7 +249,7 @@ def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) 
 
 def render_error(error: AbidiffError, stream: TextIO) -> None:
     lines = [f"abidiff: error: {error.message}"]
-    lines += [f"  {detail}" for detail in error.details[1:]] if len(error.details) > 1 else []
+    lines += [f"  {detail}" for detail in error.details]
     if error.hint:
         lines.append(f"abidiff: hint: {error.hint}")
     stream.write("\n".join(lines) + "\n")
@@ -164,19 +258,25 @@ def render_error(error: AbidiffError, stream: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return main_inner(argv)
+        with interrupts.installed():
+            return main_inner(argv)
     except AbidiffError as error:
         render_error(error, sys.stderr)
         return error.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("abidiff: interrupted\n")
-        return 128 + signal.SIGINT
+        return EXIT_INTERRUPTED
+    except interrupts.Terminated:
+        sys.stderr.write("abidiff: terminated\n")
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # the reader of our output went away (abidiff ... | head): not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.dup2(devnull, sys.stderr.fileno())
         return EXIT_OK
+    except SystemExit as exc:  # argparse's --help and --version
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_ERROR
     except Exception as exc:  # the last line of defence: a bug of ours
         if os.environ.get("ABIDIFF_DEBUG"):
             raise
@@ -185,8 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "abidiff: hint: this is a bug in abidiff; run again with ABIDIFF_DEBUG=1 for the traceback and report it\n"
         )
         return EXIT_ERROR
-    except SystemExit as exc:  # argparse's --help and --version
-        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_ERROR
 
 
 __all__ = ["EXIT_ERROR", "main", "main_inner"]

@@ -12,6 +12,7 @@ import enum
 import functools
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 Json = Any
@@ -49,66 +50,128 @@ def _is_union(tp: Any) -> bool:
 
 def decode(tp: Any, data: Json, path: str = "$") -> Any:
     """The model value of type ``tp`` that ``data`` encodes; :class:`DecodeError` otherwise."""
+    return _decoder(tp)(data, path)
+
+
+Decoder = Callable[[Json, str], Any]
+
+
+@functools.cache
+def _decoder(tp: Any) -> Decoder:
+    """A decoding function for ``tp``, built once per type: the type hints are read here,
+    not for every value (a snapshot holds some hundred thousand)."""
     if _is_union(tp):
-        options = typing.get_args(tp)
-        if data is None and type(None) in options:
+        return _union_decoder(typing.get_args(tp))
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        return _tuple_decoder(typing.get_args(tp)[0])
+    if origin is dict:
+        return _dict_decoder(typing.get_args(tp)[1])
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _dataclass_decoder(tp)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_decoder(tp)
+    if tp in _SCALARS:
+        return _scalar_decoder(tp)
+    if tp is Any:
+        return lambda data, path: data
+    raise TypeError(f"codec cannot decode {tp!r}")  # a programming error: the model grew a type
+
+
+def _union_decoder(options: tuple[Any, ...]) -> Decoder:
+    nullable = type(None) in options
+    decoders = [_decoder(option) for option in options if option is not type(None)]
+
+    def decode_union(data: Json, path: str) -> Any:
+        if data is None and nullable:
             return None
         errors = []
-        for option in options:
-            if option is type(None):
-                continue
+        for decoder in decoders:
             try:
-                return decode(option, data, path)
+                return decoder(data, path)
             except DecodeError as exc:
                 errors.append(exc)
         raise errors[0] if errors else DecodeError(path, "unexpected null")
-    origin = typing.get_origin(tp)
-    if origin is tuple:
+
+    return decode_union
+
+
+def _tuple_decoder(item_type: Any) -> Decoder:
+    item = _decoder(item_type)
+
+    def decode_tuple(data: Json, path: str) -> Any:
         if not isinstance(data, list):
             raise DecodeError(path, f"expected an array, got {_kind(data)}")
-        (item_type, _ellipsis) = typing.get_args(tp)
-        return tuple(decode(item_type, item, f"{path}[{number}]") for number, item in enumerate(data))
-    if origin is dict:
-        _key_type, item_type = typing.get_args(tp)
+        return tuple([item(value, f"{path}[{number}]") for number, value in enumerate(data)])
+
+    return decode_tuple
+
+
+def _dict_decoder(item_type: Any) -> Decoder:
+    item = _decoder(item_type)
+
+    def decode_dict(data: Json, path: str) -> Any:
         if not isinstance(data, dict):
             raise DecodeError(path, f"expected an object, got {_kind(data)}")
-        return {key: decode(item_type, item, f"{path}.{key}") for key, item in data.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return {key: item(value, f"{path}.{key}") for key, value in data.items()}
+
+    return decode_dict
+
+
+def _dataclass_decoder(tp: type) -> Decoder:
+    hints = _hints(tp)
+    fields = [
+        (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+        for f in dataclasses.fields(tp)
+    ]
+    names = frozenset(name for name, _ in fields)
+    decoders: dict[str, Decoder] = {}
+
+    def decode_dataclass(data: Json, path: str) -> Any:
         if not isinstance(data, dict):
             raise DecodeError(path, f"expected an object, got {_kind(data)}")
-        hints = _hints(tp)
-        names = {f.name for f in dataclasses.fields(tp)}
-        unknown = sorted(set(data) - names)
-        if unknown:
+        if not decoders:  # filled on first use: the model is recursive (Field.members)
+            decoders.update((name, _decoder(hints[name])) for name, _ in fields)
+        if len(data) > len(names) or not names.issuperset(data):
+            unknown = sorted(set(data) - names)
             raise DecodeError(path, f"unknown key '{unknown[0]}'")
         kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in data:
-                kwargs[f.name] = decode(hints[f.name], data[f.name], f"{path}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise DecodeError(path, f"missing key '{f.name}'")
+        for name, required in fields:
+            if name in data:
+                kwargs[name] = decoders[name](data[name], f"{path}.{name}")
+            elif required:
+                raise DecodeError(path, f"missing key '{name}'")
         return tp(**kwargs)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+
+    return decode_dataclass
+
+
+def _enum_decoder(tp: type[enum.Enum]) -> Decoder:
+    members = {member.value: member for member in tp}
+    allowed = ", ".join(str(value) for value in members)
+
+    def decode_enum(data: Json, path: str) -> Any:
         try:
-            return tp(data)
-        except ValueError:
-            allowed = ", ".join(str(member.value) for member in tp)
+            return members[data]
+        except (KeyError, TypeError):
             raise DecodeError(path, f"{data!r} is not one of: {allowed}") from None
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise DecodeError(path, f"expected true or false, got {_kind(data)}")
+
+    return decode_enum
+
+
+_SCALARS: dict[Any, str] = {bool: "true or false", int: "an integer", str: "a string"}
+
+
+def _scalar_decoder(tp: type) -> Decoder:
+    wanted = _SCALARS[tp]
+
+    def decode_scalar(data: Json, path: str) -> Any:
+        # bool is an int in Python, not in JSON
+        if type(data) is not tp:
+            raise DecodeError(path, f"expected {wanted}, got {_kind(data)}")
         return data
-    if tp is int:
-        if not isinstance(data, int) or isinstance(data, bool):
-            raise DecodeError(path, f"expected an integer, got {_kind(data)}")
-        return data
-    if tp is str:
-        if not isinstance(data, str):
-            raise DecodeError(path, f"expected a string, got {_kind(data)}")
-        return data
-    if tp is Any:
-        return data
-    raise TypeError(f"codec cannot decode {tp!r}")  # a programming error: the model grew a type
+
+    return decode_scalar
 
 
 def _kind(data: Json) -> str:

@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from abidiff import suppress
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
 from abidiff.model import Snapshot
+from abidiff.options import BuildOptions
+from abidiff.output import write_output
 from abidiff.rules import Report, StableVerdict, Verdict
 
 FORMATS = ("text", "json", "markdown", "news")
@@ -73,21 +75,6 @@ def render(report: Report, fmt: str) -> str:
     raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
 
 
-def _write(text: str, output: str | None, stdout: TextIO) -> None:
-    if output is None or output == "-":
-        stdout.write(text)
-        stdout.flush()
-        return
-    from abidiff.snapshot import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise AbidiffError(
-            f"cannot write {output}: {exc.strerror}", hint="check the directory exists and is writable"
-        ) from exc
-
-
 def compare_main(
     old_spec: str,
     new_spec: str,
@@ -98,6 +85,7 @@ def compare_main(
     stdout: TextIO,
     stderr: TextIO,
     today: datetime.date | None = None,
+    options: BuildOptions | None = None,
 ) -> int:
     """Run ``abidiff OLD NEW`` and return the exit status bits.
 
@@ -112,9 +100,9 @@ def compare_main(
 
     entries = suppress.load(suppressions) if suppressions else ()  # fail before the slow part
     with progress(f"reading {old_spec}"):
-        old = snapshot_of(old_spec)
+        old = snapshot_of(old_spec, options)
     with progress(f"reading {new_spec}"):
-        new = snapshot_of(new_spec)
+        new = snapshot_of(new_spec, options)
     report = compare(old, new, entries, today=today)
     to_terminal = fmt == "text" and (output is None or output == "-")
     if not to_terminal:  # the terminal report shows them itself
@@ -127,5 +115,5 @@ def compare_main(
         render_terminal(report, make_console(file=stderr))
         stderr.flush()
     else:
-        _write(render(report, fmt), output, stdout)
+        write_output(render(report, fmt), output, stdout)
     return exit_status(report)

@@ -1067,9 +1067,17 @@ def _macro_value(value: int) -> str:
 
 
 def _export_tier(name: str, declared: Mapping[str, Tier], export: _Export) -> Tier:
+    """The tier of an export: the stable-ABI library's are limited; a declared one has the
+    tier of its declaration; one that no public header declares (3.12's
+    ``PySymtable_Lookup``, declared only in ``Include/internal/``) promises nothing, whatever
+    its spelling; with no headers to tell, the spelling decides."""
     if export.stable:
         return Tier.LIMITED
-    return declared.get(name) or tier_of_name(name)
+    if name in declared:
+        return declared[name]
+    if declared:
+        return Tier.PRIVATE
+    return tier_of_name(name)
 
 
 def _diff_exports(

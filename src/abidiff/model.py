@@ -261,8 +261,12 @@ class Build:
 
     @property
     def feature_version(self) -> str:
-        major, minor = self.version.split(".")[:2]
-        return f"{major}.{minor}"
+        """``"3.13"``; ``"unknown"`` for a library whose version nothing told."""
+        parts = self.version.split(".")
+        if len(parts) < 2 or not parts[0].isdigit():
+            return self.version
+        minor = "".join(char for char in parts[1] if char.isdigit())
+        return f"{parts[0]}.{minor}"
 
     def config_value(self, name: str) -> int | None:
         for item in self.config:

@@ -15,3 +15,4 @@ class BuildOptions:
     libs: tuple[str, ...] = ()  # --lib FILE: add or override a binary of the build
     cache_dir: str | None = None  # --cache-dir / $ABIDIFF_CACHE_DIR; None: the user cache dir
     use_cache: bool = True  # --no-cache: neither read nor write the snapshot cache
+    dwarf: bool = False  # --dwarf: cross-check header layouts with the binaries' DWARF

@@ -7,13 +7,9 @@ worktrees, and every file under .git.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import stat
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,103 +30,10 @@ from abidiff.sources.gitref import (
     resolve_gitref,
 )
 from abidiff.sources.manifest import read_manifest
-from tests.conftest import FIXTURES, MINIMAL_HEADERS
+from tests.gitrepo import MINIMAL_PYCONFIG, PC_PYCONFIG, git, make_dirty, need_git, repo_state
 from tests.realbuilds import PYENV
 
 pytestmark = pytest.mark.integration
-
-MINIMAL_PYCONFIG = os.path.join(MINIMAL_HEADERS, "pyconfig.h")
-PC_PYCONFIG = os.path.join(FIXTURES, "gitrepo", "PC-pyconfig.h")
-
-
-def git(repo: Path, *args: str) -> str:
-    env = dict(
-        os.environ,
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_AUTHOR_NAME="t",
-        GIT_AUTHOR_EMAIL="t@example.invalid",
-        GIT_COMMITTER_NAME="t",
-        GIT_COMMITTER_EMAIL="t@example.invalid",
-        GIT_CONFIG_GLOBAL=str(repo.parent / "no-such-gitconfig"),  # the user's config stays out
-        GIT_CONFIG_NOSYSTEM="1",
-    )
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False)
-    assert proc.returncode == 0, f"git {' '.join(args)} failed: {proc.stderr.strip()}"
-    return proc.stdout
-
-
-def need_git() -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git is not on PATH")
-
-
-def set_version(include: Path, serial: int) -> None:
-    text = (include / "patchlevel.h").read_text()
-    text = re.sub(r"PY_RELEASE_SERIAL\s+\d+", f"PY_RELEASE_SERIAL {serial}", text)
-    text = re.sub(r'"3\.12\.0a\d+"', f'"3.12.0a{serial}"', text)
-    (include / "patchlevel.h").write_text(text)
-
-
-@pytest.fixture
-def cpython_repo(tmp_path: Path) -> Path:
-    """A repository laid out like CPython, from fixtures/headers/minimal: v3.12.0a1, then an
-    edit (a new field of PyModuleObjectLike), v3.12.0a2; then main moves on."""
-    need_git()
-    repo = tmp_path / "cpython"
-    include = repo / "Include"
-    shutil.copytree(MINIMAL_HEADERS, include, ignore=shutil.ignore_patterns("README.md", "pyconfig.h"))
-    (repo / "PC").mkdir()
-    shutil.copy(PC_PYCONFIG, repo / "PC" / "pyconfig.h")
-    (repo / "Misc").mkdir()
-    shutil.copy(os.path.join(FIXTURES, "manifest", "stable_abi.toml"), repo / "Misc" / "stable_abi.toml")
-    (repo / "README.rst").write_text("This is a CPython-like tree for abidiff's tests.\n")
-    git(repo.parent, "init", "-q", "-b", "main", str(repo))
-    set_version(include, 1)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "3.12.0a1")
-    git(repo, "tag", "-a", "-m", "Python 3.12.0a1", "v3.12.0a1")
-    set_version(include, 2)
-    obj = include / "cpython" / "object.h"
-    obj.write_text(obj.read_text().replace("PyObject *md_dict;", "PyObject *md_dict;\n    PyObject *md_state;"))
-    git(repo, "commit", "-q", "-am", "3.12.0a2: md_state")
-    git(repo, "tag", "v3.12.0a2")
-    (repo / "README.rst").write_text("main moved on\n")
-    git(repo, "commit", "-q", "-am", "main moves on")
-    return repo
-
-
-def make_dirty(repo: Path) -> None:
-    (repo / "untracked.txt").write_text("leave me\n")
-    (repo / "README.rst").write_text("modified but not committed\n")
-    (repo / "Include" / "patchlevel.h").write_text("/* staged and broken */\n")
-    git(repo, "add", "Include/patchlevel.h")
-
-
-@dataclass(frozen=True)
-class RepoState:
-    status: str
-    head: str
-    head_ref: str
-    index: bytes
-    stash: str
-    worktrees: str
-    git_files: dict[str, str]
-
-
-def repo_state(repo: Path) -> RepoState:
-    files = {}
-    for path in sorted((repo / ".git").rglob("*")):
-        if path.is_file():
-            files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return RepoState(
-        status=git(repo, "status", "--porcelain", "--untracked-files=all"),
-        head=git(repo, "rev-parse", "HEAD"),
-        head_ref=git(repo, "symbolic-ref", "-q", "HEAD"),
-        index=(repo / ".git" / "index").read_bytes(),
-        stash=git(repo, "stash", "list"),
-        worktrees=git(repo, "worktree", "list", "--porcelain"),
-        git_files=files,
-    )
 
 
 def options_for(repo: Path, cache_dir: Path, **changes: object) -> BuildOptions:

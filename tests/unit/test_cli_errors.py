@@ -77,7 +77,7 @@ def test_random_bytes_are_not_a_build(tmp_path: os.PathLike[str]) -> None:
 
 
 def test_no_compiler_headers(tmp_path: os.PathLike[str]) -> None:
-    proc = run("dump", MINIMAL_HEADERS, env={"ABIDIFF_CC": "no-such-compiler-xyz"})
+    proc = run("dump", "--no-cache", MINIMAL_HEADERS, env={"ABIDIFF_CC": "no-such-compiler-xyz"})
     assert_clean_error(proc, 1, "no C compiler", "apt-get install gcc")
 
 

@@ -18,7 +18,9 @@ CPY_UNI = "cpython/unicodeobject.h"
 OB_TYPE_END = "    PyTypeObject *ob_type;\n};"
 TP_DOC = "    const char *tp_doc;\n"
 TP_WATCHED = "    unsigned char tp_watched;\n"
-EXAMPLE_ENUM = "typedef enum {\n    PyExample_FIRST = 0,\n    PyExample_SECOND = 1,\n    PyExample_THIRD = 2\n} PyExampleKind;\n"
+EXAMPLE_ENUM = (
+    "typedef enum {\n    PyExample_FIRST = 0,\n    PyExample_SECOND = 1,\n    PyExample_THIRD = 2\n} PyExampleKind;\n"
+)
 FRAME_DEF = "struct _frame {\n    PyObject_HEAD\n    int f_lineno;\n};\n"
 
 
@@ -39,45 +41,346 @@ BREAKING, COMPATIBLE = Verdict.ABI_BREAKING, Verdict.BINARY_COMPATIBLE
 BROKEN = StableVerdict.BROKEN
 
 FIRES = [
-    Case("pyobject-aligned", "ABI101", (("object.h", OB_TYPE_END, OB_TYPE_END[:-2] + "} __attribute__((aligned(32)));"),), "PyObject", "break", BREAKING, BROKEN),
+    Case(
+        "pyobject-aligned",
+        "ABI101",
+        (("object.h", OB_TYPE_END, OB_TYPE_END[:-2] + "} __attribute__((aligned(32)));"),),
+        "PyObject",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
     Case("pep605-tp-field-removed", "ABI102", ((CPY_OBJ, TP_DOC, ""),), "PyTypeObject.tp_doc", "break", BREAKING),
-    Case("pep605-ob-field-added", "ABI103", (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),), "PyObject.ob_example", "break", BREAKING, BROKEN),
-    Case("tp-field-inserted", "ABI103", ((CPY_OBJ, "    const char *tp_name;\n", "    const char *tp_name;\n    Py_ssize_t tp_example;\n"),), "PyTypeObject.tp_example", "break", BREAKING),
-    Case("tp-field-in-padding", "ABI104", ((CPY_OBJ, TP_WATCHED, TP_WATCHED + "    unsigned char tp_new_flag;\n"),), "PyTypeObject.tp_new_flag", "compatible", COMPATIBLE),
-    Case("bitfield-in-padding", "ABI104", ((CPY_UNI, "        unsigned int ascii:1;\n", "        unsigned int ascii:1;\n        unsigned int statically_allocated:1;\n"),), "PyASCIIObject.state.statically_allocated", "compatible", COMPATIBLE),
-    Case("field-type", "ABI105", ((CPY_OBJ, "    unsigned long tp_flags;\n", "    unsigned int tp_flags;\n"),), "PyTypeObject.tp_flags", "break", BREAKING),
-    Case("anonymous-member-type", "ABI105", (("object.h", "        Py_ssize_t ob_refcnt;\n", "        int ob_refcnt;\n"),), "PyObject.ob_refcnt", "break", BREAKING, BROKEN),
-    Case("field-offset", "ABI106", ((CPY_OBJ, "    PyObject *ht_name;\n", "    PyObject *ht_name __attribute__((aligned(16)));\n"),), "PyHeapTypeObject.ht_name", "break", BREAKING),
+    Case(
+        "pep605-ob-field-added",
+        "ABI103",
+        (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),),
+        "PyObject.ob_example",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "tp-field-inserted",
+        "ABI103",
+        ((CPY_OBJ, "    const char *tp_name;\n", "    const char *tp_name;\n    Py_ssize_t tp_example;\n"),),
+        "PyTypeObject.tp_example",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "tp-field-in-padding",
+        "ABI104",
+        ((CPY_OBJ, TP_WATCHED, TP_WATCHED + "    unsigned char tp_new_flag;\n"),),
+        "PyTypeObject.tp_new_flag",
+        "compatible",
+        COMPATIBLE,
+    ),
+    Case(
+        "bitfield-in-padding",
+        "ABI104",
+        (
+            (
+                CPY_UNI,
+                "        unsigned int ascii:1;\n",
+                "        unsigned int ascii:1;\n        unsigned int statically_allocated:1;\n",
+            ),
+        ),
+        "PyASCIIObject.state.statically_allocated",
+        "compatible",
+        COMPATIBLE,
+    ),
+    Case(
+        "field-type",
+        "ABI105",
+        ((CPY_OBJ, "    unsigned long tp_flags;\n", "    unsigned int tp_flags;\n"),),
+        "PyTypeObject.tp_flags",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "anonymous-member-type",
+        "ABI105",
+        (("object.h", "        Py_ssize_t ob_refcnt;\n", "        int ob_refcnt;\n"),),
+        "PyObject.ob_refcnt",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "field-offset",
+        "ABI106",
+        ((CPY_OBJ, "    PyObject *ht_name;\n", "    PyObject *ht_name __attribute__((aligned(16)));\n"),),
+        "PyHeapTypeObject.ht_name",
+        "break",
+        BREAKING,
+    ),
     Case("bitfield-width", "ABI107", ((CPY_UNI, "kind:3;", "kind:4;"),), "PyASCIIObject.state.kind", "break", BREAKING),
-    Case("field-renamed", "ABI108", ((CPY_OBJ, "tp_version_tag;", "tp_version;"),), "PyTypeObject.tp_version", "warning", COMPATIBLE),
+    Case(
+        "field-renamed",
+        "ABI108",
+        ((CPY_OBJ, "tp_version_tag;", "tp_version;"),),
+        "PyTypeObject.tp_version",
+        "warning",
+        COMPATIBLE,
+    ),
     Case("record-opaque", "ABI109", ((CPY_OBJ, FRAME_DEF, ""),), "PyFrameObject", "break", BREAKING),
-    Case("record-complete", "ABI110", ((CPY_OBJ, "typedef struct _PyExampleState PyExampleState;\n", "typedef struct _PyExampleState { int counter; } PyExampleState;\n"),), "PyExampleState", "info", COMPATIBLE),
-    Case("record-removed", "ABI111", ((CPY_UNI, "typedef struct {\n    PyObject_HEAD\n    Py_ssize_t length;", "struct PyASCIIObject_gone {\n    PyObject_HEAD\n    Py_ssize_t length;"), (CPY_UNI, "} PyASCIIObject;", "};")), "PyASCIIObject", "warning", COMPATIBLE),
-    Case("function-removed", "ABI201", ((CPY_OBJ, "PyAPI_FUNC(PyObject *) PyObject_CallOneArg(PyObject *func, PyObject *arg);\n", ""),), "PyObject_CallOneArg", "break", BREAKING),
-    Case("limited-function-removed", "ABI201", (("object.h", "PyAPI_FUNC(int) PyObject_Compare(PyObject *a, PyObject *b);\n", ""),), "PyObject_Compare", "break", BREAKING, BROKEN),
-    Case("return-type", "ABI202", (("object.h", "PyAPI_FUNC(Py_ssize_t) PyObject_Size", "PyAPI_FUNC(int) PyObject_Size"),), "PyObject_Size", "break", BREAKING, BROKEN),
-    Case("param-type", "ABI203", ((CPY_OBJ, "PyObject_CallOneArg(PyObject *func, PyObject *arg)", "PyObject_CallOneArg(PyObject *func, PyTypeObject *arg)"),), "PyObject_CallOneArg", "break", BREAKING),
-    Case("param-count", "ABI204", ((CPY_OBJ, "PyType_Name(PyTypeObject *type)", "PyType_Name(PyTypeObject *type, int flags)"),), "PyType_Name", "break", BREAKING),
-    Case("variadic", "ABI205", (("object.h", "const char *format, ...);", "const char *format);"),), "PyArg_ParseTuple", "break", BREAKING, BROKEN),
-    Case("qualifiers", "ABI206", ((CPY_OBJ, "PyAPI_FUNC(const char *) PyType_Name", "PyAPI_FUNC(char *) PyType_Name"),), "PyType_Name", "compatible", COMPATIBLE),
-    Case("became-inline", "ABI208", ((CPY_OBJ, "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);", "static inline int PyObject_Inlinable(PyObject *o) { return o != 0; }"),), "PyObject_Inlinable", "break", BREAKING),
-    Case("became-macro", "ABI208", ((CPY_OBJ, "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);", "#define PyObject_Inlinable(o) ((o) != 0)"),), "PyObject_Inlinable", "break", BREAKING),
-    Case("function-added", "ABI210", ((CPY_OBJ, "PyAPI_DATA(int) Py_ExampleFlag;", "PyAPI_DATA(int) Py_ExampleFlag;\nPyAPI_FUNC(int) PyObject_NewThing(PyObject *o);"),), "PyObject_NewThing", "info", COMPATIBLE),
-    Case("data-type", "ABI301", ((CPY_OBJ, "PyAPI_DATA(int) Py_ExampleFlag;", "PyAPI_DATA(long) Py_ExampleFlag;"),), "Py_ExampleFlag", "break", BREAKING),
-    Case("data-removed", "ABI302", ((CPY_OBJ, "PyAPI_DATA(int) Py_ExampleFlag;", ""),), "Py_ExampleFlag", "break", BREAKING),
-    Case("enumerator-value", "ABI401", ((CPY_OBJ, "PyExample_SECOND = 1", "PyExample_SECOND = 5"),), "PyExample_SECOND", "break", BREAKING),
-    Case("enumerator-removed", "ABI402", ((CPY_OBJ, "    PyExample_SECOND = 1,\n    PyExample_THIRD = 2\n", "    PyExample_SECOND = 1\n"),), "PyExample_THIRD", "break", BREAKING),
-    Case("enumerator-added", "ABI403", ((CPY_OBJ, "    PyExample_THIRD = 2\n", "    PyExample_THIRD = 2,\n    PyExample_FOURTH = 3\n"),), "PyExample_FOURTH", "compatible", COMPATIBLE),
+    Case(
+        "record-complete",
+        "ABI110",
+        (
+            (
+                CPY_OBJ,
+                "typedef struct _PyExampleState PyExampleState;\n",
+                "typedef struct _PyExampleState { int counter; } PyExampleState;\n",
+            ),
+        ),
+        "PyExampleState",
+        "info",
+        COMPATIBLE,
+    ),
+    Case(
+        "record-removed",
+        "ABI111",
+        (
+            (
+                CPY_UNI,
+                "typedef struct {\n    PyObject_HEAD\n    Py_ssize_t length;",
+                "struct PyASCIIObject_gone {\n    PyObject_HEAD\n    Py_ssize_t length;",
+            ),
+            (CPY_UNI, "} PyASCIIObject;", "};"),
+        ),
+        "PyASCIIObject",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "function-removed",
+        "ABI201",
+        ((CPY_OBJ, "PyAPI_FUNC(PyObject *) PyObject_CallOneArg(PyObject *func, PyObject *arg);\n", ""),),
+        "PyObject_CallOneArg",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "limited-function-removed",
+        "ABI201",
+        (("object.h", "PyAPI_FUNC(int) PyObject_Compare(PyObject *a, PyObject *b);\n", ""),),
+        "PyObject_Compare",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "return-type",
+        "ABI202",
+        (("object.h", "PyAPI_FUNC(Py_ssize_t) PyObject_Size", "PyAPI_FUNC(int) PyObject_Size"),),
+        "PyObject_Size",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "param-type",
+        "ABI203",
+        (
+            (
+                CPY_OBJ,
+                "PyObject_CallOneArg(PyObject *func, PyObject *arg)",
+                "PyObject_CallOneArg(PyObject *func, PyTypeObject *arg)",
+            ),
+        ),
+        "PyObject_CallOneArg",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "param-count",
+        "ABI204",
+        ((CPY_OBJ, "PyType_Name(PyTypeObject *type)", "PyType_Name(PyTypeObject *type, int flags)"),),
+        "PyType_Name",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "variadic",
+        "ABI205",
+        (("object.h", "const char *format, ...);", "const char *format);"),),
+        "PyArg_ParseTuple",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "qualifiers",
+        "ABI206",
+        ((CPY_OBJ, "PyAPI_FUNC(const char *) PyType_Name", "PyAPI_FUNC(char *) PyType_Name"),),
+        "PyType_Name",
+        "compatible",
+        COMPATIBLE,
+    ),
+    Case(
+        "became-inline",
+        "ABI208",
+        (
+            (
+                CPY_OBJ,
+                "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);",
+                "static inline int PyObject_Inlinable(PyObject *o) { return o != 0; }",
+            ),
+        ),
+        "PyObject_Inlinable",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "became-macro",
+        "ABI208",
+        ((CPY_OBJ, "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);", "#define PyObject_Inlinable(o) ((o) != 0)"),),
+        "PyObject_Inlinable",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "function-added",
+        "ABI210",
+        (
+            (
+                CPY_OBJ,
+                "PyAPI_DATA(int) Py_ExampleFlag;",
+                "PyAPI_DATA(int) Py_ExampleFlag;\nPyAPI_FUNC(int) PyObject_NewThing(PyObject *o);",
+            ),
+        ),
+        "PyObject_NewThing",
+        "info",
+        COMPATIBLE,
+    ),
+    Case(
+        "data-type",
+        "ABI301",
+        ((CPY_OBJ, "PyAPI_DATA(int) Py_ExampleFlag;", "PyAPI_DATA(long) Py_ExampleFlag;"),),
+        "Py_ExampleFlag",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "data-removed",
+        "ABI302",
+        ((CPY_OBJ, "PyAPI_DATA(int) Py_ExampleFlag;", ""),),
+        "Py_ExampleFlag",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "enumerator-value",
+        "ABI401",
+        ((CPY_OBJ, "PyExample_SECOND = 1", "PyExample_SECOND = 5"),),
+        "PyExample_SECOND",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "enumerator-removed",
+        "ABI402",
+        ((CPY_OBJ, "    PyExample_SECOND = 1,\n    PyExample_THIRD = 2\n", "    PyExample_SECOND = 1\n"),),
+        "PyExample_THIRD",
+        "break",
+        BREAKING,
+    ),
+    Case(
+        "enumerator-added",
+        "ABI403",
+        ((CPY_OBJ, "    PyExample_THIRD = 2\n", "    PyExample_THIRD = 2,\n    PyExample_FOURTH = 3\n"),),
+        "PyExample_FOURTH",
+        "compatible",
+        COMPATIBLE,
+    ),
     Case("enum-removed", "ABI404", ((CPY_OBJ, EXAMPLE_ENUM, ""),), "PyExampleKind", "break", BREAKING),
-    Case("limited-macro-value", "ABI501", (("object.h", "(1UL << 12)", "(1UL << 13)"),), "Py_TPFLAGS_READY", "break", BREAKING, BROKEN),
-    Case("private-macro-value", "ABI501", ((CPY_OBJ, "_PY_EXAMPLE_MASK 0xff", "_PY_EXAMPLE_MASK 0x7f"),), "_PY_EXAMPLE_MASK", "warning", COMPATIBLE),
-    Case("macro-removed", "ABI502", ((CPY_OBJ, "#define PyObject_EXAMPLE_CALL(func) PyObject_Repr(func)\n", ""),), "PyObject_EXAMPLE_CALL", "warning", COMPATIBLE),
-    Case("inline-removed", "ABI502", (("object.h", "static inline int Py_IS_TYPE(PyObject *ob, PyTypeObject *type) {\n    return ob->ob_type == type;\n}\n", ""),), "Py_IS_TYPE", "warning", COMPATIBLE),
+    Case(
+        "limited-macro-value",
+        "ABI501",
+        (("object.h", "(1UL << 12)", "(1UL << 13)"),),
+        "Py_TPFLAGS_READY",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
+        "private-macro-value",
+        "ABI501",
+        ((CPY_OBJ, "_PY_EXAMPLE_MASK 0xff", "_PY_EXAMPLE_MASK 0x7f"),),
+        "_PY_EXAMPLE_MASK",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "macro-removed",
+        "ABI502",
+        ((CPY_OBJ, "#define PyObject_EXAMPLE_CALL(func) PyObject_Repr(func)\n", ""),),
+        "PyObject_EXAMPLE_CALL",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "inline-removed",
+        "ABI502",
+        (
+            (
+                "object.h",
+                "static inline int Py_IS_TYPE(PyObject *ob, PyTypeObject *type) {\n    return ob->ob_type == type;\n}\n",
+                "",
+            ),
+        ),
+        "Py_IS_TYPE",
+        "warning",
+        COMPATIBLE,
+    ),
     Case("config-macro", "ABI503", (("pyconfig.h", "#define HAVE_FORK 1\n", ""),), "HAVE_FORK", "info", COMPATIBLE),
-    Case("left-limited", "ABI701", (("object.h", "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\n", "#ifndef Py_LIMITED_API\nPyAPI_FUNC(int) PyObject_Example(PyObject *o);\n#endif\n"),), "PyObject_Example", "warning", COMPATIBLE),
-    Case("limited-earlier", "ABI703", (("object.h", "0x030A0000\nPyAPI_FUNC(PyObject *) Py_NewRef", "0x03080000\nPyAPI_FUNC(PyObject *) Py_NewRef"),), "Py_NewRef", "warning", COMPATIBLE),
-    Case("unguarded", "ABI704", (("object.h", "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\n", "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\nPyAPI_FUNC(int) PyObject_Brandnew(PyObject *o);\n"),), "PyObject_Brandnew", "warning", COMPATIBLE),
-    Case("free-threaded", "ABI001", (("pyconfig.h", "#define HAVE_FORK 1\n", "#define HAVE_FORK 1\n#define Py_GIL_DISABLED 1\n"),), "Py_GIL_DISABLED", "break", BREAKING, BROKEN),
+    Case(
+        "left-limited",
+        "ABI701",
+        (
+            (
+                "object.h",
+                "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\n",
+                "#ifndef Py_LIMITED_API\nPyAPI_FUNC(int) PyObject_Example(PyObject *o);\n#endif\n",
+            ),
+        ),
+        "PyObject_Example",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "limited-earlier",
+        "ABI703",
+        (("object.h", "0x030A0000\nPyAPI_FUNC(PyObject *) Py_NewRef", "0x03080000\nPyAPI_FUNC(PyObject *) Py_NewRef"),),
+        "Py_NewRef",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "unguarded",
+        "ABI704",
+        (
+            (
+                "object.h",
+                "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\n",
+                "PyAPI_FUNC(int) PyObject_Example(PyObject *o);\nPyAPI_FUNC(int) PyObject_Brandnew(PyObject *o);\n",
+            ),
+        ),
+        "PyObject_Brandnew",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
+        "free-threaded",
+        "ABI001",
+        (("pyconfig.h", "#define HAVE_FORK 1\n", "#define HAVE_FORK 1\n#define Py_GIL_DISABLED 1\n"),),
+        "Py_GIL_DISABLED",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
 ]
 
 # rules that only binaries can fire: tested in test_rules_binaries.py
@@ -127,18 +430,73 @@ NOTHING: frozenset[str] = frozenset()
 
 MISSES = [
     Miss("comment-only", (("object.h", "#define Py_OBJECT_H\n", "#define Py_OBJECT_H\n/* a comment */\n"),), NOTHING),
-    Miss("version-bump", (("patchlevel.h", "#define PY_RELEASE_SERIAL       1", "#define PY_RELEASE_SERIAL       2"), ("patchlevel.h", '"3.11.0a1"', '"3.11.0a2"')), NOTHING),
-    Miss("typedef-rename", (("pyport.h", "typedef Py_ssize_t Py_hash_t;\n", "typedef Py_ssize_t Py_hash_t;\ntypedef Py_ssize_t Py_size_alias;\n"), (CPY_OBJ, "    Py_ssize_t tp_basicsize, tp_itemsize;", "    Py_size_alias tp_basicsize, tp_itemsize;")), NOTHING),
+    Miss(
+        "version-bump",
+        (
+            ("patchlevel.h", "#define PY_RELEASE_SERIAL       1", "#define PY_RELEASE_SERIAL       2"),
+            ("patchlevel.h", '"3.11.0a1"', '"3.11.0a2"'),
+        ),
+        NOTHING,
+    ),
+    Miss(
+        "typedef-rename",
+        (
+            (
+                "pyport.h",
+                "typedef Py_ssize_t Py_hash_t;\n",
+                "typedef Py_ssize_t Py_hash_t;\ntypedef Py_ssize_t Py_size_alias;\n",
+            ),
+            (CPY_OBJ, "    Py_ssize_t tp_basicsize, tp_itemsize;", "    Py_size_alias tp_basicsize, tp_itemsize;"),
+        ),
+        NOTHING,
+    ),
     Miss("param-renamed", (("object.h", "PyObject_Repr(PyObject *o)", "PyObject_Repr(PyObject *obj)"),), NOTHING),
-    Miss("padding-is-not-insertion", ((CPY_OBJ, TP_WATCHED, TP_WATCHED + "    unsigned char tp_new_flag;\n"),), frozenset({"ABI101", "ABI103", "ABI106"})),
-    Miss("guarded-limited-addition", (("object.h", "PyAPI_FUNC(PyObject *) Py_NewRef(PyObject *o);\n", "PyAPI_FUNC(PyObject *) Py_NewRef(PyObject *o);\n#if Py_LIMITED_API+0 >= 0x030B0000\nPyAPI_FUNC(int) PyObject_Brandnew(PyObject *o);\n#endif\n"),), frozenset({"ABI704"})),
+    Miss(
+        "padding-is-not-insertion",
+        ((CPY_OBJ, TP_WATCHED, TP_WATCHED + "    unsigned char tp_new_flag;\n"),),
+        frozenset({"ABI101", "ABI103", "ABI106"}),
+    ),
+    Miss(
+        "guarded-limited-addition",
+        (
+            (
+                "object.h",
+                "PyAPI_FUNC(PyObject *) Py_NewRef(PyObject *o);\n",
+                "PyAPI_FUNC(PyObject *) Py_NewRef(PyObject *o);\n#if Py_LIMITED_API+0 >= 0x030B0000\nPyAPI_FUNC(int) PyObject_Brandnew(PyObject *o);\n#endif\n",
+            ),
+        ),
+        frozenset({"ABI704"}),
+    ),
     # PyFrameObject is named in the limited API but defined under cpython/: its layout is no stable ABI
     Miss("opaque-limited-name-keeps-stable-abi", ((CPY_OBJ, FRAME_DEF, ""),), frozenset({"ABI101"}), BREAKING),
     # one insertion in PyObject: reported once, at PyObject, not at every struct that embeds it
-    Miss("embedded-change-reported-once", (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),), frozenset({"ABI101", "ABI105", "ABI106"}), BREAKING),
-    Miss("private-removal-is-beta", ((CPY_OBJ, "PyAPI_FUNC(int) _PyObject_IsFreed(PyObject *op);\n", ""),), frozenset({"ABI502"})),
-    Miss("unstable-change-is-beta", ((CPY_OBJ, "PyUnstable_Type_Example(PyTypeObject *type, int flag)", "PyUnstable_Type_Example(PyTypeObject *type)"),), frozenset({"ABI201"})),
-    Miss("static-inline-is-no-export", (("object.h", "return ob->ob_type == type;", "return Py_TYPE(ob) == type;"),), NOTHING),
+    Miss(
+        "embedded-change-reported-once",
+        (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),),
+        frozenset({"ABI101", "ABI105", "ABI106"}),
+        BREAKING,
+    ),
+    Miss(
+        "private-removal-is-beta",
+        ((CPY_OBJ, "PyAPI_FUNC(int) _PyObject_IsFreed(PyObject *op);\n", ""),),
+        frozenset({"ABI502"}),
+    ),
+    Miss(
+        "unstable-change-is-beta",
+        (
+            (
+                CPY_OBJ,
+                "PyUnstable_Type_Example(PyTypeObject *type, int flag)",
+                "PyUnstable_Type_Example(PyTypeObject *type)",
+            ),
+        ),
+        frozenset({"ABI201"}),
+    ),
+    Miss(
+        "static-inline-is-no-export",
+        (("object.h", "return ob->ob_type == type;", "return Py_TYPE(ob) == type;"),),
+        NOTHING,
+    ),
 ]
 
 
@@ -165,12 +523,21 @@ def test_field_removed_lists_the_shifted_fields(base_snapshot, variant_snapshot)
 
 def test_pyobject_insertion_lists_its_users(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
     report = _report(
-        base_snapshot, variant_snapshot, (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),)
+        base_snapshot,
+        variant_snapshot,
+        (("object.h", OB_TYPE_END, "    PyTypeObject *ob_type;\n    Py_ssize_t ob_example;\n};"),),
     )
     (change,) = [c for c in report.changes if c.rule == "ABI103"]
     assert change.headline == "new field ob_example added to the PyObject struct"
     assert "size 16 -> 24 bytes" in change.detail
     users = " ".join(change.impacts)
-    for user in ("PyVarObject", "PyTypeObject", "PyASCIIObject", "PyFrameObject", "data PyType_Type", "function PyType_Copy"):
+    for user in (
+        "PyVarObject",
+        "PyTypeObject",
+        "PyASCIIObject",
+        "PyFrameObject",
+        "data PyType_Type",
+        "function PyType_Copy",
+    ):
         assert user in users
     assert "struct PyASCIIObject (head)" in change.impacts

@@ -16,6 +16,7 @@ from abidiff import snapshot
 from abidiff.builder import snapshot_of
 from abidiff.errors import SnapshotError
 from abidiff.model import Snapshot
+from abidiff.options import BuildOptions
 from tests.conftest import MINIMAL_HEADERS, ROOT
 
 
@@ -29,7 +30,7 @@ def test_round_trip(minimal_snapshot: Snapshot) -> None:
 
 
 def test_two_dumps_are_byte_identical(minimal_snapshot: Snapshot) -> None:
-    again = snapshot_of(MINIMAL_HEADERS)  # a second, independent parse
+    again = snapshot_of(MINIMAL_HEADERS, BuildOptions(use_cache=False))  # a second, independent parse
     assert snapshot.dumps(again) == snapshot.dumps(minimal_snapshot)
 
 

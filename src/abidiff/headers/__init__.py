@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import re
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -59,6 +60,24 @@ class HeaderData:
     enums: tuple[Enum, ...]
     typedefs: tuple[Typedef, ...]
     macros: tuple[Macro, ...]
+    warnings: tuple[str, ...] = ()
+
+
+_NO_LIMITED_API = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(Py_GIL_DISABLED|Py_TRACE_REFS)\b", re.MULTILINE)
+
+
+def limited_api_blocker(include_dir: str, config_dirs: tuple[str, ...]) -> str | None:
+    """The configuration macro that makes ``Python.h`` refuse ``Py_LIMITED_API`` (an
+    ``#error`` in free-threaded and Py_TRACE_REFS builds), if this tree's pyconfig.h sets one."""
+    for directory in (*config_dirs, include_dir):
+        try:
+            with open(os.path.join(directory, "pyconfig.h"), encoding="utf-8", errors="replace") as handle:
+                found = _NO_LIMITED_API.search(handle.read())
+        except OSError:
+            continue
+        if found:
+            return found.group(1)
+    return None
 
 
 def limited_levels(patchlevel: PatchLevel) -> tuple[str, ...]:
@@ -155,6 +174,14 @@ def read_headers(
         defines=defines,
     )
     levels = limited_levels(patchlevel) if with_limited else ()
+    warnings: tuple[str, ...] = ()
+    blocker = limited_api_blocker(include_dir, config_dirs) if levels else None
+    if blocker is not None:
+        levels = ()
+        warnings = (
+            f"this build defines {blocker}, which the limited API does not support: no Py_LIMITED_API "
+            "level was parsed, so no declaration is tagged limited",
+        )
 
     def level_job(level: str, detail: bool) -> ParseJob:
         return replace(base, limited=level, evaluate_macros=False, detail=detail)
@@ -177,4 +204,5 @@ def read_headers(
         enums=_only(merged["enums"], Enum),
         typedefs=_only(merged["typedefs"], Typedef),
         macros=_only(merged["macros"], Macro),
+        warnings=warnings,
     )

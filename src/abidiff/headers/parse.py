@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from abidiff import interrupts
 from abidiff.errors import HeaderParseError
 from abidiff.headers import clangext
 from abidiff.model import (
@@ -364,10 +365,19 @@ def _top_level(tu: Any, wanted_kinds: frozenset[int]) -> list[Any]:
 def scan(job: ParseJob) -> Scan:
     """Parse one configuration and return what its own headers declare.
 
+    libclang calls back into Python (cursor and field visitors, the inclusion walk), where
+    a KeyboardInterrupt could not propagate: SIGINT and SIGTERM wait for the end of the
+    scan (a fraction of a second), see :mod:`abidiff.interrupts`.
+
     With ``job.detail`` false nothing is walked: the scan keeps only what the preprocessor
     included and skipped, which with the declarations' places in the detailed scans tells
     what a ``Py_LIMITED_API`` level shows (see :mod:`abidiff.headers.combine`).
     """
+    with interrupts.deferred():
+        return _scan(job)
+
+
+def _scan(job: ParseJob) -> Scan:
     ci = clangext.cindex()
     index = ci.Index.create()
     candidates = macro_candidates(job) if (job.detail and job.evaluate_macros) else []
@@ -379,7 +389,7 @@ def scan(job: ParseJob) -> Scan:
         level = f"Py_LIMITED_API={job.limited}" if job.limited else "the full API"
         raise HeaderParseError(
             f"the headers in {job.include_dir} do not parse ({level}): {errors[0]}",
-            details=tuple(errors),
+            details=tuple(errors[1:]),
             hint="check the include directory and its pyconfig.h (a header tree of another "
             "platform needs --target); the first libclang errors are listed above",
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import glob
 import os
+import re
 import shutil
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from abidiff.errors import BuildSpecError
 from abidiff.model import BinaryRole
 from abidiff.sources.interpreter import InterpreterInfo, probe
 
+STABLE_ABI_NAME = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.dll)$", re.IGNORECASE)
+
 
 class SpecKind(str, enum.Enum):
     SNAPSHOT = "snapshot"
@@ -31,6 +34,7 @@ class SpecKind(str, enum.Enum):
     LIBRARY = "library"
     PREFIX = "prefix"
     INCLUDE = "include"
+    GIT = "git"
 
     def __str__(self) -> str:
         return str(self.value)
@@ -125,11 +129,12 @@ def resolve(spec: str) -> ResolvedBuild:
         tried.append("an interpreter (it is not an executable program)")
         if sniff_file(path) is not None:
             real = os.path.realpath(path)
+            role = BinaryRole.STABLE_ABI if STABLE_ABI_NAME.match(os.path.basename(path)) else BinaryRole.LIBPYTHON
             return ResolvedBuild(
                 kind=SpecKind.LIBRARY,
                 spec=spec,
                 origin=f"library {real}",
-                libraries=(Library(role=BinaryRole.LIBPYTHON, path=real),),
+                libraries=(Library(role=role, path=real),),
             )
         tried.append("a shared library (no ELF, PE or Mach-O magic bytes)")
         raise BuildSpecError(

@@ -736,7 +736,7 @@ def resolve_gitref(
     config_dirs = windows_config_dirs(config_dir) if is_windows(triple) else (config_dir,)
     pyconfig_sha = _sha256_file(os.path.join(config_dir, "pyconfig.h"))
     return ResolvedBuild(
-        kind=SpecKind.INCLUDE,
+        kind=SpecKind.GIT,
         spec=spec,
         origin=f"git {ref} ({commit[:12]})",
         include_dir=include,
