@@ -110,7 +110,7 @@ def bench_dump(repeat: int) -> Result:
 
     floor = _best_of(repeat, bare_parse)
     env = dict(os.environ, ABIDIFF_NO_PROGRESS="1")
-    runs = [_run_command([*_abidiff(), "dump", python, "-o", os.devnull], env) for _ in range(repeat)]
+    runs = [_run_command([*_abidiff(), "dump", "--no-cache", python, "-o", os.devnull], env) for _ in range(repeat)]
     ours = min(elapsed for elapsed, _ in runs)
     ratio = ours / floor
     return Result(
@@ -123,16 +123,18 @@ def bench_dump(repeat: int) -> Result:
     )
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """The resident memory of a process and all its descendants (Linux /proc), in KiB."""
+def _tree_pss_kib(pid: int) -> int:
+    """The proportional set size of a process and all its descendants (Linux /proc), in
+    KiB: pages shared by the parse workers (libclang, forked memory) count once in total,
+    not once per process as RSS would count them."""
     total = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as handle:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
                 for line in handle:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1])
                         break
             for task in os.listdir(f"/proc/{current}/task"):
@@ -146,13 +148,13 @@ def _tree_rss_kib(pid: int) -> int:
 def _run_sampled(
     argv: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 4, 8, 12)
 ) -> tuple[float, int]:
-    """Wall time and the peak resident memory (KiB) of a command's whole process tree,
-    sampled every 10 ms: a parse pool's workers count together."""
+    """Wall time and the peak memory (PSS, KiB) of a command's whole process tree, sampled
+    every 10 ms: a parse pool's workers count together."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        peak = max(peak, _tree_pss_kib(proc.pid))
         time.sleep(0.01)
     elapsed = time.perf_counter() - start
     stderr = proc.stderr.read() if proc.stderr else ""
@@ -233,7 +235,7 @@ def bench_compare(repeat: int) -> Result:
     ratio = seconds / their_seconds
     return Result(
         "compare",
-        f"abidiff (ours) 3.12.1 -> 3.13.0 cold: {seconds:.2f} s, peak {peak_mb:.0f} MB (process tree)",
+        f"abidiff (ours) 3.12.1 -> 3.13.0 cold: {seconds:.2f} s, peak {peak_mb:.0f} MB (PSS of the process tree)",
         f"libabigail abidiff on the two libpythons: {their_seconds:.2f} s, peak {their_mb:.0f} MB",
         ratio,
         "<= 0.2x libabigail, <= 150 MB",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,18 @@ def snapshot_of(
     snapshot = snapshot_of_resolved(resolved, options)
     cache.put(key, snapshot)
     return snapshot
+
+
+def snapshots_of(specs: Sequence[str], options: BuildOptions | None = None) -> list[Snapshot]:
+    """The snapshots of several builds, made at once: each in a thread of its own, their
+    header configurations parsed by one shared pool of worker processes."""
+    if len(specs) <= 1:
+        return [snapshot_of(spec, options) for spec in specs]
+    from abidiff.headers import shared_pool
+
+    with shared_pool(), concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
+        futures = [threads.submit(snapshot_of, spec, options) for spec in specs]
+        return [future.result() for future in futures]
 
 
 def snapshot_of_resolved(

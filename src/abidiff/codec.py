@@ -29,14 +29,37 @@ class DecodeError(ValueError):
 def encode(value: Any) -> Json:
     """A JSON-ready value: dataclasses become objects with every field, enums their value."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return _encoder(type(value))(value)
+    return _encode_any(value)
+
+
+def _encode_any(value: Any) -> Json:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _encoder(type(value))(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, (tuple, list)):
-        return [encode(item) for item in value]
+        return [_encode_any(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): encode(item) for key, item in value.items()}
+        return {str(key): _encode_any(item) for key, item in value.items()}
     return value
+
+
+@functools.cache
+def _encoder(cls: type) -> Callable[[Any], Json]:
+    """An encoding function for one dataclass, built once: the field names are read here,
+    not for every value (a snapshot holds some hundred thousand)."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    scalar = (str, int, bool, type(None))
+
+    def encode_dataclass(value: Any) -> Json:
+        out = {}
+        for name in names:
+            item = getattr(value, name)
+            out[name] = item if isinstance(item, scalar) and not isinstance(item, enum.Enum) else _encode_any(item)
+        return out
+
+    return encode_dataclass
 
 
 @functools.cache

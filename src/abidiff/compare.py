@@ -95,14 +95,12 @@ def compare_main(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-    from abidiff.builder import snapshot_of
+    from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
 
     entries = suppress.load(suppressions) if suppressions else ()  # fail before the slow part
-    with progress(f"reading {old_spec}"):
-        old = snapshot_of(old_spec, options)
-    with progress(f"reading {new_spec}"):
-        new = snapshot_of(new_spec, options)
+    with progress(f"reading {old_spec} and {new_spec}"):
+        old, new = snapshots_of((old_spec, new_spec), options)
     report = compare(old, new, entries, today=today)
     to_terminal = fmt == "text" and (output is None or output == "-")
     if not to_terminal:  # the terminal report shows them itself

@@ -49,17 +49,6 @@ _ARCHES = {
     "EM_LOONGARCH": "loongarch",
     "EM_IA_64": "ia64",
 }
-_KINDS = {
-    "STT_FUNC": SymbolKind.FUNCTION,
-    "STT_GNU_IFUNC": SymbolKind.FUNCTION,
-    "STT_LOOS": SymbolKind.FUNCTION,  # pyelftools' name for STT_GNU_IFUNC (10) in some versions
-    "STT_OBJECT": SymbolKind.DATA,
-    "STT_COMMON": SymbolKind.DATA,
-    "STT_TLS": SymbolKind.TLS,
-    "STT_NOTYPE": SymbolKind.UNKNOWN,
-}
-_BINDINGS = {"STB_GLOBAL": SymbolBinding.GLOBAL, "STB_WEAK": SymbolBinding.WEAK, "STB_GNU_UNIQUE": SymbolBinding.GLOBAL}
-_VISIBLE = {"STV_DEFAULT", "STV_PROTECTED"}
 _SYM_SIZE = {32: 16, 64: 24}
 _SECTION_HEADER_SIZE = {1: 40, 2: 64}  # by EI_CLASS
 _SHN_XINDEX = 0xFFFF
@@ -259,6 +248,21 @@ def _version_names(elf: ELFFile) -> dict[int, str]:
     return names
 
 
+# the raw fields of an Elf32_Sym / Elf64_Sym: pyelftools finds and checks the sections, and
+# the table itself is unpacked in one go (its per-symbol parse costs 0.1 s for libpython)
+_SYM_LAYOUT = {32: "IIIBBH", 64: "IBBHQQ"}
+_STB = {1: SymbolBinding.GLOBAL, 2: SymbolBinding.WEAK, 10: SymbolBinding.GLOBAL}  # 10: STB_GNU_UNIQUE
+_STT = {
+    0: SymbolKind.UNKNOWN,  # STT_NOTYPE
+    1: SymbolKind.DATA,  # STT_OBJECT
+    2: SymbolKind.FUNCTION,  # STT_FUNC
+    5: SymbolKind.DATA,  # STT_COMMON
+    6: SymbolKind.TLS,  # STT_TLS
+    10: SymbolKind.FUNCTION,  # STT_GNU_IFUNC
+}
+_STV_VISIBLE = {0, 3}  # STV_DEFAULT, STV_PROTECTED
+
+
 def _dynamic_symbols(elf: ELFFile, path: str, bits: int) -> Iterator[_DynSym]:
     table = _section(elf, "SHT_DYNSYM")
     if table is None:
@@ -272,21 +276,27 @@ def _dynamic_symbols(elf: ELFFile, path: str, bits: int) -> Iterator[_DynSym]:
     if versym is not None and versym["sh_size"] < 2 * count:
         raise corrupt(path, f".gnu.version has {versym['sh_size'] // 2} entries for {count} symbols")
     names = _version_names(elf) if versym is not None else {}
-    for index, symbol in enumerate(table.iter_symbols()):
+    endian = "<" if elf.little_endian else ">"
+    raw = table.data()[: count * _SYM_SIZE[bits]]
+    strings = elf.get_section(table["sh_link"]).data()
+    versions = struct.unpack(f"{endian}{count}H", versym.data()[: 2 * count]) if versym is not None else ()
+    for index, fields in enumerate(struct.iter_unpack(endian + _SYM_LAYOUT[bits], raw)):
         if index == 0:
             continue  # the null symbol
-        version = None
-        if versym is not None:
-            ndx = versym.get_symbol(index)["ndx"]
-            if isinstance(ndx, int):
-                version = names.get(ndx & 0x7FFF)
-        info = symbol["st_info"]
+        if bits == 64:
+            st_name, st_info, st_other, st_shndx, _value, st_size = fields
+        else:
+            st_name, _value, st_size, st_info, st_other, st_shndx = fields
+        end = strings.find(b"\0", st_name)
+        if st_name >= len(strings) or end < 0:
+            raise corrupt(path, f".dynsym entry {index} names offset {st_name}, past its string table")
+        version = names.get(versions[index] & 0x7FFF) if versions else None
         yield _DynSym(
-            name=symbol.name,
-            defined=symbol["st_shndx"] != "SHN_UNDEF",
-            binding=_BINDINGS.get(info["bind"]),
-            visible=symbol["st_other"]["visibility"] in _VISIBLE,
-            kind=_KINDS.get(info["type"]),
-            size=symbol["st_size"],
+            name=strings[st_name:end].decode("utf-8", "surrogateescape"),
+            defined=st_shndx != 0,  # SHN_UNDEF
+            binding=_STB.get(st_info >> 4),
+            visible=(st_other & 0x3) in _STV_VISIBLE,
+            kind=_STT.get(st_info & 0xF),
+            size=st_size,
             version=version,
         )

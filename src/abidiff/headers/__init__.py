@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -109,9 +111,7 @@ def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, lis
             scan(replace(job, detail=True)) if not item.detailed and needs_detail(item, full, detailed) else item
             for job, item in zip(level_jobs, limited, strict=True)
         ]
-    clangext.cindex()  # load libclang once, before the fork: every worker inherits it
-    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _pool(workers) as pool:
         full_future = pool.submit(scan, full_job)
         # the detailed jobs first: they are the longest, and the others are judged by them
         order = sorted(level_jobs, key=lambda job: not job.detail)
@@ -129,6 +129,51 @@ def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, lis
         for level, redone in redo.items():
             results[level] = redone.result()
     return full, [results[job.limited] for job in level_jobs]
+
+
+_shared: concurrent.futures.ProcessPoolExecutor | None = None
+
+
+def _new_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    clangext.cindex()  # load libclang once, before the fork: every worker inherits it
+    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """The shared pool when one is open (see :func:`shared_pool`), else a pool of our own."""
+    if _shared is not None:
+        yield _shared
+        return
+    with _new_pool(workers) as pool:
+        yield pool
+
+
+def _ready(_number: int) -> int:
+    return os.getpid()
+
+
+@contextlib.contextmanager
+def shared_pool() -> Iterator[None]:
+    """One pool of parse workers for every :func:`read_headers` call of the block, also
+    from other threads: ``abidiff OLD NEW`` parses both builds' configurations at once, on
+    every core, with one set of workers.  The workers are all started here, in the calling
+    thread, so that no thread forks later."""
+    global _shared
+    workers = _jobs()
+    if workers <= 1 or _shared is not None:
+        yield
+        return
+    pool = _new_pool(workers)
+    try:
+        started = [pool.submit(_ready, number) for number in range(workers)]
+        concurrent.futures.wait(started)
+        _shared = pool
+        yield
+    finally:
+        _shared = None
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:

@@ -8,6 +8,7 @@ placeholders here: they need every configuration's scan and are set by
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -102,7 +103,15 @@ class Scan:
         """Whether this configuration's preprocessor kept ``line`` of ``header``."""
         if header not in self.included:
             return False
-        return not any(first <= line <= last for first, last in self.skipped.get(header, ()))
+        ranges = self.skipped.get(header)
+        if not ranges:
+            return True
+        # skipped ranges are sorted and disjoint (a nested #if lies inside its parent's)
+        at = bisect.bisect_right(ranges, (line, _MAX_LINE)) - 1
+        return at < 0 or ranges[at][1] < line
+
+
+_MAX_LINE = 1 << 62
 
 
 def clean_spelling(spelling: str) -> str:
