@@ -71,24 +71,33 @@ def needs_detail(scan: Scan, full: Scan, detailed: list[Scan]) -> bool:
     return False
 
 
-def visible_names(scan: Scan, kind: str, detailed: list[Scan]) -> dict[str, bool]:
-    """The names of one kind a scan shows; for records, whether it shows their layout."""
-    if scan.detailed:
-        return scan.names(kind)
-    shown: dict[str, bool] = {}
+Places = dict[str, tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]]
+
+
+def places_of(kind: str, detailed: list[Scan]) -> Places:
+    """name -> (every place it is declared, every place it is defined) over the detailed scans."""
+    declared: dict[str, set[tuple[str, int]]] = {}
+    defined: dict[str, set[tuple[str, int]]] = {}
     for source in detailed:
         for name, places in source.where.get(kind, {}).items():
-            if name in shown:
-                continue
-            if any(scan.shows(header, line) for header, line in places):
-                definition = source.defined_at.get(name)
-                shown[name] = definition is not None and scan.shows(*definition)
-    if kind == "records":  # a definition another detailed scan knows of
-        for source in detailed:
+            declared.setdefault(name, set()).update(places)
+        if kind == "records":
             for name, definition in source.defined_at.items():
-                if name in shown and not shown[name] and scan.shows(*definition):
-                    shown[name] = True
-    return shown
+                defined.setdefault(name, set()).add(definition)
+    return {name: (tuple(places), tuple(defined.get(name, ()))) for name, places in declared.items()}
+
+
+def visible_names(scan: Scan, kind: str, places: Places) -> dict[str, bool]:
+    """The names of one kind a scan shows; for records, whether it shows their layout
+    (a definition of theirs)."""
+    if scan.detailed:
+        return scan.names(kind)
+    shows = scan.shows
+    return {
+        name: any(shows(*definition) for definition in definitions)
+        for name, (declarations, definitions) in places.items()
+        if any(shows(*place) for place in declarations)
+    }
 
 
 def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
@@ -98,9 +107,10 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
     since: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
     layout_since: dict[str, str] = {}
     for kind in KINDS:
+        places = places_of(kind, detailed)
         for scan in levels:
             assert scan.limited is not None
-            for name, complete in visible_names(scan, kind, detailed).items():
+            for name, complete in visible_names(scan, kind, places).items():
                 since[kind].setdefault(name, scan.limited)
                 if kind == "records" and complete:
                     layout_since.setdefault(name, scan.limited)
