@@ -35,6 +35,13 @@ def _generators() -> dict[str, Callable[[], Any]]:
         generators["src/abidiff/schemas/report.schema.json"] = jsonreport.report_schema
     except (ImportError, AttributeError):
         pass
+    try:  # abidiff abi3 / abidiff ext (issue 6)
+        from abidiff import abi3, ext
+
+        generators["src/abidiff/schemas/abi3.schema.json"] = abi3.schema
+        generators["src/abidiff/schemas/ext.schema.json"] = ext.schema
+    except ImportError:
+        pass
     return generators
 
 

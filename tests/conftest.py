@@ -113,3 +113,29 @@ def cpython_repo(tmp_path):  # type: ignore[no-untyped-def]
     from tests.gitrepo import make_cpython_repo
 
     return make_cpython_repo(tmp_path)
+
+
+# --- extension-module fixtures (issue 6) built by scripts/build_ext_fixtures.py with zig ---
+
+
+def _load_script(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+
+    path = os.path.join(ROOT, "scripts", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"abidiff_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def ext_fixtures() -> dict[str, str]:
+    """``{"elf/abi3": path, "pe/full": path, ...}`` of the compiled extension modules;
+    skips when zig is absent."""
+    builder = _load_script("build_ext_fixtures")
+    if not builder.have_zig():
+        pytest.skip("the zig toolchain (pip install ziglang) is absent: extension fixtures cannot be built")
+    return {key: str(path) for key, path in builder.build_all().items()}

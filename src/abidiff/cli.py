@@ -29,6 +29,8 @@ Tell whether the C ABI of CPython broke between two builds, and how.
   abidiff OLD NEW            compare two builds (same as 'abidiff compare OLD NEW')
   abidiff dump BUILD         write the snapshot of one build as JSON
   abidiff symbols FILE       list the exports of one binary (ELF, PE, Mach-O)
+  abidiff abi3 BUILD         audit the limited API / stable ABI of a build
+  abidiff ext EXT_OR_WHEEL   audit what an extension module or wheel imports from CPython
   abidiff cache info|clear   the snapshot cache
 
 A BUILD is a Python interpreter (path or name on PATH), an installed prefix, an include
@@ -134,6 +136,45 @@ def build_parser() -> argparse.ArgumentParser:
     symbols.add_argument("--format", choices=("text", "json"), default="text", help="text (a table) or json")
     symbols.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
+    abi3 = sub.add_parser(
+        "abi3",
+        parents=[build_options],
+        help="audit the limited API / stable ABI of a build",
+        description="Audit the abi3 surface of a build at every Py_LIMITED_API level: declarations visible "
+        "before the version that added them, manifest entries missing from the headers or the exports, "
+        "stable-ABI struct layouts that changed against OLD, Py_LIMITED_API_3_x aliases.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    abi3.add_argument("build", metavar="BUILD", help="the build to audit")
+    abi3.add_argument("--against", metavar="OLD", help="the previous build: what it declared and exported")
+    abi3.add_argument(
+        "--manifest",
+        metavar="FILE|shipped|none",
+        help="the stable ABI manifest to judge by (default: the build's own, else the copy shipped with abidiff "
+        "for builds with binaries)",
+    )
+    abi3.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="report format")
+    abi3.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically)")
+
+    ext = sub.add_parser(
+        "ext",
+        help="audit what an extension module or wheel imports from CPython",
+        description="List the CPython symbols an extension module (.so, .pyd, .dylib) or every extension of "
+        "a wheel imports; check abi3 extensions against the stable ABI of their tag; with --build, what the "
+        "build does not export; with --between, which ABI breaks between two builds touch it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ext.add_argument("path", metavar="EXT_OR_WHEEL", help="an extension module or a wheel")
+    ext.add_argument("--build", dest="ext_build", metavar="BUILD", help="the build it must load into")
+    ext.add_argument(
+        "--between", nargs=2, metavar=("OLD", "NEW"), help="the builds whose ABI breaks to check it against"
+    )
+    ext.add_argument("--abi3", metavar="3.X", help="audit a bare module as abi3 for this version")
+    ext.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    ext.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE (atomically)")
+
     cache = sub.add_parser("cache", help="show or clear the snapshot cache", description="The snapshot cache.")
     cache.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
     cache.add_argument(
@@ -230,7 +271,44 @@ def _cmd_cache(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
-_HANDLERS = {"dump": _cmd_dump, "compare": _cmd_compare, "symbols": _cmd_symbols, "cache": _cmd_cache}
+def _cmd_abi3(args: argparse.Namespace, stdout: TextIO) -> int:
+    from abidiff.abi3 import abi3_main
+
+    return abi3_main(
+        args.build,
+        against=args.against,
+        manifest=args.manifest,
+        fmt=args.format,
+        output=args.output,
+        stdout=stdout,
+        stderr=sys.stderr,
+        options=options_from(args),
+    )
+
+
+def _cmd_ext(args: argparse.Namespace, stdout: TextIO) -> int:
+    from abidiff.ext import ext_main
+
+    return ext_main(
+        args.path,
+        build=args.ext_build,
+        between=(args.between[0], args.between[1]) if args.between else None,
+        abi3=args.abi3,
+        fmt=args.format,
+        output=args.output,
+        stdout=stdout,
+        stderr=sys.stderr,
+    )
+
+
+_HANDLERS = {
+    "dump": _cmd_dump,
+    "compare": _cmd_compare,
+    "symbols": _cmd_symbols,
+    "cache": _cmd_cache,
+    "abi3": _cmd_abi3,
+    "ext": _cmd_ext,
+}
 
 
 def main_inner(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:

@@ -8,12 +8,14 @@ naming the file.  See ``docs/binaries.md`` for what counts as an export in each 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from abidiff.binaries._common import Image, file_size, open_binary
 from abidiff.binaries.detect import sniff
 from abidiff.errors import BinaryError
 from abidiff.model import Binary, BinaryFormat, BinaryRole
 
-__all__ = ["read_binary", "read_imports"]
+__all__ = ["ImportTable", "read_binary", "read_import_table", "read_imports"]
 
 
 def _images(path: str, role: BinaryRole, *, imports: bool) -> tuple[Image, ...]:
@@ -52,3 +54,35 @@ def read_imports(path: str) -> tuple[str, ...]:
     for image in _images(path, BinaryRole.OTHER, imports=True):
         names.update(image.imports)
     return tuple(sorted(names))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportTable:
+    """What one binary imports, as an extension-module audit needs it.
+
+    ``names``: every imported name over all slices (Mach-O without the leading underscore).
+    ``by_library``: for PE files, the names imported from each DLL (``python3.dll``,
+    ``python313.dll``, ``KERNEL32.dll``), DLL names as the file spells them; empty for ELF
+    and Mach-O, whose undefined symbols are bound at load time to whatever provides them.
+    ``binaries``: the exports-side view of each slice (format, architecture, needed libraries).
+    """
+
+    names: tuple[str, ...]
+    by_library: tuple[tuple[str, tuple[str, ...]], ...]
+    binaries: tuple[Binary, ...]
+
+
+def read_import_table(path: str) -> ImportTable:
+    """The :class:`ImportTable` of ``path`` (one read of the file)."""
+    images = _images(path, BinaryRole.OTHER, imports=True)
+    names: set[str] = set()
+    merged: dict[str, set[str]] = {}
+    for image in images:
+        names.update(image.imports)
+        for library, imported in image.library_imports:
+            merged.setdefault(library, set()).update(imported)
+    return ImportTable(
+        names=tuple(sorted(names)),
+        by_library=tuple((library, tuple(sorted(merged[library]))) for library in sorted(merged, key=str.lower)),
+        binaries=tuple(image.binary for image in images),
+    )

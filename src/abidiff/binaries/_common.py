@@ -26,6 +26,10 @@ class Image:
 
     binary: Binary
     imports: tuple[str, ...] = ()
+    # PE only: (DLL name, imported names) per import descriptor, in file order; ELF and
+    # Mach-O extensions resolve names at load time (flat or dynamic lookup), so they say
+    # nothing per library
+    library_imports: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def corrupt(path: str, what: str, *, hint: str = CORRUPT_HINT) -> BinaryError:

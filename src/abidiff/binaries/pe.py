@@ -89,7 +89,11 @@ def _read(pe: Any, path: str, role: BinaryRole, want_imports: bool) -> Image:
         needed=_needed(pe, path),
         symbols=tuple(sorted(symbols, key=lambda s: (s.name, s.ordinal or 0))),
     )
-    return Image(binary=binary, imports=_imports(pe) if want_imports else ())
+    if not want_imports:
+        return Image(binary=binary)
+    by_library = _imports_by_library(pe)
+    names = tuple(sorted({name for _dll, imported in by_library for name in imported}))
+    return Image(binary=binary, imports=names, library_imports=by_library)
 
 
 def _check_sections(pe: Any, path: str) -> None:
@@ -175,10 +179,11 @@ def _needed(pe: Any, path: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _imports(pe: Any) -> tuple[str, ...]:
-    names: set[str] = set()
+def _imports_by_library(pe: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(DLL name, sorted imported names) per import descriptor; imports by ordinal only
+    have no name and are left out."""
+    libraries: list[tuple[str, tuple[str, ...]]] = []
     for descriptor in getattr(pe, "DIRECTORY_ENTRY_IMPORT", ()):
-        for entry in descriptor.imports:
-            if entry.name:
-                names.add(entry.name.decode("ascii", "backslashreplace"))
-    return tuple(sorted(names))
+        names = {entry.name.decode("ascii", "backslashreplace") for entry in descriptor.imports if entry.name}
+        libraries.append((_text(descriptor.dll) or "", tuple(sorted(names))))
+    return tuple(libraries)
