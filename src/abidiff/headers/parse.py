@@ -122,8 +122,18 @@ def clean_spelling(spelling: str) -> str:
     return _ANON_OWNER_RE.sub("", cleaned)
 
 
-def _typeref(ctype: Any) -> TypeRef:
-    return TypeRef(spelling=clean_spelling(ctype.spelling), canonical=clean_spelling(ctype.get_canonical().spelling))
+def _typeref(ctype: Any, known: dict[str, TypeRef] | None = None) -> TypeRef:
+    """The spelled and canonical type; ``known`` caches by spelling (within one translation
+    unit a spelling names one type, and ``PyObject *`` comes some thousand times)."""
+    spelling = ctype.spelling
+    if known is not None:
+        found = known.get(spelling)
+        if found is not None:
+            return found
+    ref = TypeRef(spelling=clean_spelling(spelling), canonical=clean_spelling(ctype.get_canonical().spelling))
+    if known is not None and "(" not in spelling:  # anonymous types are not worth the risk
+        known[spelling] = ref
+    return ref
 
 
 class _Extractor:
@@ -138,6 +148,10 @@ class _Extractor:
         self._header_by_file: dict[int | None, str | None] = {}
         self._macro_kind = self.ci.CursorKind.MACRO_DEFINITION.value
         self.paths: dict[str, str] = {}
+        self._types: dict[str, TypeRef] = {}
+
+    def typeref(self, ctype: Any) -> TypeRef:
+        return _typeref(ctype, self._types)
 
     def header_of(self, cursor: Any) -> tuple[str | None, int]:
         """The header a cursor is declared in (relative to the include directory, or None
@@ -208,7 +222,7 @@ class _Extractor:
             result.append(
                 Field(
                     name="" if anonymous_member else member.spelling,
-                    type=_typeref(member.type),
+                    type=self.typeref(member.type),
                     offset_bits=offset_bits,
                     size_bits=size_bits,
                     bitfield_width=width,
@@ -241,12 +255,12 @@ class _Extractor:
 
     def function(self, cursor: Any, header: str) -> Function:
         ftype = cursor.type
-        params = tuple(Param(name=arg.spelling, type=_typeref(arg.type)) for arg in cursor.get_arguments())
+        params = tuple(Param(name=arg.spelling, type=self.typeref(arg.type)) for arg in cursor.get_arguments())
         variadic = ftype.kind == self.ci.TypeKind.FUNCTIONPROTO and ftype.is_function_variadic()
         inline = cursor.storage_class == self.ci.StorageClass.STATIC or clangext.is_function_inlined(cursor)
         return Function(
             name=cursor.spelling,
-            returns=_typeref(cursor.result_type),
+            returns=self.typeref(cursor.result_type),
             params=params,
             variadic=bool(variadic),
             inline=bool(inline),
@@ -259,7 +273,7 @@ class _Extractor:
         size = cursor.type.get_size()
         return Variable(
             name=cursor.spelling,
-            type=_typeref(cursor.type),
+            type=self.typeref(cursor.type),
             size=size if size >= 0 else None,
             header=header,
             tier=_PLACEHOLDER,
@@ -284,7 +298,7 @@ class _Extractor:
 
     def typedef(self, cursor: Any, header: str) -> Typedef:
         return Typedef(
-            name=cursor.spelling, type=_typeref(cursor.underlying_typedef_type), header=header, tier=_PLACEHOLDER
+            name=cursor.spelling, type=self.typeref(cursor.underlying_typedef_type), header=header, tier=_PLACEHOLDER
         )
 
 
