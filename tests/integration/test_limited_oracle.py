@@ -92,7 +92,7 @@ def _is_config(snapshot: Snapshot, key: tuple[str, str]) -> bool:
     return any(entity.name == name and entity.header == "pyconfig.h" for entity in getattr(snapshot, kind))
 
 
-@pytest.mark.parametrize("version", ["3.13.0", "3.12.1", "3.10.13", "3.8.18"])
+@pytest.mark.parametrize("version", ["3.13.0", "3.12.1", "3.11.7", "3.10.13", "3.9.18", "3.8.18", "3.7.16"])
 def test_limited_since_agrees_with_gcc(version: str) -> None:
     gcc = need_gcc()
     spec = pyenv_python(version)

@@ -98,34 +98,41 @@ def _jobs() -> int:
 def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, list[Scan]]:
     """Scan every configuration, in a process pool when there is more than one core.
 
-    A level scanned without detail is scanned again in detail when :func:`needs_detail`
-    says it keeps code no detailed scan knows; those re-scans are submitted as soon as the
-    need is known, while the other levels still run.
+    The full API first: the levels to read in detail (``job.detail``) are read only where
+    its preprocessor skipped, so they wait for it; the others need nothing and run
+    meanwhile.  A level read without detail is read again in detail when
+    :func:`needs_detail` says it keeps code no detailed scan knows.
     """
     workers = min(_jobs(), 1 + len(level_jobs))
+    plain = [job for job in level_jobs if not job.detail]
+    wanted = [job for job in level_jobs if job.detail]
+    results: dict[str | None, Scan] = {}
     if workers <= 1:
         full = scan(full_job)
-        limited = [scan(job) for job in level_jobs]
-        detailed = [full, *(item for item in limited if item.detailed)]
-        return full, [
-            scan(replace(job, detail=True)) if not item.detailed and needs_detail(item, full, detailed) else item
-            for job, item in zip(level_jobs, limited, strict=True)
-        ]
+        reference = full.reference()
+        detailed = [full, *(scan(replace(job, reference=reference)) for job in wanted)]
+        results.update((item.limited, item) for item in detailed[1:])
+        for job in plain:
+            item = scan(job)
+            if needs_detail(item, full, detailed):
+                item = scan(replace(job, detail=True, reference=reference))
+            results[job.limited] = item
+        return full, [results[job.limited] for job in level_jobs]
     with _pool(workers) as pool:
         full_future = pool.submit(scan, full_job)
-        # the detailed jobs first: they are the longest, and the others are judged by them
-        order = sorted(level_jobs, key=lambda job: not job.detail)
-        futures = {pool.submit(scan, job): job for job in order}
+        futures = {pool.submit(scan, job): job for job in plain}
         full = full_future.result()
-        detailed = [full, *(future.result() for future, job in futures.items() if job.detail)]
-        results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
+        reference = full.reference()
+        targeted = [pool.submit(scan, replace(job, reference=reference)) for job in wanted]
+        detailed = [full, *(future.result() for future in targeted)]
+        results.update((item.limited, item) for item in detailed[1:])
         redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
         for future in concurrent.futures.as_completed(futures):
             item = future.result()
             results[item.limited] = item
-            if not item.detailed and needs_detail(item, full, detailed):
+            if needs_detail(item, full, detailed):
                 job = futures[future]
-                redo[job.limited] = pool.submit(scan, replace(job, detail=True))
+                redo[job.limited] = pool.submit(scan, replace(job, detail=True, reference=reference))
         for level, redone in redo.items():
             results[level] = redone.result()
     return full, [results[job.limited] for job in level_jobs]

@@ -2,11 +2,12 @@
 
 The full-API scan gives the declarations; the limited levels say which of them are in the
 limited API and from which version (``limited_since``: the lowest level at which the name is
-visible).  The newest and oldest levels are scanned in detail; the levels between are not
-walked at all: a declaration is visible at such a level when one of the places it is made
-(known from the detailed scans) lies in a header that level includes, on a line its
-preprocessor kept.  A level that keeps code lines no detailed scan kept may declare
-something they do not know: :func:`needs_detail` says so, and it is scanned in detail too.
+visible).  No limited level is walked whole: a declaration is visible at a level when one of
+the places it is made (known from the detailed scans) lies in a header that level includes,
+on a line its preprocessor kept.  The newest and oldest levels are read in detail where the
+full API's preprocessor skipped (what only ``Py_LIMITED_API`` users see lives there); a
+level that keeps code lines no detailed scan kept may declare something they do not know:
+:func:`needs_detail` says so, and it is read in detail too.
 
 A declaration visible only with ``Py_LIMITED_API`` defined (3.12's ``_Py_IncRef``) is taken
 from the newest detailed level that declares it.
@@ -88,10 +89,8 @@ def places_of(kind: str, detailed: list[Scan]) -> Places:
 
 
 def visible_names(scan: Scan, kind: str, places: Places) -> dict[str, bool]:
-    """The names of one kind a scan shows; for records, whether it shows their layout
-    (a definition of theirs)."""
-    if scan.detailed:
-        return scan.names(kind)
+    """The names of one kind a limited level shows; for records, whether it shows their
+    layout (a definition of theirs)."""
     shows = scan.shows
     return {
         name: any(shows(*definition) for definition in definitions)

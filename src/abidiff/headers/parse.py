@@ -55,7 +55,10 @@ class ParseJob:
     defines: tuple[str, ...] = ()
     limited: str | None = None  # a feature version ("3.9") to parse with Py_LIMITED_API, or None
     evaluate_macros: bool = True
-    detail: bool = True  # False: keep only the names a configuration shows (see scan())
+    detail: bool = True  # False: keep only what the preprocessor kept (see scan())
+    # a limited level read in detail only where the full API's preprocessor skipped
+    # (see scan()): the full API's included headers and skipped ranges
+    reference: Reference | None = None
 
     def clang_args(self) -> list[str]:
         args = ["-x", "c", "-std=gnu11", "-nostdinc", "-ferror-limit=0", "-Wno-everything"]
@@ -70,6 +73,14 @@ class ParseJob:
         if self.limited is not None:
             args.append(f"-DPy_LIMITED_API=0x{limited_api_hex(self.limited):08X}")
         return args
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reference:
+    """What the full API's preprocessor kept: its headers and their skipped line ranges."""
+
+    included: frozenset[str]
+    skipped: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -104,11 +115,16 @@ class Scan:
         if header not in self.included:
             return False
         ranges = self.skipped.get(header)
-        if not ranges:
-            return True
-        # skipped ranges are sorted and disjoint (a nested #if lies inside its parent's)
-        at = bisect.bisect_right(ranges, (line, _MAX_LINE)) - 1
-        return at < 0 or ranges[at][1] < line
+        return not ranges or _line_kept(ranges, line)
+
+    def reference(self) -> Reference:
+        return Reference(included=self.included, skipped=tuple(sorted(self.skipped.items())))
+
+
+def _line_kept(ranges: tuple[tuple[int, int], ...], line: int) -> bool:
+    # skipped ranges are sorted and disjoint (a nested #if lies inside its parent's)
+    at = bisect.bisect_right(ranges, (line, _MAX_LINE)) - 1
+    return at < 0 or ranges[at][1] < line
 
 
 _MAX_LINE = 1 << 62
@@ -394,7 +410,9 @@ def scan(job: ParseJob) -> Scan:
 
     With ``job.detail`` false nothing is walked: the scan keeps only what the preprocessor
     included and skipped, which with the declarations' places in the detailed scans tells
-    what a ``Py_LIMITED_API`` level shows (see :mod:`abidiff.headers.combine`).
+    what a ``Py_LIMITED_API`` level shows (see :mod:`abidiff.headers.combine`).  With a
+    ``job.reference`` (the full API's preprocessor state) only the declarations on lines the
+    full API skips are read: those only ``Py_LIMITED_API`` users see.
     """
     with interrupts.deferred():
         return _scan(job)
@@ -421,12 +439,14 @@ def _scan(job: ParseJob) -> Scan:
     result = Scan(limited=job.limited, target=triple, pointer_bits=pointer_bits, detailed=job.detail)
     extractor.preprocessor_state(tu, result)
     if job.detail:
-        _walk(tu, extractor, result, candidates)
+        _walk(tu, extractor, result, candidates, job.reference)
     return result
 
 
-def _walk(tu: Any, extractor: _Extractor, result: Scan, candidates: list[str]) -> None:
-    """Read every top-level declaration of the build's headers into ``result``."""
+def _walk(tu: Any, extractor: _Extractor, result: Scan, candidates: list[str], reference: Reference | None) -> None:
+    """Read every top-level declaration of the build's headers into ``result`` (with a
+    ``reference``: only those on lines it does not show)."""
+    full_skipped = {} if reference is None else dict(reference.skipped)
     kinds = extractor.ci.CursorKind
     record_kinds = (kinds.STRUCT_DECL, kinds.UNION_DECL)
     wanted = frozenset(
@@ -457,6 +477,19 @@ def _walk(tu: Any, extractor: _Extractor, result: Scan, candidates: list[str]) -
         header, line = extractor.header_of(cursor)
         if header is None:
             continue
+        if reference is not None and header in reference.included:
+            ranges = full_skipped.get(header)
+            if not ranges or _line_kept(ranges, line):
+                # the full API reads this line too; but a struct is declared where it is
+                # first named, which differs between configurations (3.8's "struct _node"
+                # is first named by a limited function in pythonrun.h): keep its place
+                if kind in record_kinds:
+                    name = clean_spelling(cursor.type.spelling)
+                    if "(anonymous)" not in name:
+                        place("records", name, header, line)
+                        if cursor.is_definition():
+                            result.defined_at.setdefault(name, (header, line))
+                continue
         if kind in record_kinds:
             record = extractor.record(cursor, header)
             if record is not None:
