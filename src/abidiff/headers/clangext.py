@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from abidiff.errors import ToolchainError
@@ -129,9 +130,10 @@ class _SourceRangeList(ctypes.Structure):
     _fields_ = [("count", ctypes.c_uint), ("ranges", ctypes.c_void_p)]
 
 
-def skipped_ranges(tu: Any) -> list[tuple[int | None, Any, int, int]]:
-    """The ranges the preprocessor skipped (``#if`` branches not taken), as (file key, file
-    handle, first line, last line).  Needs ``PARSE_DETAILED_PROCESSING_RECORD``."""
+def skipped_ranges(tu: Any, keep: Callable[[int | None, Any], bool]) -> list[tuple[int | None, Any, int, int]]:
+    """The ranges the preprocessor skipped (``#if`` branches not taken) in the files ``keep``
+    accepts (given the file key and handle), as (file key, file handle, first line, last
+    line).  Needs ``PARSE_DETAILED_PROCESSING_RECORD``."""
     ci = cindex()
     lib = ci.conf.lib
     if not getattr(lib, "_abidiff_ranges", False):
@@ -147,6 +149,8 @@ def skipped_ranges(tu: Any) -> list[tuple[int | None, Any, int, int]]:
         for number in range(listing.contents.count):
             source_range = ranges[number]
             key, handle, first = location_of(source_range.start)
+            if not keep(key, handle):
+                continue
             _key, _handle, last = location_of(source_range.end)
             out.append((key, handle, first, last))
     finally:

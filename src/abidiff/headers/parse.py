@@ -208,10 +208,13 @@ class _Extractor:
             if header is not None:
                 included.add(header)
         skipped: dict[str, list[tuple[int, int]]] = {}
-        for key, handle, first, last in clangext.skipped_ranges(tu):
+        def ours(key: int | None, handle: Any) -> bool:
+            return self.header_of_file(key, handle) is not None
+
+        for key, handle, first, last in clangext.skipped_ranges(tu, ours):
             header = self.header_of_file(key, handle)
-            if header is not None:
-                skipped.setdefault(header, []).append((first, last))
+            assert header is not None
+            skipped.setdefault(header, []).append((first, last))
         result.included = frozenset(included)
         result.skipped = {header: tuple(sorted(ranges)) for header, ranges in skipped.items()}
         result.paths = dict(self.paths)
