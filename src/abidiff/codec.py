@@ -154,7 +154,10 @@ def _dataclass_decoder(tp: type) -> Decoder:
         if not isinstance(data, dict):
             raise DecodeError(path, f"expected an object, got {_kind(data)}")
         if not decoders:  # filled on first use: the model is recursive (Field.members)
-            decoders.update((name, _decoder(hints[name])) for name, _ in fields)
+            # built whole, then added in one step: another thread decoding at the same
+            # time sees the dict either empty or complete, never half filled
+            built = {name: _decoder(hints[name]) for name, _ in fields}
+            decoders.update(built)
         if len(data) > len(names) or not names.issuperset(data):
             unknown = sorted(set(data) - names)
             raise DecodeError(path, f"unknown key '{unknown[0]}'")

@@ -100,3 +100,22 @@ def test_write_atomic_to_a_device_keeps_the_device() -> None:
     snapshot.write_atomic(os.devnull, "discarded\n")
     after = os.stat(os.devnull)
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+
+
+def test_snapshots_decode_in_threads(minimal_snapshot: Snapshot) -> None:
+    # abidiff OLD NEW reads both snapshots from the cache in two threads at once
+    import subprocess as sp
+
+    text = snapshot.dumps(minimal_snapshot)
+    code = (
+        "import concurrent.futures, sys\n"
+        "sys.setswitchinterval(1e-6)  # switch threads as often as possible\n"
+        "from abidiff import snapshot\n"
+        "text = sys.stdin.read()\n"
+        "with concurrent.futures.ThreadPoolExecutor(8) as pool:\n"
+        "    results = list(pool.map(lambda _: snapshot.loads(text), range(8)))\n"
+        "assert all(r == results[0] for r in results)\n"
+    )
+    for _ in range(10):  # a fresh process each time: the decoders are built on first use
+        proc = sp.run([sys.executable, "-c", code], input=text, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
