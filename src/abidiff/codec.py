@@ -19,11 +19,26 @@ Json = Any
 
 
 class DecodeError(ValueError):
-    """A JSON value that does not fit the model; ``path`` says where (``$.records[3].size``)."""
+    """A JSON value that does not fit the model; ``path`` says where (``$.records[3].size``).
 
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}")
-        self.path = path
+    The path is put together only when decoding fails: each container the error passes
+    through on its way up adds its part (no string is built for the values that fit).
+    """
+
+    def __init__(self, message: str, parts: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parts = parts
+        self.path = "$"
+
+    def within(self, part: str) -> DecodeError:
+        return DecodeError(self.message, (part, *self.parts))
+
+    def at(self, root: str) -> DecodeError:
+        error = DecodeError(self.message, self.parts)
+        error.path = root + "".join(self.parts)
+        error.args = (f"{error.path}: {self.message}",)
+        return error
 
 
 def encode(value: Any) -> Json:
@@ -72,11 +87,15 @@ def _is_union(tp: Any) -> bool:
 
 
 def decode(tp: Any, data: Json, path: str = "$") -> Any:
-    """The model value of type ``tp`` that ``data`` encodes; :class:`DecodeError` otherwise."""
-    return _decoder(tp)(data, path)
+    """The model value of type ``tp`` that ``data`` encodes; :class:`DecodeError` otherwise,
+    whose ``path`` starts with ``path``."""
+    try:
+        return _decoder(tp)(data)
+    except DecodeError as exc:
+        raise exc.at(path) from None
 
 
-Decoder = Callable[[Json, str], Any]
+Decoder = Callable[[Json], Any]
 
 
 @functools.cache
@@ -97,7 +116,7 @@ def _decoder(tp: Any) -> Decoder:
     if tp in _SCALARS:
         return _scalar_decoder(tp)
     if tp is Any:
-        return lambda data, path: data
+        return lambda data: data
     raise TypeError(f"codec cannot decode {tp!r}")  # a programming error: the model grew a type
 
 
@@ -105,16 +124,16 @@ def _union_decoder(options: tuple[Any, ...]) -> Decoder:
     nullable = type(None) in options
     decoders = [_decoder(option) for option in options if option is not type(None)]
 
-    def decode_union(data: Json, path: str) -> Any:
+    def decode_union(data: Json) -> Any:
         if data is None and nullable:
             return None
         errors = []
         for decoder in decoders:
             try:
-                return decoder(data, path)
+                return decoder(data)
             except DecodeError as exc:
                 errors.append(exc)
-        raise errors[0] if errors else DecodeError(path, "unexpected null")
+        raise errors[0] if errors else DecodeError("unexpected null")
 
     return decode_union
 
@@ -122,21 +141,39 @@ def _union_decoder(options: tuple[Any, ...]) -> Decoder:
 def _tuple_decoder(item_type: Any) -> Decoder:
     item = _decoder(item_type)
 
-    def decode_tuple(data: Json, path: str) -> Any:
+    def decode_tuple(data: Json) -> Any:
         if not isinstance(data, list):
-            raise DecodeError(path, f"expected an array, got {_kind(data)}")
-        return tuple([item(value, f"{path}[{number}]") for number, value in enumerate(data)])
+            raise DecodeError(f"expected an array, got {_kind(data)}")
+        try:
+            return tuple([item(value) for value in data])
+        except DecodeError as exc:
+            number = next(n for n, value in enumerate(data) if _fails(item, value))
+            raise exc.within(f"[{number}]") from None
 
     return decode_tuple
+
+
+def _fails(decoder: Decoder, value: Json) -> bool:
+    try:
+        decoder(value)
+    except DecodeError:
+        return True
+    return False
 
 
 def _dict_decoder(item_type: Any) -> Decoder:
     item = _decoder(item_type)
 
-    def decode_dict(data: Json, path: str) -> Any:
+    def decode_dict(data: Json) -> Any:
         if not isinstance(data, dict):
-            raise DecodeError(path, f"expected an object, got {_kind(data)}")
-        return {key: item(value, f"{path}.{key}") for key, value in data.items()}
+            raise DecodeError(f"expected an object, got {_kind(data)}")
+        out = {}
+        for key, value in data.items():
+            try:
+                out[key] = item(value)
+            except DecodeError as exc:
+                raise exc.within(f".{key}") from None
+        return out
 
     return decode_dict
 
@@ -150,9 +187,9 @@ def _dataclass_decoder(tp: type) -> Decoder:
     names = frozenset(name for name, _ in fields)
     decoders: dict[str, Decoder] = {}
 
-    def decode_dataclass(data: Json, path: str) -> Any:
+    def decode_dataclass(data: Json) -> Any:
         if not isinstance(data, dict):
-            raise DecodeError(path, f"expected an object, got {_kind(data)}")
+            raise DecodeError(f"expected an object, got {_kind(data)}")
         if not decoders:  # filled on first use: the model is recursive (Field.members)
             # built whole, then added in one step: another thread decoding at the same
             # time sees the dict either empty or complete, never half filled
@@ -160,13 +197,16 @@ def _dataclass_decoder(tp: type) -> Decoder:
             decoders.update(built)
         if len(data) > len(names) or not names.issuperset(data):
             unknown = sorted(set(data) - names)
-            raise DecodeError(path, f"unknown key '{unknown[0]}'")
+            raise DecodeError(f"unknown key '{unknown[0]}'")
         kwargs = {}
         for name, required in fields:
             if name in data:
-                kwargs[name] = decoders[name](data[name], f"{path}.{name}")
+                try:
+                    kwargs[name] = decoders[name](data[name])
+                except DecodeError as exc:
+                    raise exc.within(f".{name}") from None
             elif required:
-                raise DecodeError(path, f"missing key '{name}'")
+                raise DecodeError(f"missing key '{name}'")
         return tp(**kwargs)
 
     return decode_dataclass
@@ -176,11 +216,11 @@ def _enum_decoder(tp: type[enum.Enum]) -> Decoder:
     members = {member.value: member for member in tp}
     allowed = ", ".join(str(value) for value in members)
 
-    def decode_enum(data: Json, path: str) -> Any:
+    def decode_enum(data: Json) -> Any:
         try:
             return members[data]
         except (KeyError, TypeError):
-            raise DecodeError(path, f"{data!r} is not one of: {allowed}") from None
+            raise DecodeError(f"{data!r} is not one of: {allowed}") from None
 
     return decode_enum
 
@@ -191,10 +231,10 @@ _SCALARS: dict[Any, str] = {bool: "true or false", int: "an integer", str: "a st
 def _scalar_decoder(tp: type) -> Decoder:
     wanted = _SCALARS[tp]
 
-    def decode_scalar(data: Json, path: str) -> Any:
+    def decode_scalar(data: Json) -> Any:
         # bool is an int in Python, not in JSON
         if type(data) is not tp:
-            raise DecodeError(path, f"expected {wanted}, got {_kind(data)}")
+            raise DecodeError(f"expected {wanted}, got {_kind(data)}")
         return data
 
     return decode_scalar

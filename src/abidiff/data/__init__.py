@@ -81,9 +81,9 @@ def loads(text: str, *, source: str = FILE_NAME) -> StableAbiData:
     try:
         document = json.loads(text)
         if not isinstance(document, dict) or document.get("schema") != SCHEMA_NAME:
-            raise codec.DecodeError("$.schema", f"expected {SCHEMA_NAME!r}")
+            raise codec.DecodeError(f"expected {SCHEMA_NAME!r}").at("$.schema")
         if document.get("schema_version") != SCHEMA_VERSION:
-            raise codec.DecodeError("$.schema_version", f"expected {SCHEMA_VERSION}")
+            raise codec.DecodeError(f"expected {SCHEMA_VERSION}").at("$.schema_version")
         provenance = codec.decode(Provenance, document.get("source"), "$.source")
         entries = codec.decode(tuple[ManifestEntry, ...], document.get("entries"), "$.entries")
     except (json.JSONDecodeError, codec.DecodeError) as exc:
