@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from abidiff import snapshot as snapshot_io
@@ -54,31 +54,62 @@ def snapshot_of(
     """
     options = options or BuildOptions()
     options = replace(options, libs=options.libs + extra_libraries, dwarf=options.dwarf or dwarf)
+    found = _lookup(spec, options)
+    return found if isinstance(found, Snapshot) else found.make()
+
+
+def snapshots_of(specs: Sequence[str], options: BuildOptions | None = None) -> list[Snapshot]:
+    """The snapshots of several builds.  Those the cache holds are read first; when more
+    than one must be made, each is made in a thread of its own and their header
+    configurations are parsed by one shared pool of worker processes."""
+    options = options or BuildOptions()
+    found = [_lookup(spec, options) for spec in specs]
+    pending = [item for item in found if isinstance(item, _Pending)]
+    if len(pending) > 1:
+        from abidiff.headers import shared_pool
+
+        with shared_pool(), concurrent.futures.ThreadPoolExecutor(max_workers=len(pending)) as threads:
+            made = dict(zip(map(id, pending), threads.map(_Pending.make, pending), strict=True))
+    else:
+        made = {id(item): item.make() for item in pending}
+    return [item if isinstance(item, Snapshot) else made[id(item)] for item in found]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pending:
+    """A build the cache does not hold: everything needed to make its snapshot."""
+
+    spec: str
+    options: BuildOptions
+    cache: SnapshotCache | None
+    resolved: ResolvedBuild | None = None  # a local build, resolved
+    key: str | None = None  # its cache key (git refs: computed while making)
+
+    def make(self) -> Snapshot:
+        if self.resolved is None:
+            return _make_from_git(self.spec, self.options, self.cache)
+        snapshot = snapshot_of_resolved(self.resolved, self.options)
+        if self.cache is not None and self.key is not None:
+            self.cache.put(self.key, snapshot)
+        return snapshot
+
+
+def _lookup(spec: str, options: BuildOptions) -> Snapshot | _Pending:
+    """The snapshot of ``spec`` when it is a snapshot file or the cache holds it; else what
+    :meth:`_Pending.make` needs to make it."""
     cache = _cache(options)
     if _is_git_spec(spec):
-        return _from_git(spec, options, cache)
+        return _lookup_git(spec, options, cache)
     resolved = resolve(spec)
-    if resolved.kind == SpecKind.SNAPSHOT or cache is None:
+    if resolved.kind == SpecKind.SNAPSHOT:
         return snapshot_of_resolved(resolved, options)
+    if cache is None:
+        return _Pending(spec=spec, options=options, cache=None, resolved=resolved)
     key = _local_key(resolved, options)
     hit = cache.get(key)
     if hit is not None:
         return hit
-    snapshot = snapshot_of_resolved(resolved, options)
-    cache.put(key, snapshot)
-    return snapshot
-
-
-def snapshots_of(specs: Sequence[str], options: BuildOptions | None = None) -> list[Snapshot]:
-    """The snapshots of several builds, made at once: each in a thread of its own, their
-    header configurations parsed by one shared pool of worker processes."""
-    if len(specs) <= 1:
-        return [snapshot_of(spec, options) for spec in specs]
-    from abidiff.headers import shared_pool
-
-    with shared_pool(), concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
-        futures = [threads.submit(snapshot_of, spec, options) for spec in specs]
-        return [future.result() for future in futures]
+    return _Pending(spec=spec, options=options, cache=cache, resolved=resolved, key=key)
 
 
 def snapshot_of_resolved(
@@ -168,7 +199,7 @@ def _is_git_spec(spec: str) -> bool:
     return not os.path.lexists(os.path.expanduser(spec)) and (os.sep in spec or shutil.which(spec) is None)
 
 
-def _from_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot:
+def _lookup_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot | _Pending:
     from abidiff.sources import gitref
 
     explicit = spec.startswith(gitref.GIT_PREFIX)
@@ -182,12 +213,17 @@ def _from_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> 
             f"a git ref: {exc.message}",
             hint=exc.hint,
         ) from exc
-    cacheable = cache is not None and not options.libs
-    if cacheable and key is not None:
-        assert cache is not None
+    if cache is not None and not options.libs and key is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
+    return _Pending(spec=spec, options=options, cache=cache)
+
+
+def _make_from_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot:
+    from abidiff.sources import gitref
+
+    cacheable = cache is not None and not options.libs
     with _private_dir(cache) as workdir:
         resolved = gitref.resolve_gitref(spec, options, workdir=workdir, cache=cache)
         if options.build_binaries:
