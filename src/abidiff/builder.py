@@ -63,7 +63,11 @@ def snapshots_of(specs: Sequence[str], options: BuildOptions | None = None) -> l
     than one must be made, each is made in a thread of its own and their header
     configurations are parsed by one shared pool of worker processes."""
     options = options or BuildOptions()
-    found = [_lookup(spec, options) for spec in specs]
+    if len(specs) > 1:  # interpreters answer their sysconfig probe at the same time
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
+            found = list(threads.map(lambda spec: _lookup(spec, options), specs))
+    else:
+        found = [_lookup(spec, options) for spec in specs]
     pending = [item for item in found if isinstance(item, _Pending)]
     if len(pending) > 1:
         from abidiff.headers import shared_pool
@@ -139,12 +143,16 @@ def snapshot_of_resolved(
         )
     from abidiff.headers import read_headers  # heavy: loads libclang
 
-    headers = read_headers(
-        resolved.include_dir,
-        config_dirs=resolved.config_dirs,
-        target=resolved.target,
-        defines=resolved.defines,
-    )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as reader:
+        # the binaries are read while the parse workers read the headers
+        binaries = reader.submit(_read_libraries, libraries)
+        headers = read_headers(
+            resolved.include_dir,
+            config_dirs=resolved.config_dirs,
+            target=resolved.target,
+            defines=resolved.defines,
+        )
+        read = binaries.result()
     manifest: tuple[ManifestEntry, ...] = ()
     if resolved.manifest_path is not None:
         from abidiff.sources.manifest import read_manifest
@@ -176,7 +184,7 @@ def snapshot_of_resolved(
         manifest=manifest,
         warnings=headers.warnings,
     )
-    return _with_binaries(from_headers, libraries, dwarf=dwarf)
+    return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read)
 
 
 # --- git refs and the cache ---------------------------------------------------------------
@@ -349,9 +357,15 @@ def _dwarf_warnings(binaries: tuple[Binary, ...], records: tuple[Record, ...]) -
 
 
 def _with_binaries(
-    snapshot: Snapshot, libraries: tuple[Library, ...], *, dwarf: bool, keep: tuple[Binary, ...] = ()
+    snapshot: Snapshot,
+    libraries: tuple[Library, ...],
+    *,
+    dwarf: bool,
+    keep: tuple[Binary, ...] = (),
+    read: tuple[Binary, ...] | None = None,
 ) -> Snapshot:
-    binaries = _read_libraries(libraries)
+    """``snapshot`` with the binaries of ``libraries`` (``read``: already read)."""
+    binaries = _read_libraries(libraries) if read is None else read
     read_paths = {binary.path for binary in binaries}
     kept = tuple(binary for binary in keep if binary.path not in read_paths)
     if any(binary.role == BinaryRole.LIBPYTHON for binary in binaries):
