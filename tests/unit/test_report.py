@@ -123,10 +123,8 @@ Breaks (2)
     ABI102 [public] field tp_doc removed from the PyTypeObject struct
       impacts: struct PyHeapTypeObject (head), function PyType_Copy, data PyType_Type
 
-Warnings (1)
-  _PyObject_IsFreed
-    ABI201 [private] function _PyObject_IsFreed removed from the headers (headers only: counted as
-removed from the ABI)
+Warnings in APIs without a promise (private, unstable) (1), by rule:
+  ABI201 function removed (1): _PyObject_IsFreed
 
 """
 

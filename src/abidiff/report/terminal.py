@@ -1,6 +1,7 @@
 """The human report (rich, on stderr): a verdict panel, a count per rule, the breaks grouped by
-entity, then the warnings.  Compatible and informational changes are only counted: they are in
-the JSON report."""
+entity, then the warnings of the public and limited API; warnings of APIs without a promise
+(private, unstable) are summed up by rule.  Compatible and informational changes are only
+counted.  The JSON and Markdown reports list everything."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from typing import Any
 from abidiff.rules import RULE_BY_ID, ReleaseKind, Report, ReportedChange, Severity, StableVerdict
 
 MAX_IMPACTS_SHOWN = 6
+MAX_NAMES_SHOWN = 8
 PLAIN_WIDTH = 100
+# warnings in these tiers are listed one by one; the others (private, unstable, internal:
+# no promise, hundreds of them between feature releases) are summed up by rule
+LISTED_TIERS = ("limited", "public")
 
 
 def _group(changes: Iterable[ReportedChange]) -> dict[str, list[ReportedChange]]:
@@ -81,6 +86,27 @@ def _section(console: Any, title: str, changes: list[ReportedChange], style: str
     console.print()
 
 
+def _summary(console: Any, title: str, changes: list[ReportedChange], style: str) -> None:
+    """One line per rule: how many, and the first few names."""
+    from rich.text import Text
+
+    if not changes:
+        return
+    console.print(Text(f"{title} ({len(changes)}), by rule:", style=f"bold {style}"))
+    by_rule: dict[str, list[ReportedChange]] = {}
+    for change in changes:
+        by_rule.setdefault(change.rule, []).append(change)
+    for rule, group in sorted(by_rule.items()):
+        names = sorted({change.entity for change in group})
+        shown = ", ".join(names[:MAX_NAMES_SHOWN])
+        more = len(names) - MAX_NAMES_SHOWN
+        line = Text("  ")
+        line.append(rule, style=style)
+        line.append(f" {RULE_BY_ID[rule].title} ({len(group)}): {shown}" + (f" and {more} more" if more > 0 else ""))
+        console.print(line)
+    console.print()
+
+
 def render(report: Report, console: Any) -> None:
     """Print the report on a rich console."""
     from rich.text import Text
@@ -98,12 +124,19 @@ def render(report: Report, console: Any) -> None:
         console.print()
     by_severity = {severity: [c for c in report.changes if c.severity == severity] for severity in Severity}
     _section(console, "Breaks", by_severity[Severity.BREAK], "red")
-    _section(console, "Warnings", by_severity[Severity.WARNING], "yellow")
+    warnings = by_severity[Severity.WARNING]
+    _section(console, "Warnings", [c for c in warnings if str(c.tier) in LISTED_TIERS], "yellow")
+    _summary(
+        console,
+        "Warnings in APIs without a promise (private, unstable)",
+        [c for c in warnings if str(c.tier) not in LISTED_TIERS],
+        "yellow",
+    )
     quiet = len(by_severity[Severity.COMPATIBLE]) + len(by_severity[Severity.INFO])
     if quiet:
         console.print(
             f"{len(by_severity[Severity.COMPATIBLE])} compatible and {len(by_severity[Severity.INFO])} "
-            "informational changes not listed (see --format json)."
+            "informational changes not listed (--format json or markdown lists every change)."
         )
     if report.suppressed:
         console.print(f"{report.suppressed} changes suppressed.")
