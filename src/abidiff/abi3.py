@@ -16,7 +16,6 @@ in, an :class:`Abi3Report` out); :func:`abi3_main` builds the snapshots and rend
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -25,7 +24,7 @@ from typing import Any, TextIO
 
 from abidiff import codec
 from abidiff.diff import EntityKind
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
 from abidiff.model import (
     BinaryRole,
     Build,
@@ -35,6 +34,7 @@ from abidiff.model import (
     ManifestEntry,
     Record,
     Snapshot,
+    StrEnum,
     Tier,
     Typedef,
     Variable,
@@ -42,6 +42,7 @@ from abidiff.model import (
     version_key,
 )
 from abidiff.options import BuildOptions
+from abidiff.output import write_output
 from abidiff.rules import SEVERITY_ORDER, BuildIdentity, Severity, StableVerdict, identity
 
 FORMATS = ("text", "json", "markdown")
@@ -53,12 +54,7 @@ NOTE_INVISIBLE = (
 )
 
 
-class _StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Abi3Kind(_StrEnum):
+class Abi3Kind(StrEnum):
     """What a finding of ``abidiff abi3`` or ``abidiff ext`` is; one rule each."""
 
     AHEAD_OF_MANIFEST = "limited-ahead-of-manifest"
@@ -799,18 +795,7 @@ def dumps(report: Abi3Report) -> str:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of :class:`Abi3Report` documents."""
-    defs: dict[str, Any] = {}
-    codec.schema_of(Abi3Report, defs)
-    body = defs.pop("Abi3Report")
-    body["properties"]["schema"] = {"const": SCHEMA_NAME}
-    body["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/abi3-{SCHEMA_VERSION}.json",
-        "title": "abidiff abi3 report",
-        **body,
-        "$defs": dict(sorted(defs.items())),
-    }
+    return codec.document_schema(Abi3Report, name=SCHEMA_NAME, version=SCHEMA_VERSION, title="abidiff abi3 report")
 
 
 def _build_line(build: BuildIdentity) -> str:
@@ -882,22 +867,6 @@ def render(report: Abi3Report, fmt: str) -> str:
     if fmt == "text":
         return render_text(report)
     raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-
-
-def write_output(text: str, output: str | None, stdout: TextIO) -> None:
-    """``text`` to ``stdout``, or atomically to ``output``."""
-    if output is None or output == "-":
-        stdout.write(text)
-        stdout.flush()
-        return
-    from abidiff.snapshot import write_atomic
-
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise AbidiffError(
-            f"cannot write {output}: {exc.strerror}", hint="check the directory exists and is writable"
-        ) from exc
 
 
 def _check_comparable(build: Build, against: Build) -> None:

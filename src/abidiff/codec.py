@@ -286,3 +286,20 @@ def schema_of(tp: Any, defs: dict[str, Json]) -> Json:
     if tp is Any:
         return {}
     raise TypeError(f"no schema for {tp!r}")
+
+
+def document_schema(cls: type, *, name: str, version: int, title: str) -> dict[str, Any]:
+    """The JSON Schema of a report document: the dataclass ``cls`` whose ``schema`` and
+    ``schema_version`` fields hold ``name`` and ``version``."""
+    defs: dict[str, Any] = {}
+    schema_of(cls, defs)
+    body = defs.pop(cls.__name__)
+    body["properties"]["schema"] = {"const": name}
+    body["properties"]["schema_version"] = {"const": version}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://abidiff.invalid/schemas/{name.removeprefix('abidiff-')}-{version}.json",
+        "title": title,
+        **body,
+        "$defs": dict(sorted(defs.items())),
+    }

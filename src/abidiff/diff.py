@@ -19,7 +19,6 @@ Conventions that keep reports short and true:
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from abidiff.model import (
     ManifestEntry,
     Record,
     Snapshot,
+    StrEnum,
     SymbolKind,
     Tier,
     Variable,
@@ -45,12 +45,7 @@ CONFIG_HEADER = "pyconfig.h"
 VERSION_HEADER = "patchlevel.h"
 
 
-class _StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class ChangeKind(_StrEnum):
+class ChangeKind(StrEnum):
     """What changed.  Each kind is one rule of the catalogue (:mod:`abidiff.rules`)."""
 
     BUILD_MISMATCH = "build-mismatch"
@@ -93,7 +88,7 @@ class ChangeKind(_StrEnum):
     LIMITED_UNGUARDED = "limited-api-unguarded-addition"
 
 
-class EntityKind(_StrEnum):
+class EntityKind(StrEnum):
     BUILD = "build"
     RECORD = "record"
     FIELD = "field"

@@ -28,11 +28,11 @@ from abidiff.abi3 import (
     finding,
     finding_order,
     tally,
-    write_output,
 )
 from abidiff.diff import ChangeKind, EntityKind
 from abidiff.errors import InputError, UsageError
 from abidiff.model import BinaryFormat, Snapshot, Tier, version_key
+from abidiff.output import write_output
 from abidiff.rules import BuildIdentity, identity
 
 if TYPE_CHECKING:
@@ -523,15 +523,4 @@ def render_text(report: ExtReport) -> str:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of :class:`ExtReport` documents."""
-    defs: dict[str, Any] = {}
-    codec.schema_of(ExtReport, defs)
-    body = defs.pop("ExtReport")
-    body["properties"]["schema"] = {"const": SCHEMA_NAME}
-    body["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/ext-{SCHEMA_VERSION}.json",
-        "title": "abidiff ext report",
-        **body,
-        "$defs": dict(sorted(defs.items())),
-    }
+    return codec.document_schema(ExtReport, name=SCHEMA_NAME, version=SCHEMA_VERSION, title="abidiff ext report")

@@ -12,14 +12,14 @@ import enum
 from dataclasses import dataclass, field
 
 
-class _StrEnum(str, enum.Enum):
+class StrEnum(str, enum.Enum):
     """An enum whose members are their string values (``str(Tier.PUBLIC) == "public"``)."""
 
     def __str__(self) -> str:
         return str(self.value)
 
 
-class Tier(_StrEnum):
+class Tier(StrEnum):
     """The API tier of a declaration; decides how severe a change to it is."""
 
     LIMITED = "limited"  # visible with Py_LIMITED_API defined: the stable ABI promise
@@ -29,37 +29,37 @@ class Tier(_StrEnum):
     INTERNAL = "internal"  # Include/internal/: never part of the ABI
 
 
-class RecordKind(_StrEnum):
+class RecordKind(StrEnum):
     STRUCT = "struct"
     UNION = "union"
 
 
-class ReleaseLevel(_StrEnum):
+class ReleaseLevel(StrEnum):
     ALPHA = "alpha"
     BETA = "beta"
     CANDIDATE = "candidate"
     FINAL = "final"
 
 
-class SymbolKind(_StrEnum):
+class SymbolKind(StrEnum):
     FUNCTION = "function"
     DATA = "data"
     TLS = "tls"
     UNKNOWN = "unknown"  # the file does not say (e.g. a PE export without a section hint)
 
 
-class SymbolBinding(_StrEnum):
+class SymbolBinding(StrEnum):
     GLOBAL = "global"
     WEAK = "weak"
 
 
-class BinaryFormat(_StrEnum):
+class BinaryFormat(StrEnum):
     ELF = "elf"
     PE = "pe"
     MACHO = "macho"
 
 
-class BinaryRole(_StrEnum):
+class BinaryRole(StrEnum):
     LIBPYTHON = "libpython"  # libpython3.X.so / python3X.dll / the Python framework dylib
     STABLE_ABI = "stable-abi"  # libpython3.so / python3.dll
     INTERPRETER = "interpreter"  # a static build: the interpreter's own dynamic symbols

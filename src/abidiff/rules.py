@@ -14,20 +14,14 @@ Severity follows the tier of the promise that was made (:class:`~abidiff.model.T
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from abidiff.diff import Change, ChangeKind, Diff, EntityKind
-from abidiff.model import Build, Tier
+from abidiff.model import Build, StrEnum, Tier
 
 
-class _StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Severity(_StrEnum):
+class Severity(StrEnum):
     BREAK = "break"  # breaks the ABI promised by the tier
     WARNING = "warning"  # worth a look: a source break, or a break of a tier that promises nothing
     COMPATIBLE = "compatible"  # a change that keeps binary compatibility
@@ -37,24 +31,24 @@ class Severity(_StrEnum):
 SEVERITY_ORDER = (Severity.BREAK, Severity.WARNING, Severity.COMPATIBLE, Severity.INFO)
 
 
-class Verdict(_StrEnum):
+class Verdict(StrEnum):
     ABI_BREAKING = "abi-breaking"
     BINARY_COMPATIBLE = "binary-compatible"
 
 
-class ReleaseKind(_StrEnum):
+class ReleaseKind(StrEnum):
     """PEP 605's name for the verdict: an ABI-breaking pre-release is an alpha."""
 
     ALPHA = "alpha"
     BETA = "beta"
 
 
-class StableVerdict(_StrEnum):
+class StableVerdict(StrEnum):
     INTACT = "intact"
     BROKEN = "broken"
 
 
-class Profile(_StrEnum):
+class Profile(StrEnum):
     """How a rule's severity depends on the tier."""
 
     ABI = "abi"  # an ABI break where the tier promises an ABI; a warning below

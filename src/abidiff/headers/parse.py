@@ -208,6 +208,7 @@ class _Extractor:
             if header is not None:
                 included.add(header)
         skipped: dict[str, list[tuple[int, int]]] = {}
+
         def ours(key: int | None, handle: Any) -> bool:
             return self.header_of_file(key, handle) is not None
 

@@ -29,18 +29,9 @@ def dumps(report: Report) -> str:
 
 def schema() -> dict[str, Any]:
     """The JSON Schema of a report document, generated from :class:`~abidiff.rules.Report`."""
-    defs: dict[str, Any] = {}
-    codec.schema_of(Report, defs)
-    body = defs.pop("Report")
-    body["properties"]["schema"] = {"const": REPORT_SCHEMA_NAME}
-    body["properties"]["schema_version"] = {"const": REPORT_SCHEMA_VERSION}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/report-{REPORT_SCHEMA_VERSION}.json",
-        "title": "abidiff comparison report",
-        **body,
-        "$defs": dict(sorted(defs.items())),
-    }
+    return codec.document_schema(
+        Report, name=REPORT_SCHEMA_NAME, version=REPORT_SCHEMA_VERSION, title="abidiff comparison report"
+    )
 
 
 def schema_text() -> str:

@@ -13,7 +13,6 @@ Anything else is an error that lists what was tried.
 
 from __future__ import annotations
 
-import enum
 import glob
 import os
 import re
@@ -22,22 +21,19 @@ from dataclasses import dataclass
 
 from abidiff.binaries.detect import is_program, sniff_file
 from abidiff.errors import BuildSpecError
-from abidiff.model import BinaryRole
+from abidiff.model import BinaryRole, StrEnum
 from abidiff.sources.interpreter import InterpreterInfo, probe
 
 STABLE_ABI_NAME = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.dll)$", re.IGNORECASE)
 
 
-class SpecKind(str, enum.Enum):
+class SpecKind(StrEnum):
     SNAPSHOT = "snapshot"
     INTERPRETER = "interpreter"
     LIBRARY = "library"
     PREFIX = "prefix"
     INCLUDE = "include"
     GIT = "git"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
