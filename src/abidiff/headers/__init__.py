@@ -10,6 +10,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -17,7 +18,7 @@ from typing import TypeVar
 from abidiff.errors import BuildSpecError
 from abidiff.headers import clangext
 from abidiff.headers.combine import combine, needs_detail
-from abidiff.headers.parse import ParseJob, Scan, scan
+from abidiff.headers.parse import ParseJob, Scan, make_pch, scan
 from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
 from abidiff.headers.toolchain import host_toolchain
 from abidiff.model import ConfigValue, Enum, Function, Macro, Record, Typedef, Variable
@@ -98,43 +99,54 @@ def _jobs() -> int:
 def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, list[Scan]]:
     """Scan every configuration, in a process pool when there is more than one core.
 
-    The full API first: the levels to read in detail (``job.detail``) are read only where
-    its preprocessor skipped, so they wait for it; the others need nothing and run
-    meanwhile.  A level read without detail is read again in detail when
-    :func:`needs_detail` says it keeps code no detailed scan knows.
+    First the full API and, beside it, a precompiled header of the system headers
+    (:func:`make_pch`) for the limited levels.  The levels to read in detail
+    (``job.detail``) are read only where the full API's preprocessor skipped, so they wait
+    for it.  A level read without detail is read again in detail when :func:`needs_detail`
+    says it keeps code no detailed scan knows.
     """
     workers = min(_jobs(), 1 + len(level_jobs))
-    plain = [job for job in level_jobs if not job.detail]
+    with tempfile.TemporaryDirectory(prefix="abidiff-pch-") as scratch:
+        pch_path = os.path.join(scratch, "system.pch") if level_jobs and full_job.target is None else None
+        if workers <= 1:
+            return _scan_sequentially(full_job, level_jobs, pch_path)
+        with _pool(workers) as pool:
+            full_future = pool.submit(scan, full_job)
+            pch = pool.submit(make_pch, full_job, pch_path).result() if pch_path else None
+            plain = [replace(job, pch=pch) for job in level_jobs if not job.detail]
+            futures = {pool.submit(scan, job): job for job in plain}
+            full = full_future.result()
+            reference = full.reference()
+            wanted = [replace(job, pch=pch, reference=reference) for job in level_jobs if job.detail]
+            targeted = [pool.submit(scan, job) for job in wanted]
+            detailed = [full, *(future.result() for future in targeted)]
+            results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
+            redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
+            for future in concurrent.futures.as_completed(futures):
+                item = future.result()
+                results[item.limited] = item
+                if needs_detail(item, full, detailed):
+                    job = futures[future]
+                    redo[job.limited] = pool.submit(scan, replace(job, detail=True, reference=reference))
+            for level, redone in redo.items():
+                results[level] = redone.result()
+    return full, [results[job.limited] for job in level_jobs]
+
+
+def _scan_sequentially(full_job: ParseJob, level_jobs: list[ParseJob], pch_path: str | None) -> tuple[Scan, list[Scan]]:
+    full = scan(full_job)
+    pch = make_pch(full_job, pch_path) if pch_path else None
+    reference = full.reference()
     wanted = [job for job in level_jobs if job.detail]
-    results: dict[str | None, Scan] = {}
-    if workers <= 1:
-        full = scan(full_job)
-        reference = full.reference()
-        detailed = [full, *(scan(replace(job, reference=reference)) for job in wanted)]
-        results.update((item.limited, item) for item in detailed[1:])
-        for job in plain:
-            item = scan(job)
-            if needs_detail(item, full, detailed):
-                item = scan(replace(job, detail=True, reference=reference))
-            results[job.limited] = item
-        return full, [results[job.limited] for job in level_jobs]
-    with _pool(workers) as pool:
-        full_future = pool.submit(scan, full_job)
-        futures = {pool.submit(scan, job): job for job in plain}
-        full = full_future.result()
-        reference = full.reference()
-        targeted = [pool.submit(scan, replace(job, reference=reference)) for job in wanted]
-        detailed = [full, *(future.result() for future in targeted)]
-        results.update((item.limited, item) for item in detailed[1:])
-        redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
-        for future in concurrent.futures.as_completed(futures):
-            item = future.result()
-            results[item.limited] = item
-            if needs_detail(item, full, detailed):
-                job = futures[future]
-                redo[job.limited] = pool.submit(scan, replace(job, detail=True, reference=reference))
-        for level, redone in redo.items():
-            results[level] = redone.result()
+    detailed = [full, *(scan(replace(job, pch=pch, reference=reference)) for job in wanted)]
+    results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
+    for job in level_jobs:
+        if job.detail:
+            continue
+        item = scan(replace(job, pch=pch))
+        if needs_detail(item, full, detailed):
+            item = scan(replace(job, pch=pch, detail=True, reference=reference))
+        results[job.limited] = item
     return full, [results[job.limited] for job in level_jobs]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -59,6 +60,9 @@ class ParseJob:
     # a limited level read in detail only where the full API's preprocessor skipped
     # (see scan()): the full API's included headers and skipped ranges
     reference: Reference | None = None
+    # a precompiled header of pyconfig.h and the system headers (see make_pch): parses of the
+    # limited levels then skip the system headers, two thirds of their time
+    pch: str | None = None
 
     def clang_args(self) -> list[str]:
         args = ["-x", "c", "-std=gnu11", "-nostdinc", "-ferror-limit=0", "-Wno-everything"]
@@ -70,9 +74,20 @@ class ParseJob:
         for directory in self.system_dirs:
             args += ["-isystem", directory]
         args += [f"-D{define}" for define in self.defines]
-        if self.limited is not None:
-            args.append(f"-DPy_LIMITED_API=0x{limited_api_hex(self.limited):08X}")
+        if self.pch is not None:
+            args += ["-include-pch", self.pch]
         return args
+
+    def source(self, extra: Sequence[str] = ()) -> tuple[str, int]:
+        """The main file: Py_LIMITED_API (defined here, not on the command line, so that
+        every level matches the precompiled header), ``#include <Python.h>``, then
+        ``extra`` lines; and the number of the first extra line."""
+        lines = []
+        if self.limited is not None:
+            lines.append(f"#define Py_LIMITED_API 0x{limited_api_hex(self.limited):08X}")
+        lines.append("#include <Python.h>")
+        first_extra = len(lines) + 1
+        return "\n".join([*lines, *extra]) + "\n", first_extra
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -328,14 +343,14 @@ def _is_include_guard(cursor: Any) -> bool:
     return name.endswith("_H") and len(list(cursor.get_tokens())) == 1
 
 
-def _errors(tu: Any, limit: int = _MAX_ERRORS_SHOWN) -> list[str]:
+def _errors(tu: Any, first_extra: int, limit: int = _MAX_ERRORS_SHOWN) -> list[str]:
     shown = []
     for diagnostic in tu.diagnostics:
         if diagnostic.severity < 3:  # below Error
             continue
         location = diagnostic.location
         where = f"{location.file.name}:{location.line}" if location.file else "<command line>"
-        if location.file and location.file.name == MAIN_FILE and location.line > 1:
+        if location.file and location.file.name == MAIN_FILE and location.line >= first_extra:
             continue  # our own macro-evaluation lines may fail; that only means "not an integer"
         shown.append(f"{where}: {diagnostic.spelling}")
         if len(shown) >= limit:
@@ -349,10 +364,66 @@ def _parse(index: Any, job: ParseJob, source: str) -> Any:
     try:
         return index.parse(MAIN_FILE, args=job.clang_args(), unsaved_files=[(MAIN_FILE, source)], options=options)
     except ci.TranslationUnitLoadError as exc:
+        if job.pch is not None:
+            return _parse(index, replace(job, pch=None), source)
         raise HeaderParseError(
             f"libclang could not parse the headers in {job.include_dir}: {exc}",
             hint="check that the directory holds a complete CPython include tree",
         ) from exc
+
+
+PCH_HEADER = "/__abidiff__/system.h"
+
+
+def make_pch(job: ParseJob, path: str) -> str | None:
+    """Write to ``path`` a precompiled header of ``pyconfig.h`` and the system headers the
+    build's own headers include directly (in the order the full API includes them), and
+    return ``path``; None when it cannot be made (then every level is parsed in full).
+
+    Included first, it leaves what the preprocessor keeps of the build's headers at every
+    ``Py_LIMITED_API`` level exactly as it was (a test checks this on every real build);
+    the system headers are only not parsed again.
+    """
+    ci = clangext.cindex()
+    index = ci.Index.create()
+    plain = replace(job, limited=None, detail=False, pch=None)
+    source, _first = plain.source()
+    try:
+        tu = index.parse(MAIN_FILE, args=plain.clang_args(), unsaved_files=[(MAIN_FILE, source)])
+    except ci.TranslationUnitLoadError:
+        return None
+    extractor = _Extractor(plain)
+    names: list[str] = []
+    for inclusion in tu.get_includes():
+        source_file, included = inclusion.source, inclusion.include
+        if extractor.header_of_file(clangext.ci_file_key(source_file), source_file) is None:
+            continue
+        if extractor.header_of_file(clangext.ci_file_key(included), included) is not None:
+            continue
+        name = _system_name(included.name, job.system_dirs)
+        if name is not None and name not in names:
+            names.append(name)
+    text = '#include "pyconfig.h"\n' + "".join(f"#include <{name}>\n" for name in names)
+    args = ["-x", "c-header", *plain.clang_args()[2:]]
+    options = ci.TranslationUnit.PARSE_INCOMPLETE | ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES
+    try:
+        header = index.parse(PCH_HEADER, args=args, unsaved_files=[(PCH_HEADER, text)], options=options)
+        if any(diagnostic.severity >= 3 for diagnostic in header.diagnostics):
+            return None
+        header.save(path)
+    except (ci.TranslationUnitLoadError, ci.TranslationUnitSaveError):
+        return None
+    return path
+
+
+def _system_name(path: str, system_dirs: tuple[str, ...]) -> str | None:
+    """``/usr/include/stdio.h`` -> ``stdio.h`` (as ``#include <...>`` names it)."""
+    real = os.path.realpath(path)
+    for directory in system_dirs:
+        root = os.path.realpath(directory) + os.sep
+        if real.startswith(root):
+            return real[len(root) :]
+    return None
 
 
 _DEFINE_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?!\()[ \t]*((?:[^\n\\]|\\\n|\\)*)", re.MULTILINE)
@@ -426,10 +497,14 @@ def _scan(job: ParseJob) -> Scan:
     ci = clangext.cindex()
     index = ci.Index.create()
     candidates = macro_candidates(job) if (job.detail and job.evaluate_macros) else []
-    lines = ["#include <Python.h>"]
-    lines += [f"static const __typeof__(({name})) {_EVAL_PREFIX}{n} = ({name});" for n, name in enumerate(candidates)]
-    tu = _parse(index, job, "\n".join(lines) + "\n")
-    errors = _errors(tu)
+    lines = [f"static const __typeof__(({name})) {_EVAL_PREFIX}{n} = ({name});" for n, name in enumerate(candidates)]
+    source, first_extra = job.source(lines)
+    tu = _parse(index, job, source)
+    errors = _errors(tu, first_extra)
+    if errors and job.pch is not None:  # never let the shortcut decide: parse it in full
+        job = replace(job, pch=None)
+        tu = _parse(index, job, source)
+        errors = _errors(tu, first_extra)
     if errors:
         level = f"Py_LIMITED_API={job.limited}" if job.limited else "the full API"
         raise HeaderParseError(
