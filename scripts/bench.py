@@ -103,7 +103,7 @@ def bench_dump(repeat: int) -> Result:
             index.parse(
                 MAIN_FILE,
                 args=job.clang_args(),
-                unsaved_files=[(MAIN_FILE, "#include <Python.h>\n")],
+                unsaved_files=[(MAIN_FILE, job.source()[0])],
                 options=ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD
                 | ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES,
             )
