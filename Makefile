@@ -27,3 +27,4 @@ lint: $(STAMP)
 
 regen: $(STAMP)
 	$(PY) scripts/regen.py
+	$(PY) scripts/gen_rules_doc.py

@@ -20,29 +20,16 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 
 
 def _generators() -> dict[str, Callable[[], Any]]:
-    from abidiff import snapshot
+    # the comparison report's schema goes with the rule catalogue: scripts/gen_rules_doc.py
+    from abidiff import abi3, ext, snapshot
+    from abidiff.report import symbols
 
-    generators: dict[str, Callable[[], Any]] = {"src/abidiff/schemas/snapshot.schema.json": snapshot.schema}
-    try:  # derived files of other modules register here as they appear
-        from abidiff.report import symbols
-
-        generators["src/abidiff/schemas/symbols.schema.json"] = symbols.symbols_schema
-    except ImportError:
-        pass
-    try:
-        from abidiff.report import jsonreport
-
-        generators["src/abidiff/schemas/report.schema.json"] = jsonreport.report_schema
-    except (ImportError, AttributeError):
-        pass
-    try:  # abidiff abi3 / abidiff ext (issue 6)
-        from abidiff import abi3, ext
-
-        generators["src/abidiff/schemas/abi3.schema.json"] = abi3.schema
-        generators["src/abidiff/schemas/ext.schema.json"] = ext.schema
-    except ImportError:
-        pass
-    return generators
+    return {
+        "src/abidiff/schemas/snapshot.schema.json": snapshot.schema,
+        "src/abidiff/schemas/symbols.schema.json": symbols.symbols_schema,
+        "src/abidiff/schemas/abi3.schema.json": abi3.schema,
+        "src/abidiff/schemas/ext.schema.json": ext.schema,
+    }
 
 
 def render(value: Any) -> str:

@@ -510,6 +510,8 @@ class Report:
     verdict: Verdict
     release_kind: ReleaseKind
     stable_abi_verdict: StableVerdict
+    # NEW's own release label disagrees with the verdict (PEP 605): said in every format
+    label_mismatch: str | None
     headers_only: bool
     comparable: bool
     problems: tuple[str, ...]
@@ -581,6 +583,29 @@ def verdicts(changes: Iterable[ReportedChange]) -> tuple[Verdict, ReleaseKind, S
     return full, kind, stable
 
 
+_LEVEL_WORDS = {"alpha": "an alpha", "beta": "a beta", "candidate": "a release candidate", "final": "a final release"}
+
+
+def label_mismatch(old: Build, new: Build, kind: ReleaseKind) -> str | None:
+    """Where NEW's own release label (``patchlevel.h``) disagrees with PEP 605's verdict
+    against OLD of the same feature release: a beta (or later) that breaks the full ABI, or
+    an alpha that does not."""
+    if old.feature_version != new.feature_version or new.version == "unknown":
+        return None
+    level = str(new.release_level)
+    if kind == ReleaseKind.ALPHA and level != "alpha":
+        return (
+            f"{new.version} is labelled {_LEVEL_WORDS.get(level, level)}, but it breaks the full ABI "
+            f"against {old.version}: PEP 605 would publish it as an alpha"
+        )
+    if kind == ReleaseKind.BETA and level == "alpha":
+        return (
+            f"{new.version} is labelled an alpha (ABI breaking), but it is binary compatible with "
+            f"{old.version}: PEP 605 would publish it as a beta"
+        )
+    return None
+
+
 def identity(build: Build, *, headers_only: bool) -> BuildIdentity:
     return BuildIdentity(
         version=build.version,
@@ -619,6 +644,7 @@ def build_report(
         verdict=full,
         release_kind=kind,
         stable_abi_verdict=stable,
+        label_mismatch=label_mismatch(result.old, result.new, kind),
         headers_only=result.headers_only,
         comparable=not result.problems,
         problems=result.problems,

@@ -28,6 +28,8 @@ def render(report: Report) -> str:
         f"stable ABI **{report.stable_abi_verdict}**.",
         "",
     ]
+    if report.label_mismatch:
+        lines += ["> [!WARNING]", f"> The release label disagrees with the verdict: {report.label_mismatch}.", ""]
     if report.problems:
         lines += ["> [!WARNING]", "> The builds are not comparable:"]
         lines += [f"> - {problem}" for problem in report.problems]

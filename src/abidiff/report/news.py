@@ -40,6 +40,8 @@ def render(report: Report) -> str:
         lines.append("The stable ABI (abi3) is broken: the breaks marked (stable ABI) affect it.")
     else:
         lines.append("The stable ABI (abi3) is intact.")
+    if report.label_mismatch:
+        lines += ["", f"Note: {report.label_mismatch}."]
     if breaks:
         requires = python_requires(report.new)
         if requires is not None:

@@ -50,6 +50,9 @@ def _verdict_panel(report: Report) -> Any:
     text.append(f"{report.stable_abi_verdict}", style="bold red" if broken else "bold green")
     text.append(f"\nold: {report.old.version}  {report.old.origin}")
     text.append(f"\nnew: {report.new.version}  {report.new.origin}")
+    if report.label_mismatch:
+        text.append("\nlabel: ", style="bold yellow")
+        text.append(report.label_mismatch)
     if report.headers_only:
         text.append("\nheaders only: a declaration removed from the headers counts as removed from the ABI")
     return Panel(text, title=f"abidiff {report.old.version} -> {report.new.version}", expand=False)
