@@ -138,3 +138,18 @@ def test_interrupted_run_leaves_nothing_behind(cpython_repo: Path, tmp_path: Pat
     # and the next run works
     again = abidiff(*args[3:], cache=cache)
     assert again.returncode == 12, again.stderr
+
+
+def test_failing_configure_from_the_command_line(cpython_repo: Path, tmp_path: Path) -> None:
+    """No --pyconfig: abidiff runs ./configure in its private copy; when it fails, the user
+    sees the tail of its log and exit status 1, and the checkout is untouched."""
+    from tests.integration.test_gitref import CONFIGURE_FAIL, add_configure
+
+    add_configure(cpython_repo, CONFIGURE_FAIL)
+    before = repo_state(cpython_repo)
+    proc = abidiff("dump", "HEAD", "--repo", str(cpython_repo), cache=tmp_path / "cache")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("abidiff: error: ") and "Traceback" not in proc.stderr
+    assert "no acceptable C compiler found" in proc.stderr  # the log's tail
+    assert "abidiff: hint:" in proc.stderr
+    assert repo_state(cpython_repo) == before
