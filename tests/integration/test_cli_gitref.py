@@ -106,7 +106,7 @@ def test_unknown_ref(cpython_repo: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("delay", [0.3, 0.6, 0.9, 1.2], ids=lambda d: f"after-{d}s")
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2], ids=lambda d: f"after-{d}s")
 def test_interrupted_run_leaves_nothing_behind(cpython_repo: Path, tmp_path: Path, signum: int, delay: float) -> None:
     cache = tmp_path / "cache"
     args = [
@@ -128,7 +128,9 @@ def test_interrupted_run_leaves_nothing_behind(cpython_repo: Path, tmp_path: Pat
     proc.send_signal(signum)
     _out, err = proc.communicate(timeout=120)
     assert "Traceback" not in err
-    assert proc.returncode in (0, 4, 12, 128 + signum), err
+    # finished, or stopped by the signal: as abidiff (128 + signum), or, when it came while
+    # the interpreter was still starting, by its default action (-signum)
+    assert proc.returncode in (0, 4, 12, 128 + signum, -signum), err
     leftovers = [p for p in cache.rglob("*") if p.name.startswith(("tmp-", ".abidiff-"))] if cache.exists() else []
     if (cache / "tmp").is_dir():
         leftovers += list((cache / "tmp").iterdir())  # the private trees of runs
