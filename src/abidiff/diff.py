@@ -33,6 +33,7 @@ from abidiff.model import (
     Macro,
     ManifestEntry,
     Record,
+    RecordKind,
     Snapshot,
     StrEnum,
     SymbolKind,
@@ -318,6 +319,31 @@ def _field_bits(item: Field) -> range | None:
     return range(item.offset_bits, item.offset_bits + item.size_bits)
 
 
+def union_members(fields: Iterable[Field], prefix: str = "", in_union: bool = False) -> set[str]:
+    """Access paths (as :func:`flatten` gives them) of the fields that are members of a
+    union: they share storage with their siblings by design."""
+    found: set[str] = set()
+    for item in fields:
+        if item.members:
+            inner = f"{prefix}{item.name}." if item.name else prefix
+            found |= union_members(item.members, inner, item.type.canonical.startswith("union "))
+        elif item.name and in_union:
+            found.add(f"{prefix}{item.name}")
+    return found
+
+
+def _overlays_union(name: str, candidate: Field, old_fields: Iterable[Field], new_unions: set[str]) -> bool:
+    """A new member of a union that lies within the storage of that union's old members
+    (3.12's ``ob_refcnt_split`` beside ``ob_refcnt``): no old field moves."""
+    bits = _field_bits(candidate)
+    if name not in new_unions or bits is None:
+        return False
+    return any(
+        (other := _field_bits(item)) is not None and other.start <= bits.start and bits.stop <= other.stop
+        for item in old_fields
+    )
+
+
 def _in_padding(candidate: Field, old_fields: Iterable[Field], old_size: int | None) -> bool:
     bits = _field_bits(candidate)
     if bits is None or old_size is None or bits.stop > old_size * 8:
@@ -391,11 +417,14 @@ def _record_changes(
                 new=None,
             )
         )
+    new_unions = union_members(new.fields, in_union=new.kind == RecordKind.UNION)
     for name in added:
         if name in renamed.values():
             continue
         item = after[name]
-        padding = new.size == old.size and _in_padding(item, before.values(), old.size)
+        padding = new.size == old.size and (
+            _in_padding(item, before.values(), old.size) or _overlays_union(name, item, before.values(), new_unions)
+        )
         primaries.append(
             _Primary(
                 kind=ChangeKind.FIELD_ADDED_IN_PADDING if padding else ChangeKind.FIELD_ADDED,
@@ -1285,7 +1314,11 @@ def diff(old: Snapshot, new: Snapshot) -> Diff:
     new_exports = exports_of(new.binaries)
     headers_only = old_exports is None or new_exports is None
     function_changes, spoken_functions = _diff_functions(old, new, new_exports)
-    variable_changes, spoken_variables = _diff_variables(old, new, new_exports, changed_layouts(old, new))
+    changed = changed_layouts(old, new)
+    variable_changes, spoken_variables = _diff_variables(old, new, new_exports, changed)
+    # data objects of a record type whose layout change is reported at the record (every
+    # PyXxx_Type when PyTypeObject grows): their size change is that change, not another
+    spoken_variables |= {v.name for v in old.variables if value_type(v.type.canonical) in changed}
     limited_changes, spoken_limited = _diff_limited(old, new, new_exports)
     changes = [
         *_diff_records(old, new),

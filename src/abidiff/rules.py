@@ -145,9 +145,10 @@ RULES: tuple[Rule, ...] = (
         id="ABI104",
         kind=ChangeKind.FIELD_ADDED_IN_PADDING,
         title="field added in padding",
-        detects="A new named field or bit-field takes previously unused padding; size and other offsets unchanged.",
+        detects="A new named field or bit-field takes previously unused padding, or joins a union within the "
+        "storage of its existing members; size and other offsets unchanged.",
         profile=Profile.COMPATIBLE,
-        message="new field {field} added to the {record} struct in unused padding (layout kept)",
+        message="new field {field} added to the {record} struct without moving anything (layout kept)",
         remedy="None needed: binary compatible.",
     ),
     Rule(

@@ -168,3 +168,23 @@ def test_headers_only_when_a_side_has_no_binaries(base_snapshot) -> None:  # typ
     report = compare(with_exports(base_snapshot, _symbols(base_snapshot)), base_snapshot)
     assert report.headers_only
     assert not report.old.headers_only and report.new.headers_only
+
+
+def test_a_grown_type_is_reported_at_the_record_not_at_each_type_object(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+    """PyTypeObject grows (3.12's tp_watched): every exported PyXxx_Type grows with it.  That
+    is one change, at the record, which lists the data it impacts; and PyTypeObject is opaque
+    in the limited API, so it is a full-ABI break, not a stable-ABI one."""
+    grown = variant_snapshot(
+        ((CPY_OBJ, "    const char *tp_doc;", "    const char *tp_doc;\n    void *tp_example_grown;"),)
+    )
+    old = with_exports(base_snapshot, _symbols(base_snapshot))
+    new = with_exports(grown, _symbols(grown))
+    sizes = {s.name: s.size for s in new.binaries[0].symbols}
+    assert sizes["PyType_Type"] != {s.name: s.size for s in old.binaries[0].symbols}["PyType_Type"]
+    report = compare(old, new)
+    rules = _rules(report)
+    assert "ABI603" not in rules  # no size change per type object
+    record_changes = [c for c in report.changes if c.entity.startswith("PyTypeObject")]
+    assert record_changes and any("data PyType_Type" in impact for c in record_changes for impact in c.impacts)
+    assert report.verdict == Verdict.ABI_BREAKING
+    assert report.stable_abi_verdict == StableVerdict.INTACT

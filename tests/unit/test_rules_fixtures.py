@@ -77,6 +77,38 @@ FIRES = [
         COMPATIBLE,
     ),
     Case(
+        # 3.12 put ob_refcnt in a union with ob_refcnt_split: a new union member within the
+        # storage of the old ones moves nothing
+        "union-member-added",
+        "ABI104",
+        (
+            (
+                "object.h",
+                "        unsigned int ob_refcnt_split[2];\n",
+                "        unsigned int ob_refcnt_split[2];\n        unsigned short ob_refcnt_quarters[4];\n",
+            ),
+        ),
+        "PyObject.ob_refcnt_quarters",
+        "compatible",
+        COMPATIBLE,
+    ),
+    Case(
+        # ... but one larger than the old members grows the union and moves ob_type
+        "union-member-grows",
+        "ABI103",
+        (
+            (
+                "object.h",
+                "        unsigned int ob_refcnt_split[2];\n",
+                "        unsigned int ob_refcnt_split[2];\n        char ob_refcnt_text[32];\n",
+            ),
+        ),
+        "PyObject.ob_refcnt_text",
+        "break",
+        BREAKING,
+        BROKEN,
+    ),
+    Case(
         "bitfield-in-padding",
         "ABI104",
         (
