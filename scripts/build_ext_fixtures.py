@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_fixtures import ToolchainMissing, _zig, have_zig
+from build_fixtures import ToolchainMissing, _zig, build_once, have_zig
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "fixtures" / "extensions"
@@ -113,19 +110,7 @@ def _build_into(directory: Path) -> None:
 
 def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
     """Every extension fixture, built once per :func:`cache_key`: ``{key: path}``."""
-    final = out / f"ext-{cache_key()}"
-    if not final.is_dir():
-        out.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=".building-ext-", dir=out))
-        try:
-            _build_into(scratch)
-            try:
-                os.rename(scratch, final)
-            except OSError:  # another process won the race: use its build
-                if not final.is_dir():
-                    raise
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    final = build_once(out / f"ext-{cache_key()}", _build_into)
     return {ext.key: final / ext.platform / ext.file for ext in EXTENSIONS}
 
 

@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,14 +144,14 @@ def _build_into(directory: Path) -> None:
         leftover.unlink()
 
 
-def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
-    """Every fixture, built once per :func:`cache_key`: ``{file name: path}``."""
-    final = out / cache_key()
+def build_once(final: Path, build_into: Callable[[Path], None]) -> Path:
+    """``final``, built by ``build_into`` unless it exists: in a scratch directory beside it,
+    then renamed, so that concurrent test runs never see half a build."""
     if not final.is_dir():
-        out.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=out))
+        final.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
         try:
-            _build_into(scratch)
+            build_into(scratch)
             try:
                 os.rename(scratch, final)
             except OSError:  # another process won the race: use its build
@@ -158,6 +159,12 @@ def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
                     raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+    return final
+
+
+def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
+    """Every fixture, built once per :func:`cache_key`: ``{file name: path}``."""
+    final = build_once(out / cache_key(), _build_into)
     names = [fixture.name for fixture in FIXTURES] + [UNIVERSAL[0]]
     return {name: final / name for name in names}
 
