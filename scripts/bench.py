@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -55,18 +54,6 @@ def _best_of(repeat: int, func: Callable[[], object]) -> float:
         func()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def _run_command(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Wall time and peak RSS (KiB) of one run of a command (RSS of the child processes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - start
-    if proc.returncode not in (0, 4, 8, 12):
-        raise RuntimeError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(after, before)
 
 
 def _abidiff() -> list[str]:
@@ -110,7 +97,7 @@ def bench_dump(repeat: int) -> Result:
 
     floor = _best_of(repeat, bare_parse)
     env = dict(os.environ, ABIDIFF_NO_PROGRESS="1")
-    runs = [_run_command([*_abidiff(), "dump", "--no-cache", python, "-o", os.devnull], env) for _ in range(repeat)]
+    runs = [_run_sampled([*_abidiff(), "dump", "--no-cache", python, "-o", os.devnull], env) for _ in range(repeat)]
     ours = min(elapsed for elapsed, _ in runs)
     ratio = ours / floor
     return Result(

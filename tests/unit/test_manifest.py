@@ -94,21 +94,15 @@ MALFORMED_TXT = {
 }
 
 
-@pytest.mark.parametrize(("text", "line"), MALFORMED_TOML.values(), ids=MALFORMED_TOML.keys())
-def test_malformed_toml(tmp_path: os.PathLike[str], text: str, line: int) -> None:
-    path = os.path.join(tmp_path, "stable_abi.toml")
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(text)
-    with pytest.raises(InputError) as caught:
-        read_manifest(path)
-    message = caught.value.message
-    assert message.startswith(f"{path}, line {line}: "), message
-    assert "\n" not in message
+MALFORMED = {
+    **{f"toml-{name}": ("stable_abi.toml", text, line) for name, (text, line) in MALFORMED_TOML.items()},
+    **{f"txt-{name}": ("stable_abi.txt", text, line) for name, (text, line) in MALFORMED_TXT.items()},
+}
 
 
-@pytest.mark.parametrize(("text", "line"), MALFORMED_TXT.values(), ids=MALFORMED_TXT.keys())
-def test_malformed_txt(tmp_path: os.PathLike[str], text: str, line: int) -> None:
-    path = os.path.join(tmp_path, "stable_abi.txt")
+@pytest.mark.parametrize(("file_name", "text", "line"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_manifest(tmp_path: os.PathLike[str], file_name: str, text: str, line: int) -> None:
+    path = os.path.join(tmp_path, file_name)
     with open(path, "w", encoding="utf-8") as out:
         out.write(text)
     with pytest.raises(InputError) as caught:

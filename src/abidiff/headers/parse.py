@@ -120,11 +120,6 @@ class Scan:
     where: dict[str, dict[str, list[tuple[str, int]]]] = field(default_factory=dict)
     defined_at: dict[str, tuple[str, int]] = field(default_factory=dict)
 
-    def names(self, kind: str) -> dict[str, bool]:
-        """Declared names of one kind (detailed scans), with completeness for records."""
-        entities = getattr(self, kind)
-        return {name: getattr(entity, "complete", True) for name, entity in entities.items()}
-
     def shows(self, header: str, line: int) -> bool:
         """Whether this configuration's preprocessor kept ``line`` of ``header``."""
         if header not in self.included:
