@@ -11,7 +11,7 @@ level that first shows it, ``limited_since``), and findings against three truths
 
 Findings use the rule ids ``ABI8xx`` of :data:`ABI3_RULES` (``docs/abi3.md``); the JSON
 report has the same ``changes`` shape as a comparison's.  :func:`audit` is pure (snapshots
-in, an :class:`Abi3Report` out); :func:`abi3_main` builds the snapshots and renders.
+in, an :class:`Abi3Report` out); :mod:`abidiff.commands.abi3` builds the snapshots and renders.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from abidiff import codec
 from abidiff.diff import EntityKind
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
+from abidiff.errors import UsageError
 from abidiff.model import (
     BinaryRole,
-    Build,
     Field,
     Function,
     Macro,
@@ -41,8 +40,6 @@ from abidiff.model import (
     limited_api_hex,
     version_key,
 )
-from abidiff.options import BuildOptions
-from abidiff.output import write_output
 from abidiff.rules import SEVERITY_ORDER, BuildIdentity, Severity, StableVerdict, identity
 
 FORMATS = ("text", "json", "markdown")
@@ -274,16 +271,6 @@ def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
         counts[item.rule] = counts.get(item.rule, 0) + 1
         severity_counts[str(item.severity)] += 1
     return dict(sorted(counts.items())), severity_counts
-
-
-def exit_status(findings: tuple[Finding, ...]) -> int:
-    """0 nothing found; 4 findings; | 8 when one is a break (as a comparison's bits)."""
-    if not findings:
-        return EXIT_OK
-    status = EXIT_ABI_CHANGE
-    if any(item.severity == Severity.BREAK for item in findings):
-        status |= EXIT_ABI_INCOMPATIBLE
-    return status
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -867,53 +854,3 @@ def render(report: Abi3Report, fmt: str) -> str:
     if fmt == "text":
         return render_text(report)
     raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-
-
-def _check_comparable(build: Build, against: Build) -> None:
-    if version_key(against.feature_version) > version_key(build.feature_version):
-        raise UsageError(
-            f"--against {against.version} is newer than the build audited ({build.version})",
-            hint="give the older release with --against: 'abidiff abi3 NEW --against OLD'",
-        )
-
-
-def abi3_main(
-    build_spec: str,
-    *,
-    against: str | None = None,
-    fmt: str = "text",
-    output: str | None = None,
-    manifest: str | None = None,
-    stdout: TextIO,
-    stderr: TextIO,
-    options: BuildOptions | None = None,
-) -> int:
-    """Run ``abidiff abi3 BUILD [--against OLD] [--manifest FILE|shipped|none]`` and return
-    the exit status bits.
-
-    ``manifest``: see :func:`choose_manifest`.  ``text`` without ``output`` goes to ``stderr``
-    (human output); ``json`` and ``markdown`` to ``stdout`` or, with ``output``, atomically to
-    that file.
-    """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-    from abidiff.builder import snapshots_of
-    from abidiff.report.console import progress
-
-    old = None
-    if against is None:
-        with progress(f"reading {build_spec}"):
-            (build,) = snapshots_of((build_spec,), options)
-    else:
-        with progress(f"reading {build_spec} and {against}"):
-            build, old = snapshots_of((build_spec, against), options)
-        _check_comparable(build.build, old.build)
-    entries, source = choose_manifest(build, manifest)
-    report = audit(build, old, manifest=entries, manifest_source=source)
-    text = render(report, fmt)
-    if fmt == "text" and (output is None or output == "-"):
-        stderr.write(text)
-        stderr.flush()
-    else:
-        write_output(text, output, stdout)
-    return exit_status(report.changes)

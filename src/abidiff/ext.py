@@ -1,9 +1,9 @@
 """``abidiff ext EXT_OR_WHEEL``: which CPython symbols an extension module imports, and what
-that means for its abi3 tag, for one build (``--build``), and for the breaks between two
+that means for its abi3 tag, for one build (``--against``), and for the breaks between two
 (``--between OLD NEW``).
 
 The stable-ABI truth is the manifest shipped with abidiff (:mod:`abidiff.data`), or, with
-``--build B``, B's snapshot: its limited declarations (``limited_since``) and its exports.
+``--against B``, B's snapshot: its limited declarations (``limited_since``) and its exports.
 Only imports are seen: what an extension reads of a struct through macros or static inline
 functions is compiled into it and invisible here (the report says so).
 """
@@ -15,14 +15,13 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from abidiff import codec
 from abidiff.abi3 import (
     NOTE_INVISIBLE,
     Abi3Kind,
     Finding,
-    exit_status,
     exporter_names,
     exports_of,
     finding,
@@ -30,9 +29,8 @@ from abidiff.abi3 import (
     tally,
 )
 from abidiff.diff import ChangeKind, EntityKind
-from abidiff.errors import InputError, UsageError
+from abidiff.errors import InputError
 from abidiff.model import BinaryFormat, Snapshot, Tier, version_key
-from abidiff.output import write_output
 from abidiff.rules import BuildIdentity, identity
 
 if TYPE_CHECKING:
@@ -361,7 +359,7 @@ def _tag_mismatch(filename_tags: tuple[str, ...], metadata_tags: tuple[str, ...]
     ]
 
 
-def _examine_input(
+def examine_input(
     path: str, truth: StableTruth, abi3: str | None
 ) -> tuple[WheelTags | None, list[ExtensionResult], list[Finding]]:
     from abidiff.binaries._common import file_size, open_binary
@@ -418,53 +416,6 @@ def _summary(
             f"This extension {verdict} affected by the ABI breaks between {old.build.version} and {new.build.version}."
         )
     return tuple(lines)
-
-
-def ext_main(
-    path: str,
-    *,
-    build: str | None = None,
-    between: tuple[str, str] | None = None,
-    abi3: str | None = None,
-    fmt: str = "text",
-    output: str | None = None,
-    stdout: TextIO,
-    stderr: TextIO,
-) -> int:
-    """Run ``abidiff ext EXT_OR_WHEEL`` and return the exit status bits.
-
-    ``abi3`` (``--abi3 3.X``) audits a bare extension file as abi3 for 3.X when its name
-    does not say so.  ``text`` without ``output`` goes to ``stderr``; ``json`` to ``stdout``
-    or ``output``.
-    """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-    if abi3 is not None and not re.match(r"^3\.\d+$", abi3):
-        raise UsageError(f"--abi3 takes a version such as 3.9, not {abi3!r}")
-    from abidiff.builder import snapshot_of
-    from abidiff.report.console import progress
-
-    snapshot = None
-    if build is not None:
-        with progress(f"reading {build}"):
-            snapshot = snapshot_of(build)
-    truth = snapshot_truth(snapshot) if snapshot is not None else shipped_truth()
-    tags, results, findings = _examine_input(path, truth, abi3)
-    if snapshot is not None:
-        findings += check_build(results, snapshot, truth)
-    pair = None
-    if between is not None:
-        with progress(f"reading {between[0]} and {between[1]}"):
-            pair = (snapshot_of(between[0]), snapshot_of(between[1]))
-        findings += check_between(results, pair[0], pair[1], truth)
-    report = make_report(path, tags, truth, snapshot, pair, results, findings)
-    text = dumps(report) if fmt == "json" else render_text(report)
-    if fmt == "text" and (output is None or output == "-"):
-        stderr.write(text)
-        stderr.flush()
-    else:
-        write_output(text, output, stdout)
-    return exit_status(report.changes)
 
 
 def make_report(

@@ -15,7 +15,8 @@ import sysconfig  # noqa: F401  (documents where INCLUDEPY comes from)
 import jsonschema
 import pytest
 
-from abidiff.compare import compare, compare_main
+from abidiff.commands.compare import compare_main
+from abidiff.compare import compare
 from abidiff.errors import EXIT_OK
 from abidiff.model import Snapshot, Tier
 from abidiff.report.jsonreport import SCHEMA_FILE, dumps

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from abidiff.ext import ext_main
+from abidiff.commands.ext import ext_main
 from abidiff.model import version_key
 from tests.conftest import ROOT, _load_script
 from tests.realbuilds import pyenv_python
@@ -116,7 +116,7 @@ def test_build_exports(ext_fixtures: dict[str, str], key: str, version: str) -> 
     spec = pyenv_python(version)
     imports = ABI3_IMPORTS if key.endswith("abi3") else FULL_IMPORTS
     missing = imports - _nm_exports(spec)
-    status, document = _run(ext_fixtures[key], build=spec)
+    status, document = _run(ext_fixtures[key], against=spec)
     assert {c["entity"] for c in document["changes"] if c["rule"] == "ABI813"} == missing
     assert bool(status & 8) == bool(missing)
 

@@ -19,13 +19,13 @@ import pytest
 from abidiff.abi3 import (
     ABI3_RULES,
     Abi3Kind,
-    abi3_main,
     audit,
     dumps,
     render_markdown,
     render_text,
     schema,
 )
+from abidiff.commands.abi3 import abi3_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK
 from abidiff.model import Binary, BinaryFormat, BinaryRole, ManifestEntry, Snapshot, Symbol, SymbolKind
 from tests.conftest import BASE_HEADERS, ROOT

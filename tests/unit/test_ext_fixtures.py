@@ -17,8 +17,9 @@ import zipfile
 import jsonschema
 import pytest
 
+from abidiff.commands.ext import ext_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, InputError
-from abidiff.ext import ext_main, schema
+from abidiff.ext import schema
 from tests.conftest import ROOT
 
 ABI3_IMPORTS = {

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from abidiff.compare import compare, compare_main
+from abidiff.commands.compare import compare_main
+from abidiff.compare import compare
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_ERROR, InputError
 from abidiff.suppress import SuppressionError, parse
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 
@@ -49,6 +50,38 @@ class InterpreterInfo:
     prefix: str
 
 
+# the line of a failed run's stderr that says why: pyenv's shim, Python's fatal errors and
+# exceptions, the shell's and the loader's complaints (else the last line)
+_CAUSE = re.compile(
+    r"^(pyenv: |Fatal Python error|[A-Za-z_.]*(Error|Exception)\b)|command not found|not installed"
+    r"|No such file|cannot open shared object|Permission denied",
+)
+MAX_SHOWN_LINES = 12
+
+
+def _failed(executable: str, status: int, stderr: str) -> InterpreterError:
+    """The error of an interpreter that failed to run: the line that says why in the
+    message, what it printed (at most :data:`MAX_SHOWN_LINES` lines) below it."""
+    lines = [item.rstrip() for item in stderr.splitlines() if item.strip()]
+    cause = next((item.strip() for item in lines if _CAUSE.search(item.strip())), lines[-1].strip() if lines else "")
+    if len(lines) > MAX_SHOWN_LINES:
+        half = MAX_SHOWN_LINES // 2
+        lines = [*lines[:half], "...", *lines[-half:]]
+    details = tuple(item for item in lines if item.strip() != cause)
+    if cause.startswith("pyenv: "):
+        hint = (
+            "a pyenv shim found no selected Python version that provides it: install that version "
+            "('pyenv install 3.X'), select it ('pyenv shell 3.X'), or give the interpreter's full path"
+        )
+    else:
+        hint = "give a working Python 3 interpreter (3.6 or newer), or its include directory"
+    return InterpreterError(
+        f"the interpreter {executable} failed to run (exit status {status}): {cause or 'no output'}",
+        hint=hint,
+        details=details,
+    )
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -76,11 +109,7 @@ def probe(executable: str, *, timeout: float = 60.0) -> InterpreterInfo:
         ) from exc
     line = next((item for item in proc.stdout.splitlines() if item.startswith("ABIDIFF-PROBE ")), None)
     if proc.returncode != 0 or line is None:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(
-            f"the interpreter {executable} failed to run (exit status {proc.returncode}): {last}",
-            hint="give a working Python 3 interpreter (3.6 or newer), or its include directory",
-        )
+        raise _failed(executable, proc.returncode, proc.stderr)
     try:
         data = json.loads(line[len("ABIDIFF-PROBE ") :])
     except json.JSONDecodeError as exc:

@@ -1,4 +1,5 @@
-"""``compare_main``: formats, where the output goes, exit status bits."""
+"""``abidiff compare`` (:func:`abidiff.commands.compare.compare_main`): formats, where the
+output goes, exit status bits."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 
 from abidiff import snapshot
-from abidiff.compare import compare_main
+from abidiff.commands.compare import compare_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
 
 ADDED = (
@@ -48,12 +49,13 @@ def test_exit_status_bits(files, edits, status: int) -> None:  # type: ignore[no
     assert compare_main(old, new, fmt="json", stdout=io.StringIO(), stderr=io.StringIO()) == status
 
 
-def test_text_goes_to_stderr(files) -> None:  # type: ignore[no-untyped-def]
+def test_text_goes_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
     old, new = files(PUBLIC_BREAK)
     out, err = io.StringIO(), io.StringIO()
     compare_main(old, new, stdout=out, stderr=err)
-    assert out.getvalue() == ""
-    assert "field tp_doc removed from the PyTypeObject struct" in err.getvalue()
+    assert err.getvalue() == ""
+    assert "field tp_doc removed from the PyTypeObject struct" in out.getvalue()
+    assert "\x1b[" not in out.getvalue()  # not a terminal: no colours
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "news"])

@@ -1,0 +1,102 @@
+"""``abidiff abi3 BUILD [--against OLD]``: the limited API / stable ABI of one build, audited
+by :func:`abidiff.abi3.audit`; the exit-status bits of its findings."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from abidiff.commands import common
+from abidiff.errors import UsageError
+from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.model import Build
+
+NAME = "abi3"
+FORMATS = ("text", "json", "markdown")
+
+
+def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parser = common.add_command(
+        subparsers,
+        NAME,
+        summary="audit the limited API / stable ABI of a build",
+        description="Audit the abi3 surface of a build at every Py_LIMITED_API level: declarations "
+        "visible before the version that added them, manifest entries missing from the headers or "
+        "the exports, stable-ABI struct layouts that changed against OLD, Py_LIMITED_API_3_x aliases.",
+        parents=parents,
+    )
+    parser.add_argument("spec", metavar="BUILD", help="the build to audit")
+    parser.add_argument("--against", metavar="OLD", help="the previous build: what it declared and exported")
+    parser.add_argument(
+        "--manifest",
+        metavar="FILE|shipped|none",
+        help="the stable ABI manifest to judge by (default: the build's own, else the copy shipped "
+        "with abidiff for builds with binaries)",
+    )
+    common.add_format(parser, FORMATS, "report format")
+    common.add_output(parser)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    return abi3_main(
+        args.spec,
+        against=args.against,
+        manifest=args.manifest,
+        fmt=args.format,
+        output=args.output,
+        stdout=stdout,
+        stderr=stderr,
+        options=common.options_from(args),
+    )
+
+
+def _check_comparable(build: Build, against: Build) -> None:
+    from abidiff.model import version_key
+
+    if version_key(against.feature_version) > version_key(build.feature_version):
+        raise UsageError(
+            f"--against {against.version} is newer than the build audited ({build.version})",
+            hint="give the older release with --against: 'abidiff abi3 NEW --against OLD'",
+        )
+
+
+def abi3_main(
+    build_spec: str,
+    *,
+    against: str | None = None,
+    fmt: str = "text",
+    output: str | None = None,
+    manifest: str | None = None,
+    stdout: TextIO,
+    stderr: TextIO,
+    options: BuildOptions | None = None,
+) -> int:
+    """Run ``abidiff abi3 BUILD [--against OLD] [--manifest FILE|shipped|none]`` and return
+    the exit-status bits.
+
+    ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  The report goes to ``stdout``
+    or, with ``output``, atomically to that file.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    from abidiff.abi3 import audit, choose_manifest, render
+    from abidiff.builder import snapshots_of
+    from abidiff.report.console import progress
+
+    old = None
+    if against is None:
+        with progress(f"reading {build_spec}"):
+            (build,) = snapshots_of((build_spec,), options)
+    else:
+        with progress(f"reading {build_spec} and {against}"):
+            build, old = snapshots_of((build_spec, against), options)
+        _check_comparable(build.build, old.build)
+    entries, source = choose_manifest(build, manifest)
+    report = audit(build, old, manifest=entries, manifest_source=source)
+    libs = options.libs if options else ()
+    inputs = common.existing_paths((build_spec, against, manifest, *libs))
+    common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+    return common.findings_status(report.changes)

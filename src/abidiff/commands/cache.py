@@ -1,0 +1,48 @@
+"""``abidiff cache info|clear``: the snapshot cache."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TextIO
+
+from abidiff.commands import common
+from abidiff.errors import EXIT_OK
+
+NAME = "cache"
+
+
+def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    del parents  # only --cache-dir applies
+    parser = common.add_command(
+        subparsers,
+        NAME,
+        summary="show or clear the snapshot cache",
+        description="The snapshot cache: 'info' shows what it holds, 'clear' empties it.",
+        epilog=None,
+    )
+    parser.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache directory (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)"
+    )
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from abidiff.cache import SnapshotCache
+
+    cache = SnapshotCache(args.cache_dir)
+    if args.action == "clear":
+        removed = cache.clear()
+        text = f"removed {removed} entries from {cache.directory}\n"
+    else:
+        info = cache.info()
+        artifacts = ", ".join(f"{count} {kind}" for kind, count in info.artifacts) or "none"
+        text = (
+            f"directory: {info.directory}\n"
+            f"snapshots: {info.entries}\n"
+            f"artifacts: {artifacts}\n"
+            f"logs:      {info.logs}\n"
+            f"size:      {info.bytes / 1e6:.1f} MB\n"
+        )
+    common.write_report(text, None, stdout)
+    return EXIT_OK

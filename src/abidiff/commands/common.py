@@ -1,0 +1,241 @@
+"""What the sub-commands share: the parser class and its help layout, the build options,
+where output goes, and the exit-status bits of a list of findings.
+
+Light on purpose: ``abidiff --help`` imports this and every command module, nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import io
+import os
+import shutil
+import textwrap
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn, Protocol, TextIO, cast
+
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
+from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.abi3 import Finding
+
+HELP_WIDTH = 100  # help is wrapped to the terminal, and never wider than this
+EXIT_STATUS_EPILOG = """\
+exit status (a bit field, as libabigail's abidiff):
+  0  no change / success            1  error (bad input, failed tool)
+  2  usage error                    4  the ABI changed
+  8  incompatible change (the full ABI or the stable ABI broke)
+  130  interrupted (SIGINT)         143  terminated (SIGTERM)
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are :class:`UsageError` (one line, a hint, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, hint=f"see '{self.prog} --help'")
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps prose paragraphs to the terminal (at most :data:`HELP_WIDTH` columns) and keeps
+    paragraphs whose lines are indented (command lists, tables) as written."""
+
+    def __init__(self, prog: str) -> None:
+        columns = shutil.get_terminal_size().columns
+        super().__init__(prog, width=max(40, min(columns, HELP_WIDTH) - 2), max_help_position=30)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            lines = paragraph.splitlines()
+            if any(line.startswith(" ") for line in lines[1:]) or paragraph.startswith(" "):
+                paragraphs.append("\n".join(indent + line for line in lines))
+            else:
+                filled = textwrap.fill(" ".join(lines), width, initial_indent=indent, subsequent_indent=indent)
+                paragraphs.append(filled)
+        return "\n\n".join(paragraphs) + "\n"
+
+
+class Subparsers(Protocol):
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser: ...
+
+
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    parents: Sequence[argparse.ArgumentParser] = (),
+    epilog: str | None = EXIT_STATUS_EPILOG,
+) -> argparse.ArgumentParser:
+    """A sub-command's parser, laid out like every other."""
+    return subparsers.add_parser(
+        name, parents=list(parents), help=summary, description=description, epilog=epilog, formatter_class=HelpFormatter
+    )
+
+
+def build_options_parser() -> Parser:
+    """The options shared by every command that reads a BUILD (a parent parser)."""
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("how builds are read (every BUILD, OLD and NEW of the command)")
+    add = group.add_argument
+    add("--repo", metavar="DIR", help="the CPython repository of git-ref builds (default: the one around .)")
+    add("--pyconfig", metavar="FILE", help="the pyconfig.h to parse git-ref builds with")
+    add("--config-from", metavar="DIR", help="take pyconfig.h from this configured build directory")
+    add("--target", metavar="TARGET", help="parse git-ref builds for this target: 'windows' or a clang triple")
+    add(
+        "--build",
+        dest="build_binaries",
+        action="store_true",
+        help="also compile libpython at each git ref, so that exports are compared",
+    )
+    add(
+        "--lib",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="add a binary to the builds, or replace their libpython / stable-ABI library (repeatable)",
+    )
+    add("--dwarf", action="store_true", help="cross-check header layouts with the DWARF of libpython")
+    add("--cache-dir", metavar="DIR", help="the snapshot cache (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)")
+    add("--no-cache", action="store_true", help="neither read nor write the snapshot cache")
+    return parent
+
+
+def options_from(args: argparse.Namespace) -> BuildOptions:
+    """The :class:`BuildOptions` of parsed arguments (of a parser with the build options)."""
+    return BuildOptions(
+        repo=args.repo,
+        pyconfig=args.pyconfig,
+        config_from=args.config_from,
+        target=args.target,
+        build_binaries=args.build_binaries,
+        libs=tuple(args.lib),
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        dwarf=args.dwarf,
+    )
+
+
+def add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_text: str) -> None:
+    parser.add_argument("--format", choices=tuple(choices), default="text", help=help_text)
+
+
+def add_output(parser: argparse.ArgumentParser, what: str = "the report") -> None:
+    parser.add_argument("-o", "--output", metavar="FILE", help=f"write {what} to FILE (atomically) instead of stdout")
+
+
+# -- where output goes ---------------------------------------------------------------------
+
+
+def to_stdout(output: str | None) -> bool:
+    return output is None or output == "-"
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands for a standard stream that was closed when abidiff started (``>&-``): writing
+    to it is an error (``EBADF``), as it would be for the file descriptor."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, f"{self._name} was closed when abidiff started")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def closed_stream(name: str) -> TextIO:
+    return cast("TextIO", ClosedStream(name))
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at /dev/null so that nothing more (Python's own
+    flush at exit included) fails on it."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):  # io.StringIO, a ClosedStream: nothing to silence
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+@contextlib.contextmanager
+def writing(stream: TextIO) -> Iterator[None]:
+    """Guard the writing of a report to ``stream`` (standard output).
+
+    A reader that went away (``abidiff ... | head -1``) is not an error: the rest of the
+    report is dropped and the command's exit status stays what the report says.  Any other
+    failure (stdout closed, a full disk) is a one-line error, exit status 1.
+    """
+    try:
+        yield
+        stream.flush()
+    except BrokenPipeError:
+        _silence(stream)
+    except OSError as exc:
+        _silence(stream)
+        raise AbidiffError(
+            f"cannot write to standard output: {exc.strerror or exc}",
+            hint="redirect standard output to a file or a pipe, or give -o FILE",
+        ) from exc
+
+
+def write_report(text: str, output: str | None, stdout: TextIO, *, inputs: Iterable[str] = ()) -> None:
+    """Write ``text`` to ``output`` atomically, or to ``stdout`` (``None`` or ``-``).
+
+    ``inputs``: the paths the command read; an ``output`` that is one of them is refused.
+    """
+    if to_stdout(output):
+        with writing(stdout):
+            stdout.write(text)
+        return
+    from abidiff.output import write_output
+
+    write_output(text, output, stdout, **_inputs_argument(write_output, inputs))
+
+
+def _inputs_argument(function: object, inputs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``{"inputs": ...}`` when :func:`abidiff.output.write_output` takes the paths to refuse."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return {}
+    return {"inputs": tuple(inputs)} if "inputs" in parameters else {}
+
+
+def existing_paths(specs: Iterable[str | None]) -> tuple[str, ...]:
+    """The specs that name files (not git refs, directories or programs on PATH): the inputs
+    an output file must not overwrite."""
+    return tuple(spec for spec in specs if spec is not None and os.path.isfile(spec))
+
+
+# -- exit status ---------------------------------------------------------------------------
+
+
+def findings_status(findings: Iterable[Finding]) -> int:
+    """0 nothing found; 4 findings; | 8 when one is a break (as a comparison's bits)."""
+    from abidiff.rules import Severity
+
+    items = tuple(findings)
+    if not items:
+        return EXIT_OK
+    status = EXIT_ABI_CHANGE
+    if any(item.severity == Severity.BREAK for item in items):
+        status |= EXIT_ABI_INCOMPATIBLE
+    return status

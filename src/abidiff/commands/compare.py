@@ -1,0 +1,114 @@
+"""``abidiff compare OLD NEW`` (and the shorthand ``abidiff OLD NEW``): both snapshots, the
+report of :func:`abidiff.compare.compare`, rendered; the exit-status bits of the report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from abidiff.commands import common
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
+from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.rules import Report
+
+NAME = "compare"
+FORMATS = ("text", "json", "markdown", "news")
+
+
+def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parser = common.add_command(
+        subparsers,
+        NAME,
+        summary="compare two builds (the default command: 'abidiff OLD NEW')",
+        description="Compare two builds: did the full C ABI break (a PEP 605 alpha) or not (a beta), "
+        "and did the stable ABI break? The report goes to stdout (or to -o FILE); progress and "
+        "diagnostics to stderr.",
+        parents=parents,
+    )
+    parser.add_argument("old", metavar="OLD", help="the older build")
+    parser.add_argument("new", metavar="NEW", help="the newer build")
+    common.add_format(
+        parser,
+        FORMATS,
+        "text (rich on a terminal, plain otherwise; the default), json (versioned, schema in the package), "
+        "markdown (a PR comment or CI step summary), news (PEP 605 release-note text)",
+    )
+    common.add_output(parser)
+    parser.add_argument(
+        "--suppressions", metavar="FILE", help="TOML file of suppressions (rule id, entity glob, reason, expiry)"
+    )
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    return compare_main(
+        args.old,
+        args.new,
+        fmt=args.format,
+        output=args.output,
+        suppressions=args.suppressions,
+        stdout=stdout,
+        stderr=stderr,
+        options=common.options_from(args),
+    )
+
+
+def exit_status(report: Report) -> int:
+    """0 no change; 4 something reported; | 8 when the full or the stable ABI broke."""
+    from abidiff.rules import StableVerdict, Verdict
+
+    if not report.changes:
+        return EXIT_OK
+    status = EXIT_ABI_CHANGE
+    if report.verdict == Verdict.ABI_BREAKING or report.stable_abi_verdict == StableVerdict.BROKEN:
+        status |= EXIT_ABI_INCOMPATIBLE
+    return status
+
+
+def compare_main(
+    old_spec: str,
+    new_spec: str,
+    *,
+    fmt: str = "text",
+    output: str | None = None,
+    suppressions: str | None = None,
+    stdout: TextIO,
+    stderr: TextIO,
+    today: datetime.date | None = None,
+    options: BuildOptions | None = None,
+) -> int:
+    """Run ``abidiff OLD NEW`` and return the exit-status bits.
+
+    The report goes to ``stdout`` or, with ``output``, atomically to that file; the text
+    report is rich (colours) only when ``stdout`` is a terminal.  Suppression warnings go to
+    ``stderr`` unless the text report shows them itself.  Errors are raised as
+    :class:`~abidiff.errors.AbidiffError` for the CLI to render.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    from abidiff import suppress
+    from abidiff.builder import snapshots_of
+    from abidiff.compare import compare, render
+    from abidiff.report.console import progress
+
+    entries = suppress.load(suppressions) if suppressions else ()  # fail before the slow part
+    with progress(f"reading {old_spec} and {new_spec}"):
+        old, new = snapshots_of((old_spec, new_spec), options)
+    report = compare(old, new, entries, today=today)
+    rich_text = fmt == "text" and common.to_stdout(output)
+    if not rich_text:  # the text report on stdout shows them itself
+        for warning in report.suppression_warnings:
+            stderr.write(f"abidiff: warning: {warning}\n")
+    if rich_text:
+        from abidiff.report.console import make_console
+        from abidiff.report.terminal import render as render_terminal
+
+        with common.writing(stdout):
+            render_terminal(report, make_console(file=stdout))
+    else:
+        inputs = common.existing_paths((old_spec, new_spec, suppressions, *(options.libs if options else ())))
+        common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+    return exit_status(report)

@@ -1,0 +1,42 @@
+"""``abidiff dump BUILD``: the snapshot of one build, as versioned JSON."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TextIO
+
+from abidiff.commands import common
+from abidiff.errors import EXIT_OK
+
+NAME = "dump"
+
+
+def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
+    parser = common.add_command(
+        subparsers,
+        NAME,
+        summary="write the snapshot of one build as JSON",
+        description="Write the snapshot of one build (its C API from the headers, and its exports) as "
+        "versioned JSON, to stdout or to -o FILE. A git ref is read from its headers only: libpython "
+        "is compiled only with --build.",
+        parents=parents,
+        epilog=None,
+    )
+    parser.add_argument(
+        "spec", metavar="BUILD", help="interpreter, prefix, include directory, libpython, snapshot or git ref"
+    )
+    common.add_output(parser, "the snapshot")
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from abidiff import snapshot
+    from abidiff.builder import snapshot_of
+    from abidiff.report.console import progress
+
+    options = common.options_from(args)
+    with progress(f"reading {args.spec}"):
+        snap = snapshot_of(args.spec, options)
+    inputs = common.existing_paths((args.spec, *options.libs))
+    common.write_report(snapshot.dumps(snap), args.output, stdout, inputs=inputs)
+    return EXIT_OK
