@@ -108,3 +108,26 @@ def test_help_is_fast_and_names_exit_codes() -> None:
     proc = run("--help")
     assert proc.returncode == 0
     assert "incompatible change" in proc.stdout
+
+
+PYENV_SHIM_OUTPUT = """\
+pyenv: python3.9: command not found
+
+The `python3.9' command exists in these Python versions:
+  3.9.18
+
+Note: See 'pyenv help global' for tips on allowing multiple
+      Python versions to be found at the same time.
+"""
+
+
+def test_pyenv_shim_failure_shows_its_cause(tmp_path: os.PathLike[str]) -> None:
+    """A pyenv shim of a version that is not selected: the cause, not its last line."""
+    shim = os.path.join(tmp_path, "python3.9")
+    with open(shim, "w") as handle:
+        handle.write(f"#!/bin/sh\ncat >&2 <<'EOF'\n{PYENV_SHIM_OUTPUT}EOF\nexit 127\n")
+    os.chmod(shim, stat.S_IRWXU)
+    proc = run("dump", shim)
+    assert_clean_error(proc, 1, "exit status 127): pyenv: python3.9: command not found", "3.9.18", "pyenv shell")
+    first = proc.stderr.splitlines()[0]
+    assert "found at the same time" not in first
