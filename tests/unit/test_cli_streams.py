@@ -140,3 +140,28 @@ def test_abi3_of_five_thousand_digits_is_a_usage_error() -> None:
     assert proc.returncode == 2
     assert_one_error(proc.stderr, "takes a version such as 3.9")
     assert len(proc.stderr) < 400
+
+
+def test_colours_only_on_a_terminal(snapshots: tuple[str, str]) -> None:
+    """stdout a terminal (a pseudo-terminal here): the rich report, in colour, goes there."""
+    pty = pytest.importorskip("pty", reason="no pseudo-terminals on this platform")
+    primary, secondary = pty.openpty()
+    environment = {key: value for key, value in env().items() if key not in ("NO_COLOR", "TERM")}
+    proc = subprocess.Popen(
+        command(*snapshots), stdout=secondary, stderr=subprocess.PIPE, env=dict(environment, TERM="xterm-256color")
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    assert proc.wait(timeout=120) == BROKE
+    assert proc.stderr is not None and proc.stderr.read() == b""
+    text = b"".join(chunks).decode()
+    assert "\x1b[" in text and "tp_doc" in text
