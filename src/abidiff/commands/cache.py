@@ -23,7 +23,9 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     )
     parser.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
     parser.add_argument(
-        "--cache-dir", metavar="DIR", help="the cache directory (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)"
+        "--cache-dir",
+        metavar="DIR",
+        help=f"the cache directory {common.CACHE_DIR_DEFAULT}",
     )
 
 

@@ -20,9 +20,10 @@ from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, Abid
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
-    from abidiff.abi3 import Finding
+    from abidiff.rules import Finding
 
 HELP_WIDTH = 100  # help is wrapped to the terminal, and never wider than this
+CACHE_DIR_DEFAULT = "(default: $ABIDIFF_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/abidiff)"
 EXIT_STATUS_EPILOG = """\
 exit status (a bit field, as libabigail's abidiff):
   0  no change / success            1  error (bad input, failed tool)
@@ -101,7 +102,11 @@ def build_options_parser() -> Parser:
         help="add a binary to the builds, or replace their libpython / stable-ABI library (repeatable)",
     )
     add("--dwarf", action="store_true", help="cross-check header layouts with the DWARF of libpython")
-    add("--cache-dir", metavar="DIR", help="the snapshot cache (default: $ABIDIFF_CACHE_DIR or ~/.cache/abidiff)")
+    add(
+        "--cache-dir",
+        metavar="DIR",
+        help="the snapshot cache (default: $ABIDIFF_CACHE_DIR, else ${XDG_CACHE_HOME:-~/.cache}/abidiff)",
+    )
     add("--no-cache", action="store_true", help="neither read nor write the snapshot cache")
     return parent
 
@@ -123,6 +128,29 @@ def options_from(args: argparse.Namespace) -> BuildOptions:
 
 def add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_text: str) -> None:
     parser.add_argument("--format", choices=tuple(choices), default="text", help=help_text)
+
+
+def add_suppressions(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--suppressions", metavar="FILE", help="TOML file of suppressions (rule id, entity glob, reason, expiry)"
+    )
+
+
+def load_suppressions(path: str | None) -> tuple[object, ...]:
+    """The suppressions of ``path`` (read before the slow part, so a bad file fails fast)."""
+    if not path:
+        return ()
+    from abidiff import suppress
+
+    return suppress.load(path)
+
+
+def warn_suppressions(warnings: Iterable[str], fmt: str, output: str | None, stderr: TextIO) -> None:
+    """Warnings about the suppressions go to stderr, unless the text report on stdout shows them."""
+    if fmt == "text" and to_stdout(output):
+        return
+    for warning in warnings:
+        stderr.write(f"abidiff: warning: {warning}\n")
 
 
 def add_output(parser: argparse.ArgumentParser, what: str = "the report") -> None:
