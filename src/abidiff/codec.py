@@ -3,6 +3,15 @@
 One description of the data (the dataclasses of :mod:`abidiff.model`) gives the encoder,
 a strict decoder (every type is checked, so a malformed file fails with the JSON path of
 the first bad value, not with a traceback later) and the shipped JSON Schema.
+
+The decoder is as strict as the schema: every key of a dataclass must be present (the
+encoder writes them all), integers must fit in 64 bits (sizes, offsets, enumerator and
+macro values all do), and a document too deeply nested for the recursive decoder is a
+:class:`DecodeError` naming where, not a ``RecursionError``.  Give :func:`bounded_int` to
+``json.loads`` as ``parse_int``: a number of more digits than any 64-bit integer becomes
+an :class:`OversizedInt` that the decoder refuses at its path, instead of a ``ValueError``
+(Python's int conversion limit) with no path, or a quadratic conversion when that limit is
+off.
 """
 
 from __future__ import annotations
@@ -39,6 +48,33 @@ class DecodeError(ValueError):
         error.path = root + "".join(self.parts)
         error.args = (f"{error.path}: {self.message}",)
         return error
+
+
+INT_MIN = -(2**63)
+INT_MAX = 2**64 - 1
+_INT_CHARS = len(str(INT_MIN))  # the longest JSON spelling of an integer that can fit
+MAX_DEPTH = 100  # reported as the limit when a document is too deep for the decoder
+
+
+class OversizedInt:
+    """A JSON integer of more digits than any 64-bit integer, kept unconverted."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+def bounded_int(text: str) -> int | OversizedInt:
+    """``parse_int`` for ``json.loads``: the integer, or an :class:`OversizedInt` when it has
+    more characters than a 64-bit integer can have (converting it would be useless, and
+    slow: the conversion of n digits takes n² time)."""
+    if len(text) > _INT_CHARS:
+        return OversizedInt(len(text.lstrip("-")))
+    return int(text)
 
 
 def encode(value: Any) -> Json:
@@ -93,6 +129,27 @@ def decode(tp: Any, data: Json, path: str = "$") -> Any:
         return _decoder(tp)(data)
     except DecodeError as exc:
         raise exc.at(path) from None
+    except RecursionError:
+        # a recursive type (Field.members) nested deeper than the interpreter's stack:
+        # find where, without recursion, and say so
+        parts = _too_deep(data, MAX_DEPTH)
+        raise DecodeError(f"nested more than {MAX_DEPTH} levels deep", parts).at(path) from None
+
+
+def _too_deep(data: Json, limit: int) -> tuple[str, ...]:
+    """The path parts of the first value nested deeper than ``limit``, shortened to its
+    first few parts; ``()`` when there is none (the stack was short for another reason)."""
+    stack: list[tuple[Json, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        value, parts = stack.pop()
+        if len(parts) > limit:
+            shown = parts[:8]
+            return (*shown, f"...({len(parts) - len(shown)} levels more)")
+        if isinstance(value, dict):
+            stack.extend((item, (*parts, f".{key}")) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, (*parts, f"[{number}]")) for number, item in enumerate(value))
+    return ()
 
 
 Decoder = Callable[[Json], Any]
@@ -178,35 +235,43 @@ def _dict_decoder(item_type: Any) -> Decoder:
     return decode_dict
 
 
+def _plain_types(tp: Any) -> frozenset[type]:
+    """The types of JSON value that decode to themselves for ``tp`` (``str | None``:
+    str and None), so that the decoder of a dataclass accepts them without a call."""
+    options = typing.get_args(tp) if _is_union(tp) else (tp,)
+    if all(option in (str, bool, type(None)) for option in options):
+        return frozenset(options)
+    return frozenset()
+
+
 def _dataclass_decoder(tp: type) -> Decoder:
     hints = _hints(tp)
-    fields = [
-        (f.name, f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-        for f in dataclasses.fields(tp)
-    ]
-    names = frozenset(name for name, _ in fields)
-    decoders: dict[str, Decoder] = {}
+    names = tuple(f.name for f in dataclasses.fields(tp))
+    known = frozenset(names)
+    plan: list[tuple[str, Decoder, frozenset[type]]] = []
 
     def decode_dataclass(data: Json) -> Any:
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             raise DecodeError(f"expected an object, got {_kind(data)}")
-        if not decoders:  # filled on first use: the model is recursive (Field.members)
+        if not plan:  # filled on first use: the model is recursive (Field.members)
             # built whole, then added in one step: another thread decoding at the same
-            # time sees the dict either empty or complete, never half filled
-            built = {name: _decoder(hints[name]) for name, _ in fields}
-            decoders.update(built)
-        if len(data) > len(names) or not names.issuperset(data):
-            unknown = sorted(set(data) - names)
-            raise DecodeError(f"unknown key '{unknown[0]}'")
+            # time sees the list either empty or complete, never half filled
+            built = [(name, _decoder(hints[name]), _plain_types(hints[name])) for name in names]
+            plan.extend(built)
+        if len(data) != len(names) or not known.issuperset(data):
+            unknown = sorted(set(data) - known)
+            if unknown:
+                raise DecodeError(f"unknown key {_shown(unknown[0])}")
+            missing = next(name for name in names if name not in data)
+            raise DecodeError(f"missing key '{missing}'")
         kwargs = {}
-        for name, required in fields:
-            if name in data:
-                try:
-                    kwargs[name] = decoders[name](data[name])
-                except DecodeError as exc:
-                    raise exc.within(f".{name}") from None
-            elif required:
-                raise DecodeError(f"missing key '{name}'")
+        name = ""
+        try:
+            for name, decoder, plain in plan:
+                value = data[name]
+                kwargs[name] = value if type(value) in plain else decoder(value)
+        except DecodeError as exc:
+            raise exc.within(f".{name}") from None
         return tp(**kwargs)
 
     return decode_dataclass
@@ -220,7 +285,7 @@ def _enum_decoder(tp: type[enum.Enum]) -> Decoder:
         try:
             return members[data]
         except (KeyError, TypeError):
-            raise DecodeError(f"{data!r} is not one of: {allowed}") from None
+            raise DecodeError(f"{_shown(data)} is not one of: {allowed}") from None
 
     return decode_enum
 
@@ -229,6 +294,8 @@ _SCALARS: dict[Any, str] = {bool: "true or false", int: "an integer", str: "a st
 
 
 def _scalar_decoder(tp: type) -> Decoder:
+    if tp is int:
+        return _decode_int
     wanted = _SCALARS[tp]
 
     def decode_scalar(data: Json) -> Any:
@@ -240,9 +307,25 @@ def _scalar_decoder(tp: type) -> Decoder:
     return decode_scalar
 
 
+def _decode_int(data: Json) -> Any:
+    if type(data) is not int:
+        raise DecodeError(f"expected an integer, got {_kind(data)}")
+    if not INT_MIN <= data <= INT_MAX:
+        raise DecodeError(f"the integer {data} does not fit in 64 bits")
+    return data
+
+
+def _shown(data: Json) -> str:
+    """``repr(data)``, cut short: an error message never carries a whole hostile value."""
+    text = repr(data)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def _kind(data: Json) -> str:
     if data is None:
         return "null"
+    if isinstance(data, OversizedInt):
+        return f"an integer of {data.digits} digits (more than any 64-bit integer)"
     return {
         bool: "a boolean",
         int: "an integer",

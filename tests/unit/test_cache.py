@@ -16,7 +16,6 @@ import pytest
 from abidiff import snapshot as snapshot_io
 from abidiff.cache import STALE_SECONDS, SnapshotCache, default_cache_dir
 from abidiff.model import Build, ReleaseLevel, Snapshot
-from abidiff.sources.gitref import snapshot_cache_key
 
 KEY = "ab" * 32
 OTHER = "cd" * 32
@@ -52,6 +51,7 @@ def test_round_trip(tmp_path: Path) -> None:
     with open(path, encoding="utf-8") as handle:
         assert handle.read() == snapshot_io.dumps(snap)
     assert (tmp_path / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (tmp_path / "abidiff-cache").read_text().startswith("abidiff cache, layout 1\n")
     assert tmp_names(tmp_path) == []
 
 
@@ -98,6 +98,8 @@ def test_bad_keys_are_refused(tmp_path: Path, key: str) -> None:
 
 
 def test_key_depends_on_every_input() -> None:
+    from abidiff.sources.gitref import snapshot_cache_key
+
     base = dict(commit="a" * 40, triple=None, pyconfig_sha256="0" * 64)
     key = snapshot_cache_key(**base)  # type: ignore[arg-type]
     assert key == snapshot_cache_key(**base)  # type: ignore[arg-type]
@@ -120,6 +122,7 @@ def test_default_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == str(tmp_path / "xdg" / "abidiff")
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/is/ignored")
+    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_cache_dir() == str(tmp_path / "home" / ".cache" / "abidiff")
 
@@ -146,10 +149,10 @@ def test_stale_temporaries_are_swept(tmp_path: Path) -> None:
     cache.put(KEY, make_snapshot())
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)
-    old = tmp_path / "snapshots" / f"tmp-{pid}-old.part"
-    young = tmp_path / "snapshots" / f"tmp-{pid}-young.part"
-    alive = tmp_path / "snapshots" / f"tmp-{os.getpid()}-mine.part"
-    old_dir = tmp_path / "artifacts" / "configure" / f"tmp-{pid}-tree"
+    old = tmp_path / "snapshots" / f"tmp-{pid}-{'0' * 16}.part"
+    young = tmp_path / "snapshots" / f"tmp-{pid}-{'1' * 16}.part"
+    alive = tmp_path / "snapshots" / f"tmp-{os.getpid()}-{'2' * 16}.part"
+    old_dir = tmp_path / "artifacts" / "configure" / f"tmp-{pid}-{'3' * 16}"
     old_dir.mkdir(parents=True)
     (old_dir / "half-written").write_text("x")
     for path in (old, young, alive):
