@@ -82,6 +82,67 @@ def make_dirty(repo: Path) -> None:
     git(repo, "add", "Include/patchlevel.h")
 
 
+_SHIM = """#!/bin/sh
+# abidiff's tests: log each git command; hold the first one matching $ABIDIFF_TEST_GIT_HOLD
+# until $ABIDIFF_TEST_GIT_HOLD_DIR/release exists (at most 60 s), then run the real git
+printf '%s\\n' "$*" >> "$ABIDIFF_TEST_GIT_LOG"
+if [ -n "$ABIDIFF_TEST_GIT_HOLD" ]; then
+  case "$*" in
+    *"$ABIDIFF_TEST_GIT_HOLD"*)
+      if mkdir "$ABIDIFF_TEST_GIT_HOLD_DIR/held" 2>/dev/null; then
+        : > "$ABIDIFF_TEST_GIT_HOLD_DIR/reached"
+        i=0
+        while [ ! -e "$ABIDIFF_TEST_GIT_HOLD_DIR/release" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done
+      fi;;
+  esac
+fi
+exec {git} "$@"
+"""
+
+
+@dataclass(frozen=True)
+class GitShim:
+    """A directory to put first on PATH: its ``git`` logs every command line to ``log``,
+    and can hold one until the test releases it (a run stopped at a known point)."""
+
+    bin_dir: Path
+    log: Path
+    hold_dir: Path
+
+    def env(self, hold: str | None = None) -> dict[str, str]:
+        env = {
+            "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "ABIDIFF_TEST_GIT_LOG": str(self.log),
+            "ABIDIFF_TEST_GIT_HOLD_DIR": str(self.hold_dir),
+        }
+        if hold is not None:
+            env["ABIDIFF_TEST_GIT_HOLD"] = hold
+        return env
+
+    def commands(self) -> list[str]:
+        return self.log.read_text().splitlines() if self.log.exists() else []
+
+    def reached(self) -> bool:
+        return (self.hold_dir / "reached").exists()
+
+    def release(self) -> None:
+        (self.hold_dir / "release").touch()
+
+
+def git_shim(tmp_path: Path) -> GitShim:
+    need_git()
+    real = shutil.which("git")
+    assert real is not None
+    bin_dir = tmp_path / "git-shim"
+    bin_dir.mkdir()
+    script = bin_dir / "git"
+    script.write_text(_SHIM.replace("{git}", real))
+    script.chmod(0o755)
+    hold_dir = tmp_path / "git-hold"
+    hold_dir.mkdir()
+    return GitShim(bin_dir=bin_dir, log=tmp_path / "git-commands.log", hold_dir=hold_dir)
+
+
 @dataclass(frozen=True)
 class RepoState:
     status: str

@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from abidiff.sources import STABLE_ABI_NAME, Library, ResolvedBuild, SpecKind, r
 
 if TYPE_CHECKING:
     from abidiff.cache import SnapshotCache
+    from abidiff.sources.gitref import GitRefPlan
 
 # libpython3.13.so.1.0, libpython3.6m.so, libpython3.13t.dylib, python313.dll, python313_d.dll,
 # .../Python.framework/Versions/3.13/Python
@@ -87,11 +89,14 @@ class _Pending:
     options: BuildOptions
     cache: SnapshotCache | None
     resolved: ResolvedBuild | None = None  # a local build, resolved
-    key: str | None = None  # its cache key (git refs: computed while making)
+    key: str | None = None  # its cache key
+    plan: GitRefPlan | None = None  # a git ref, planned
 
     def make(self) -> Snapshot:
+        if self.plan is not None:
+            return _make_from_git(self.plan, self.options, self.cache)
         if self.resolved is None:
-            return _make_from_git(self.spec, self.options, self.cache)
+            raise AssertionError("a pending build is a local build or a git ref")
         snapshot = snapshot_of_resolved(self.resolved, self.options)
         if self.cache is not None and self.key is not None:
             self.cache.put(self.key, snapshot)
@@ -208,50 +213,47 @@ def _is_git_spec(spec: str) -> bool:
 
 
 def _lookup_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot | _Pending:
+    """The cached snapshot of a git ref, or its plan: the ref is resolved here, once."""
     from abidiff.sources import gitref
 
-    explicit = spec.startswith(gitref.GIT_PREFIX)
     try:
-        key = gitref.peek_cache_key(spec, options, cache=cache)
+        plan = gitref.plan_gitref(spec, options, cache=cache)
     except BuildSpecError as exc:
-        if explicit:
+        if spec.startswith(gitref.GIT_PREFIX):
             raise
         raise BuildSpecError(
             f"no build found for '{spec}': tried a path (none exists); a program on PATH (none); "
             f"a git ref: {exc.message}",
             hint=exc.hint,
         ) from exc
-    if cache is not None and not options.libs and key is not None:
-        hit = cache.get(key)
+    if cache is not None and not options.libs and plan.cache_key is not None:
+        hit = cache.get(plan.cache_key)
         if hit is not None:
             return hit
-    return _Pending(spec=spec, options=options, cache=cache)
+    return _Pending(spec=spec, options=options, cache=cache, plan=plan)
 
 
-def _make_from_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot:
+def _make_from_git(plan: GitRefPlan, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot:
     from abidiff.sources import gitref
 
-    cacheable = cache is not None and not options.libs
     with _private_dir(cache) as workdir:
-        resolved = gitref.resolve_gitref(spec, options, workdir=workdir, cache=cache)
-        if options.build_binaries:
-            assert resolved.commit is not None
-            root = gitref.repository_root(options.repo)
-            tree = gitref.extract_for_build(root, resolved.commit, os.path.join(workdir, "build"))
-            library = gitref.build_libpython(tree, cache, jobs=os.cpu_count() or 1)
-            resolved = replace(resolved, libraries=(Library(role=BinaryRole.LIBPYTHON, path=library),))
+        resolved = gitref.build_plan(plan, workdir=workdir, cache=cache, progress=_note)
         snapshot = snapshot_of_resolved(resolved, options)
-        if options.build_binaries:  # the library lives in the private dir: keep its name only
-            snapshot = replace(
-                snapshot,
-                binaries=tuple(replace(b, path=os.path.basename(b.path)) for b in snapshot.binaries),
-            )
-    if not options.build_binaries:
+    if plan.build:  # the library lives in the cache or the private dir: keep its name only
+        binaries = tuple(replace(b, path=os.path.basename(b.path)) for b in snapshot.binaries)
+        snapshot = replace(snapshot, binaries=binaries)
+    else:
         snapshot = replace(snapshot, build=replace(snapshot.build, headers_only=not snapshot.binaries))
-    if cacheable and resolved.cache_key is not None:
-        assert cache is not None
+    if cache is not None and not options.libs and resolved.cache_key is not None:
         cache.put(resolved.cache_key, snapshot)
     return snapshot
+
+
+def _note(message: str) -> None:
+    """Progress of a configure or make run: one line on stderr (through ``sys.stderr`` as it
+    is when the line is written, so that a spinner drawn by the command stays below it)."""
+    if not os.environ.get("ABIDIFF_NO_PROGRESS"):
+        print(f"abidiff: {message}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
@@ -21,6 +22,7 @@ class Terminated(BaseException):
 
 _depth = 0
 _pending: int | None = None
+stopping = threading.Event()  # set by a signal: threads running a child (make) stop it too
 
 
 def _raise_for(signum: int) -> None:
@@ -31,6 +33,7 @@ def _raise_for(signum: int) -> None:
 
 def _handler(signum: int, _frame: FrameType | None) -> None:
     global _pending
+    stopping.set()
     if _depth:
         _pending = signum
         return
@@ -41,6 +44,7 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
 def installed() -> Iterator[None]:
     """Handle SIGINT and SIGTERM as described above for the duration of the block."""
     previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
+    stopping.clear()
     for number in (signal.SIGINT, signal.SIGTERM):
         previous[number] = signal.signal(number, _handler)
     try:

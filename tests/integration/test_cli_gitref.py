@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitrepo import MINIMAL_PYCONFIG, make_dirty, repo_state
+from tests.gitrepo import MINIMAL_PYCONFIG, git, git_shim, make_dirty, repo_state
 
 pytestmark = pytest.mark.integration
 
@@ -105,32 +105,58 @@ def test_unknown_ref(cpython_repo: Path, tmp_path: Path) -> None:
     assert "v9.9.9" in proc.stderr and "abidiff: hint:" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2], ids=lambda d: f"after-{d}s")
-def test_interrupted_run_leaves_nothing_behind(cpython_repo: Path, tmp_path: Path, signum: int, delay: float) -> None:
+def compare_args(repo: Path) -> list[str]:
+    return ["compare", "v3.12.0a1", "v3.12.0a2", "--repo", str(repo), "--pyconfig", MINIMAL_PYCONFIG]
+
+
+def test_a_ref_is_resolved_once(cpython_repo: Path, tmp_path: Path) -> None:
+    """A cold two-ref compare runs at most 6 git processes (one rev-parse per ref, then
+    ls-tree and cat-file per ref); a cached one only the two rev-parse (12 and 4 before)."""
+    shim = git_shim(tmp_path)
     cache = tmp_path / "cache"
-    args = [
-        sys.executable,
-        "-m",
-        "abidiff",
-        "v3.12.0a1",
-        "v3.12.0a2",
-        "--repo",
-        str(cpython_repo),
-        "--pyconfig",
-        MINIMAL_PYCONFIG,
-        "--format",
-        "json",
-    ]
+    cold = abidiff(*compare_args(cpython_repo), cache=cache, env=shim.env())
+    assert cold.returncode == 12, cold.stderr
+    commands = shim.commands()
+    assert len(commands) <= 6, commands
+    verbs = sorted(command.split(" -C ", 1)[1].split()[1] for command in commands)
+    assert verbs == ["cat-file", "cat-file", "ls-tree", "ls-tree", "rev-parse", "rev-parse"]
+    shim.log.unlink()
+    cached = abidiff(*compare_args(cpython_repo), cache=cache, env=shim.env())
+    assert cached.returncode == 12 and cached.stdout == cold.stdout
+    assert [command.split(" -C ", 1)[1].split()[1] for command in shim.commands()] == ["rev-parse", "rev-parse"]
+
+
+# Where the run is when the signal comes: held at a git command of a phase (the shim waits
+# until the test releases it), and, for "one-stored", also until one snapshot is in the cache.
+PHASES = {
+    "planning": ("rev-parse", False),
+    "extracting": ("ls-tree", False),
+    "one-stored": ("--full-tree {a2}", True),
+}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("phase", PHASES.keys())
+def test_interrupted_run_leaves_nothing_behind(cpython_repo: Path, tmp_path: Path, signum: int, phase: str) -> None:
+    cache = tmp_path / "cache"
+    shim = git_shim(tmp_path)
+    hold, wait_for_entry = PHASES[phase]
+    hold = hold.format(a2=git(cpython_repo, "rev-parse", "v3.12.0a2^{commit}").strip())
+    args = [sys.executable, "-m", "abidiff", *compare_args(cpython_repo), "--format", "json"]
     env = dict(os.environ, ABIDIFF_CACHE_DIR=str(cache), ABIDIFF_NO_PROGRESS="1", ABIDIFF_JOBS="1")
+    env.update(shim.env(hold))
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(delay)
-    proc.send_signal(signum)
+    try:
+        deadline = time.monotonic() + 120
+        while not (shim.reached() and (not wait_for_entry or any(cache.glob("snapshots/*.json")))):
+            assert proc.poll() is None and time.monotonic() < deadline, f"the run never reached {phase}"
+            time.sleep(0.01)
+        proc.send_signal(signum)
+    finally:
+        shim.release()
     _out, err = proc.communicate(timeout=120)
     assert "Traceback" not in err
-    # finished, or stopped by the signal: as abidiff (128 + signum), or, when it came while
-    # the interpreter was still starting, by its default action (-signum)
-    assert proc.returncode in (0, 4, 12, 128 + signum, -signum), err
+    assert proc.returncode == 128 + signum, err
     leftovers = [p for p in cache.rglob("*") if p.name.startswith(("tmp-", ".abidiff-"))] if cache.exists() else []
     if (cache / "tmp").is_dir():
         leftovers += list((cache / "tmp").iterdir())  # the private trees of runs

@@ -23,9 +23,9 @@ from abidiff.sources.gitref import (
     build_libpython,
     check_ref,
     commit_of,
-    extract_for_build,
+    extract_tree,
     is_ref_like,
-    peek_cache_key,
+    plan_gitref,
     pyconfig_from_template,
     resolve_gitref,
 )
@@ -55,7 +55,7 @@ def test_two_tags_give_snapshots_of_their_versions(cpython_repo: Path, tmp_path:
     assert old.manifest_path is not None and old.manifest_path.endswith("Misc/stable_abi.toml")
     assert read_manifest(old.manifest_path)  # the manifest of the commit, readable
     assert old.cache_key and new.cache_key and old.cache_key != new.cache_key
-    assert old.cache_key == peek_cache_key("v3.12.0a1", options)
+    assert old.cache_key == plan_gitref("v3.12.0a1", options).cache_key
     old_snap, new_snap = snapshot_of_resolved(old), snapshot_of_resolved(new)
     assert (old_snap.build.version, new_snap.build.version) == ("3.12.0a1", "3.12.0a2")
     assert old_snap.build.origin == old.origin
@@ -173,19 +173,14 @@ def test_extraction_is_raw_and_keeps_modes(cpython_repo: Path, tmp_path: Path) -
     script = cpython_repo / "configure"
     script.write_text("#!/bin/sh\nexit 0\n")
     script.chmod(0o755)
-    (cpython_repo / "Include" / "link.h").symlink_to("patchlevel.h")
-    (cpython_repo / "Include" / "escape.h").symlink_to("../../../outside")
     git(cpython_repo, "add", "-A")
     git(cpython_repo, "commit", "-qm", "attributes")
     dest = tmp_path / "tree"
-    extract_for_build(str(cpython_repo), commit_of("HEAD", str(cpython_repo)), str(dest))
+    extract_tree(str(cpython_repo), commit_of("HEAD", str(cpython_repo)), str(dest), paths=None)
     assert (dest / "Include" / "Python.h").read_bytes() == (cpython_repo / "Include" / "Python.h").read_bytes()
     assert os.stat(dest / "configure").st_mode & stat.S_IXUSR
     assert not os.stat(dest / "README.rst").st_mode & stat.S_IXUSR
-    assert os.readlink(dest / "Include" / "link.h") == "patchlevel.h"
-    assert not os.path.lexists(dest / "Include" / "escape.h")
     assert not (tmp_path / "filtered").exists()
-    assert (dest / ".abidiff-commit").read_text().strip() == commit_of("HEAD", str(cpython_repo))
 
 
 # --- pyconfig.h from ./configure -----------------------------------------------------------
@@ -227,17 +222,18 @@ def test_configure_runs_once_per_commit(cpython_repo: Path, tmp_path: Path, monk
     monkeypatch.setenv("ABIDIFF_TEST_CONFIGURE_RUNS", str(runs))
     before = repo_state(cpython_repo)
     options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None)
-    assert peek_cache_key("HEAD", options) is None  # only configure would tell
-    first = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w1"))
-    second = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w2"))
+    cache = SnapshotCache(str(tmp_path / "cache"))
+    assert plan_gitref("HEAD", options, cache=cache).cache_key is None  # only configure would tell
+    first = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w1"), cache=cache)
+    second = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w2"), cache=cache)
     assert runs.read_text() == "run\n"
-    assert first.config_dirs == second.config_dirs
     (config_dir,) = first.config_dirs
-    assert config_dir.startswith(str(tmp_path / "cache" / "artifacts" / "configure"))
-    assert "Py_TRACE_REFS 1" in Path(config_dir, "pyconfig.h").read_text()
-    assert "checking for a C compiler" in Path(config_dir, "configure.log").read_text()
-    assert sorted(os.listdir(config_dir)) == ["configure.log", "pyconfig.h"]  # the tree is not kept
-    assert first.cache_key == second.cache_key == peek_cache_key("HEAD", options)
+    assert Path(config_dir, "pyconfig.h").read_bytes() == Path(second.config_dirs[0], "pyconfig.h").read_bytes()
+    (artifact,) = (tmp_path / "cache" / "artifacts" / "configure").iterdir()
+    assert "Py_TRACE_REFS 1" in (artifact / "pyconfig.h").read_text()
+    assert "checking for a C compiler" in (artifact / "configure.log").read_text()
+    assert sorted(os.listdir(artifact)) == ["configure.log", "pyconfig.h"]  # the tree is not kept
+    assert first.cache_key == second.cache_key == plan_gitref("HEAD", options, cache=cache).cache_key
     snap = snapshot_of_resolved(first)
     assert snap.build.config_value("Py_TRACE_REFS") == 1
     assert repo_state(cpython_repo) == before
@@ -247,11 +243,13 @@ def test_failing_configure(cpython_repo: Path, tmp_path: Path) -> None:
     add_configure(cpython_repo, CONFIGURE_FAIL)
     cache_dir = tmp_path / "cache"
     workdir = tmp_path / "w"
+    options = options_for(cpython_repo, cache_dir, pyconfig=None)
     with pytest.raises(AbidiffError) as caught:
-        resolve_gitref("HEAD", options_for(cpython_repo, cache_dir, pyconfig=None), workdir=str(workdir))
+        resolve_gitref("HEAD", options, workdir=str(workdir), cache=SnapshotCache(str(cache_dir)))
     error = caught.value
     assert isinstance(error, ToolchainError) and error.exit_status == 1
-    assert "./configure of" in error.message and "failed (exit status 1)" in error.message
+    assert error.message.startswith("./configure --enable-shared of HEAD (")
+    assert "failed (exit status 1)" in error.message
     assert "no acceptable C compiler found" in error.message
     assert error.details[0].startswith("the last 20 lines of ")
     assert len(error.details) == 21 and error.details[-1].endswith("no acceptable C compiler found in $PATH")
@@ -269,7 +267,8 @@ def test_no_cache_configures_in_the_workdir(
     monkeypatch.setenv("ABIDIFF_TEST_CONFIGURE_RUNS", str(tmp_path / "runs"))
     options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, use_cache=False)
     resolved = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"))
-    assert resolved.config_dirs == (str(tmp_path / "w" / "configure"),)
+    assert (tmp_path / "w" / "configure" / "configure.log").is_file()
+    assert "Py_TRACE_REFS 1" in Path(resolved.config_dirs[0], "pyconfig.h").read_text()
     assert not (tmp_path / "cache").exists()
 
 
@@ -298,7 +297,7 @@ def test_windows_target_uses_pc_pyconfig(cpython_repo: Path, tmp_path: Path) -> 
     resolved = resolve_gitref("v3.12.0a2", options, workdir=str(tmp_path / "w"))
     assert resolved.target == "x86_64-pc-windows-msvc"
     assert resolved.config_dirs[1] == WINSTUB_DIR
-    assert resolved.cache_key == peek_cache_key("v3.12.0a2", options)
+    assert resolved.cache_key == plan_gitref("v3.12.0a2", options).cache_key
     snap = snapshot_of_resolved(resolved)
     assert snap.build.target.startswith("x86_64-pc-windows-msvc")
     assert snap.build.pointer_size == 8
@@ -318,7 +317,7 @@ def test_windows_pyconfig_from_template(cpython_repo: Path, tmp_path: Path) -> N
     generated = Path(resolved.config_dirs[0], "pyconfig.h").read_text()
     assert "#define WITH_PYMALLOC 0" in generated and "@" not in generated
     assert "/* #define Py_GIL_DISABLED 1 */" in generated  # the default build: GIL enabled
-    assert resolved.cache_key == peek_cache_key("HEAD", options)
+    assert resolved.cache_key == plan_gitref("HEAD", options).cache_key
     assert snapshot_of_resolved(resolved).build.config_value("Py_GIL_DISABLED") == 0
 
 
@@ -386,7 +385,7 @@ def test_build_without_a_compiler(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     tree = tmp_path / "tree"
     tree.mkdir()
     with pytest.raises(ToolchainError) as caught:
-        build_libpython(str(tree), SnapshotCache(str(tmp_path / "cache")), jobs=2)
+        build_libpython(str(tree), str(tmp_path / "out"), jobs=2, name="HEAD")
     assert "no C compiler to build libpython" in caught.value.message
     assert caught.value.exit_status == 1 and caught.value.hint and "CC" in caught.value.hint
 
@@ -397,11 +396,11 @@ def test_build_with_failing_configure(cpython_repo: Path, tmp_path: Path) -> Non
     if shutil.which("make") is None:
         pytest.skip("make is not on PATH")
     add_configure(cpython_repo, CONFIGURE_FAIL)
-    tree = tmp_path / "tree"
-    extract_for_build(str(cpython_repo), commit_of("HEAD", str(cpython_repo)), str(tree))
+    before = repo_state(cpython_repo)
     cache = SnapshotCache(str(tmp_path / "cache"))
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, build_binaries=True)
     with pytest.raises(ToolchainError) as caught:
-        build_libpython(str(tree), cache, jobs=2)
+        resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"), cache=cache)
     error = caught.value
     assert error.exit_status == 1
     assert "no acceptable C compiler found" in error.message
@@ -409,3 +408,10 @@ def test_build_with_failing_configure(cpython_repo: Path, tmp_path: Path) -> Non
     kept = list((tmp_path / "cache" / "logs").iterdir())
     assert len(kept) == 1 and kept[0].name.startswith("libpython-") and str(kept[0]) in error.message
     assert cache.info().trees == 0
+    assert repo_state(cpython_repo) == before
+
+
+def test_build_refuses_a_target(cpython_repo: Path, tmp_path: Path) -> None:
+    options = options_for(cpython_repo, tmp_path / "cache", build_binaries=True, target="windows")
+    with pytest.raises(BuildSpecError, match="cannot be combined with --target windows"):
+        plan_gitref("HEAD", options)
