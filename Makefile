@@ -27,4 +27,3 @@ lint: $(STAMP)
 
 regen: $(STAMP)
 	$(PY) scripts/regen.py
-	$(PY) scripts/gen_rules_doc.py

@@ -2,278 +2,46 @@
 
 For each ``Py_LIMITED_API`` level from 3.2 to the build's own version, the limited API
 surface (functions, data, structs with their abi3 kind, macros, typedefs; each with the
-level that first shows it, ``limited_since``), and findings against three truths:
+level that first shows it, ``limited_since``), and changes against three truths:
 
 - the stable ABI manifest (``Misc/stable_abi.toml``): the build's own when it carries one
   (snapshots of git refs), else the copy shipped with abidiff (:mod:`abidiff.data`);
 - the build's binaries (what it exports);
 - with ``--against OLD``: what OLD declared in its limited API and exported.
 
-Findings use the rule ids ``ABI8xx`` of :data:`ABI3_RULES` (``docs/abi3.md``); the JSON
-report has the same ``changes`` shape as a comparison's.  :func:`audit` is pure (snapshots
-in, an :class:`Abi3Report` out); :mod:`abidiff.commands.abi3` builds the snapshots and renders.
+:func:`audit` is pure (snapshots in, an :class:`Abi3Audit` of changes out); the rules
+``ABI801``-``ABI806`` of the one catalogue (:mod:`abidiff.rules`) judge its changes.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from abidiff import codec
-from abidiff.diff import EntityKind
-from abidiff.errors import UsageError
+from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.diff.common import exported_names, flatten, is_include_guard, record_names, since_by_name
 from abidiff.model import (
-    BinaryRole,
+    Build,
     Field,
     Function,
     Macro,
     ManifestEntry,
     Record,
     Snapshot,
-    StrEnum,
     Tier,
     Typedef,
     Variable,
     limited_api_hex,
     version_key,
 )
-from abidiff.rules import SEVERITY_ORDER, BuildIdentity, Severity, StableVerdict, identity
 
-FORMATS = ("text", "json", "markdown")
-SCHEMA_NAME = "abidiff-abi3"
-SCHEMA_VERSION = 1
 NOTE_INVISIBLE = (
     "struct access through macros or static inline functions is compiled into an extension: "
     "it is invisible in a binary's imports"
 )
+_SKIPPED_HEADERS = ("pyconfig.h", "patchlevel.h")
 
-
-class Abi3Kind(StrEnum):
-    """What a finding of ``abidiff abi3`` or ``abidiff ext`` is; one rule each."""
-
-    AHEAD_OF_MANIFEST = "limited-ahead-of-manifest"
-    AHEAD_OF_OLD = "limited-ahead-of-old"
-    MANIFEST_NOT_IN_HEADERS = "manifest-not-in-headers"
-    MANIFEST_NOT_EXPORTED = "manifest-not-exported"
-    STABLE_LAYOUT_CHANGED = "stable-layout-changed"
-    LIMITED_ALIAS_VALUE = "limited-api-alias-value"
-    EXT_NOT_STABLE = "ext-not-stable-abi"
-    EXT_NEWER_THAN_TAG = "ext-newer-than-tag"
-    EXT_NOT_EXPORTED = "ext-not-exported"
-    EXT_BROKEN_BETWEEN = "ext-broken-between"
-    EXT_VERSIONED_DLL = "ext-versioned-dll"
-    EXT_TAG_MISMATCH = "ext-tag-mismatch"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Abi3Rule:
-    """One rule of the abi3/ext catalogue; ``message`` is a template over ``entity``,
-    ``entity_kind``, ``old``, ``new``, ``detail``."""
-
-    id: str
-    kind: Abi3Kind
-    title: str
-    detects: str
-    severity: Severity
-    message: str
-    remedy: str
-
-
-ABI3_RULES: tuple[Abi3Rule, ...] = (
-    Abi3Rule(
-        id="ABI801",
-        kind=Abi3Kind.AHEAD_OF_MANIFEST,
-        title="limited declaration visible before the version that added it",
-        detects="The headers show a limited-API item at a Py_LIMITED_API older than the stable ABI "
-        "manifest's 'added': an abi3 extension built for that older version can use it, and then import "
-        "a symbol the older Pythons lack.",
-        severity=Severity.WARNING,
-        message="{entity_kind} {entity} is visible at Py_LIMITED_API {new}, but the manifest adds it in {old}",
-        remedy="Guard it: #if !defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x03XY0000 (XY = 'added').",
-    ),
-    Abi3Rule(
-        id="ABI802",
-        kind=Abi3Kind.AHEAD_OF_OLD,
-        title="limited declaration visible at OLD's level that OLD lacks",
-        detects="Compiled with Py_LIMITED_API set to OLD's version, the build's headers show an item that "
-        "OLD neither declared in its limited API nor exported: an extension built that way for OLD may "
-        "fail to build against OLD, or (a function or data) fail to load on it.",
-        severity=Severity.WARNING,
-        message="{entity_kind} {entity} is visible at Py_LIMITED_API {new}, {detail}",
-        remedy="Guard it with the version that adds it: #if Py_LIMITED_API+0 >= 0x03XY0000.",
-    ),
-    Abi3Rule(
-        id="ABI803",
-        kind=Abi3Kind.MANIFEST_NOT_IN_HEADERS,
-        title="manifest item missing from the headers at its version",
-        detects="A manifest item (not abi_only, not for another platform) is not visible in the headers at "
-        "the Py_LIMITED_API of the version that added it.",
-        severity=Severity.WARNING,
-        message="{entity_kind} {entity} (added {old}) {detail}",
-        remedy="Declare it in the limited API under its version guard, or mark it abi_only in the manifest.",
-    ),
-    Abi3Rule(
-        id="ABI804",
-        kind=Abi3Kind.MANIFEST_NOT_EXPORTED,
-        title="stable ABI function or data not exported",
-        detects="A function or data of the manifest (added at or before the build's version, for this "
-        "platform) is not exported by the build's binaries: abi3 extensions that use it fail to load.",
-        severity=Severity.BREAK,
-        message="{entity_kind} {entity} (stable ABI since {old}) is not exported by {detail}",
-        remedy="Export it (PyAPI_FUNC/PyAPI_DATA, not a macro or static inline function) for as long as 3.x lives.",
-    ),
-    Abi3Rule(
-        id="ABI805",
-        kind=Abi3Kind.STABLE_LAYOUT_CHANGED,
-        title="stable ABI struct layout changed",
-        detects="A struct whose layout is part of the stable ABI (struct_abi_kind 'full-abi', or the listed "
-        "'members'; without a manifest, the structs complete at some Py_LIMITED_API level) differs from OLD.",
-        severity=Severity.BREAK,
-        message="{entity_kind} {entity} changed: {detail}",
-        remedy="Never change a stable ABI layout; add a new struct and functions that take it.",
-    ),
-    Abi3Rule(
-        id="ABI806",
-        kind=Abi3Kind.LIMITED_ALIAS_VALUE,
-        title="Py_LIMITED_API_3_x alias with a wrong value",
-        detects="A PEP 605 alias Py_LIMITED_API_3_x defined by the headers is not 0x03XY0000.",
-        severity=Severity.WARNING,
-        message="macro {entity} is {new}, not {old}",
-        remedy="Define Py_LIMITED_API_3_x as 0x03XY0000, the Py_LIMITED_API value of 3.x.",
-    ),
-    Abi3Rule(
-        id="ABI811",
-        kind=Abi3Kind.EXT_NOT_STABLE,
-        title="abi3 extension imports a symbol outside the stable ABI",
-        detects="An extension tagged abi3 imports a CPython symbol that is not in the stable ABI: it works "
-        "only with the versions that happen to export it.",
-        severity=Severity.BREAK,
-        message="{entity} is imported but is not in the stable ABI{detail}",
-        remedy="Build with Py_LIMITED_API defined and use only limited-API functions, or drop the abi3 tag.",
-    ),
-    Abi3Rule(
-        id="ABI812",
-        kind=Abi3Kind.EXT_NEWER_THAN_TAG,
-        title="abi3 extension imports a symbol newer than its tag",
-        detects="An extension tagged abi3 for 3.X imports a stable ABI symbol added after 3.X: it fails to "
-        "load on the versions from 3.X to the one before 'added'.",
-        severity=Severity.BREAK,
-        message="{entity} is in the stable ABI since {new}, but the extension is tagged for {old}",
-        remedy="Build with Py_LIMITED_API=0x03XY0000 of the tag (the headers then hide the symbol), or raise the tag.",
-    ),
-    Abi3Rule(
-        id="ABI813",
-        kind=Abi3Kind.EXT_NOT_EXPORTED,
-        title="imported symbol not exported by the build",
-        detects="The extension imports a symbol that the given build does not export: it fails to load there.",
-        severity=Severity.BREAK,
-        message="{entity} is imported but {detail} does not export it",
-        remedy="Rebuild the extension against that build, or avoid the symbol.",
-    ),
-    Abi3Rule(
-        id="ABI814",
-        kind=Abi3Kind.EXT_BROKEN_BETWEEN,
-        title="ABI break between OLD and NEW touches an imported symbol",
-        detects="Between the two builds, a function the extension imports was removed or changed signature, or "
-        "data it imports changed type or size, or was removed.",
-        severity=Severity.BREAK,
-        message="{entity} is imported: {detail}",
-        remedy="Rebuild the extension for NEW.",
-    ),
-    Abi3Rule(
-        id="ABI815",
-        kind=Abi3Kind.EXT_VERSIONED_DLL,
-        title="abi3 extension links to a versioned python3X.dll",
-        detects="A Windows extension tagged abi3 imports from python3X.dll instead of python3.dll: it loads "
-        "only with that one version.",
-        severity=Severity.BREAK,
-        message="{entity} is imported from {detail}, not python3.dll",
-        remedy="Define Py_LIMITED_API before including Python.h: pyconfig.h then links python3.lib.",
-    ),
-    Abi3Rule(
-        id="ABI816",
-        kind=Abi3Kind.EXT_TAG_MISMATCH,
-        title="wheel file name and WHEEL metadata disagree",
-        detects="The tags in the wheel's file name differ from the Tag lines of its WHEEL metadata.",
-        severity=Severity.WARNING,
-        message="wheel tags differ: file name {old}, WHEEL {new}",
-        remedy="Rebuild the wheel; installers trust the file name, auditors the metadata.",
-    ),
-)
-RULE_BY_KIND: Mapping[Abi3Kind, Abi3Rule] = {rule.kind: rule for rule in ABI3_RULES}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """One finding, in the shape of a comparison's ``ReportedChange``: ``impacts`` names, for
-    ``abidiff ext``, the extension modules concerned."""
-
-    rule: str
-    kind: Abi3Kind
-    entity: str
-    entity_kind: EntityKind
-    tier: Tier
-    severity: Severity
-    message: str
-    headline: str
-    old: str | None
-    new: str | None
-    detail: str
-    shifted: tuple[str, ...]
-    impacts: tuple[str, ...]
-    header: str | None
-
-
-def finding(
-    kind: Abi3Kind,
-    entity: str,
-    entity_kind: EntityKind,
-    *,
-    tier: Tier = Tier.LIMITED,
-    old: str | None = None,
-    new: str | None = None,
-    detail: str = "",
-    impacts: tuple[str, ...] = (),
-    header: str | None = None,
-) -> Finding:
-    rule = RULE_BY_KIND[kind]
-    message = rule.message.format(entity=entity, entity_kind=entity_kind, old=old, new=new, detail=detail)
-    return Finding(
-        rule=rule.id,
-        kind=kind,
-        entity=entity,
-        entity_kind=entity_kind,
-        tier=tier,
-        severity=rule.severity,
-        message=message,
-        headline=message,
-        old=old,
-        new=new,
-        detail=detail,
-        shifted=(),
-        impacts=impacts,
-        header=header,
-    )
-
-
-def finding_order(item: Finding) -> tuple[int, str, str, str]:
-    return (SEVERITY_ORDER.index(item.severity), item.rule, item.entity, item.message)
-
-
-def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
-    """(count per rule id, count per severity) of ``findings``."""
-    counts: dict[str, int] = {}
-    severity_counts = {str(severity): 0 for severity in SEVERITY_ORDER}
-    for item in findings:
-        counts[item.rule] = counts.get(item.rule, 0) + 1
-        severity_counts[str(item.severity)] += 1
-    return dict(sorted(counts.items())), severity_counts
-
-
-# -- the report ---------------------------------------------------------------------------
+Declared = Record | Function | Variable | Typedef | Macro
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,31 +78,22 @@ class LevelSurface:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Abi3Report:
-    """The result of ``abidiff abi3 BUILD [--against OLD]``."""
+class Abi3Audit:
+    """What :func:`audit` found: the surface per level, and the changes for the judge."""
 
-    schema: str
-    schema_version: int
-    build: BuildIdentity
-    against: BuildIdentity | None
+    build: Build
+    against: Build | None
+    build_headers_only: bool
+    against_headers_only: bool
     manifest_source: str | None
     exports_checked: bool
     levels: tuple[LevelSurface, ...]
     surface: tuple[SurfaceItem, ...]
-    stable_abi_verdict: StableVerdict
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
     notes: tuple[str, ...]
-    changes: tuple[Finding, ...]
+    changes: tuple[Change, ...]
 
 
 # -- reading a snapshot -------------------------------------------------------------------
-
-_ALIAS = re.compile(r"^Py_LIMITED_API_3_(\d+)$")
-_SKIPPED_HEADERS = ("pyconfig.h", "patchlevel.h")
-_EXPORTING_ROLES = (BinaryRole.LIBPYTHON, BinaryRole.INTERPRETER, BinaryRole.STABLE_ABI)
-
-Declared = Record | Function | Variable | Typedef | Macro
 
 
 def entity_kind_of(entity: Declared) -> EntityKind:
@@ -365,30 +124,10 @@ def limited_declarations(snapshot: Snapshot) -> Iterator[Declared]:
                 yield entity
 
 
-def since_by_name(snapshot: Snapshot) -> dict[str, str]:
-    """The lowest ``limited_since`` of each name, whatever declares it (a function of the
-    manifest may be a macro in some version); records count under their tag and aliases."""
-    since: dict[str, str] = {}
-    for entity in limited_declarations(snapshot):
-        assert entity.limited_since is not None
-        names = [entity.name]
-        if isinstance(entity, Record):
-            names += [*entity.aliases, entity.name.split(" ", 1)[-1]]
-        for name in names:
-            if name not in since or version_key(entity.limited_since) < version_key(since[name]):
-                since[name] = entity.limited_since
-    return since
-
-
-def exports_of(snapshot: Snapshot) -> frozenset[str]:
-    """The names the build's libpython (or interpreter, or stable-ABI library) exports."""
-    return frozenset(
-        symbol.name for binary in snapshot.binaries if binary.role in _EXPORTING_ROLES for symbol in binary.symbols
-    )
-
-
 def exporter_names(snapshot: Snapshot) -> str:
-    names = sorted({binary.path.rsplit("/", 1)[-1] for binary in snapshot.binaries if binary.role in _EXPORTING_ROLES})
+    from abidiff.diff.common import EXPORTING_ROLES
+
+    names = sorted({binary.path.rsplit("/", 1)[-1] for binary in snapshot.binaries if binary.role in EXPORTING_ROLES})
     return ", ".join(names) or "its binaries"
 
 
@@ -461,7 +200,7 @@ def _manifest_entry(entity: Declared, manifest: Mapping[str, ManifestEntry]) -> 
 
 
 def surface(snapshot: Snapshot, manifest: Mapping[str, ManifestEntry]) -> tuple[SurfaceItem, ...]:
-    exports = exports_of(snapshot) if snapshot.binaries else None
+    exports = exported_names(snapshot) if snapshot.binaries else None
     items = []
     for entity in limited_declarations(snapshot):
         assert entity.limited_since is not None
@@ -509,7 +248,7 @@ def levels(snapshot: Snapshot, items: tuple[SurfaceItem, ...]) -> tuple[LevelSur
     return tuple(out)
 
 
-# -- findings against the manifest --------------------------------------------------------
+# -- changes against the manifest ---------------------------------------------------------
 
 _MANIFEST_KINDS = {
     "function": EntityKind.FUNCTION,
@@ -521,118 +260,86 @@ _MANIFEST_KINDS = {
 }
 
 
-def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Finding]:
+def _limited(
+    kind: ChangeKind,
+    entity: str,
+    entity_kind: EntityKind,
+    *,
+    old: str | int | None = None,
+    new: str | int | None = None,
+    facts: tuple[tuple[str, object], ...] = (),
+    header: str | None = None,
+) -> Change:
+    return Change(
+        kind=kind,
+        entity=entity,
+        entity_kind=entity_kind,
+        tier=Tier.LIMITED,
+        old=old,
+        new=new,
+        facts=facts,
+        header=header,
+    )
+
+
+def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:
     """ABI801 (visible before 'added'), ABI803 (missing at 'added'), ABI804 (not exported)."""
-    since = since_by_name(snapshot)
-    exports = exports_of(snapshot) if snapshot.binaries else None
+    since = since_by_name(limited_declarations(snapshot))
+    exports = exported_names(snapshot) if snapshot.binaries else None
     levels_known = set(snapshot.limited_levels)
-    found: list[Finding] = []
+    found: list[Change] = []
     for entry in manifest:
         if not applicable(entry, snapshot) or entry.kind not in _MANIFEST_KINDS:
             continue
         kind = _MANIFEST_KINDS[entry.kind]
         first = since.get(entry.name)
         if first is not None and version_key(first) < version_key(entry.added):
-            found.append(finding(Abi3Kind.AHEAD_OF_MANIFEST, entry.name, kind, old=entry.added, new=first))
+            found.append(_limited(ChangeKind.AHEAD_OF_MANIFEST, entry.name, kind, old=entry.added, new=first))
         elif not entry.abi_only and entry.added in levels_known and first != entry.added:
-            detail = (
-                f"is not visible at Py_LIMITED_API {entry.added} (first visible at {first})"
-                if first is not None
-                else "is not visible at any Py_LIMITED_API level"
-            )
-            found.append(finding(Abi3Kind.MANIFEST_NOT_IN_HEADERS, entry.name, kind, old=entry.added, detail=detail))
+            facts = (("first", first),)
+            found.append(_limited(ChangeKind.MANIFEST_NOT_IN_HEADERS, entry.name, kind, old=entry.added, facts=facts))
         if exports is not None and entry.kind in ("function", "data") and entry.name not in exports:
-            found.append(
-                finding(
-                    Abi3Kind.MANIFEST_NOT_EXPORTED,
-                    entry.name,
-                    kind,
-                    old=entry.added,
-                    detail=exporter_names(snapshot),
-                )
-            )
+            facts = (("exporters", exporter_names(snapshot)),)
+            found.append(_limited(ChangeKind.MANIFEST_NOT_EXPORTED, entry.name, kind, old=entry.added, facts=facts))
     return found
 
 
-# -- findings against OLD -----------------------------------------------------------------
+# -- changes against OLD ------------------------------------------------------------------
 
 
-def _is_include_guard(entity: Declared) -> bool:
-    return (
-        isinstance(entity, Macro)
-        and not entity.function_like
-        and entity.value is None
-        and entity.name.upper().endswith(("_H", "_H_"))
-    )
-
-
-def check_against_old(build: Snapshot, old: Snapshot) -> list[Finding]:
+def check_against_old(build: Snapshot, old: Snapshot) -> list[Change]:
     """ABI802: visible at OLD's level in BUILD's headers, but neither declared in OLD's
     limited API nor (a function or data) exported by OLD."""
     level = old.build.feature_version
-    old_limited = set(since_by_name(old))
-    old_exports = exports_of(old) if old.binaries else frozenset()
+    old_limited = set(since_by_name(limited_declarations(old)))
+    old_exports = exported_names(old) if old.binaries else frozenset()
     found = []
     for entity in limited_declarations(build):
         assert entity.limited_since is not None
-        if version_key(entity.limited_since) > version_key(level) or _is_include_guard(entity):
+        if version_key(entity.limited_since) > version_key(level):
+            continue
+        if isinstance(entity, Macro) and is_include_guard(entity):
             continue
         names = {entity.name, public_name(entity)}
         if isinstance(entity, Record):
-            names |= {*entity.aliases, entity.name.split(" ", 1)[-1]}
+            names |= set(record_names(entity))
         if names & old_limited:
             continue
         linked = isinstance(entity, Variable) or (isinstance(entity, Function) and not entity.inline)
         if linked and entity.name in old_exports:
             continue
-        what = "nor exported by it" if linked and old.binaries else ""
-        detail = f"but {old.build.version} does not declare it in its limited API" + (f" {what}" if what else "")
         found.append(
-            finding(
-                Abi3Kind.AHEAD_OF_OLD,
+            _limited(
+                ChangeKind.AHEAD_OF_OLD,
                 public_name(entity),
                 entity_kind_of(entity),
                 old=old.build.version,
                 new=level,
-                detail=detail,
+                facts=(("exports_checked", linked and bool(old.binaries)),),
                 header=entity.header,
             )
         )
     return found
-
-
-def flatten(fields: tuple[Field, ...]) -> dict[str, Field]:
-    """Fields by name, the members of anonymous structs and unions included (3.12's
-    ``ob_refcnt`` lives in an anonymous union of ``PyObject``)."""
-    out: dict[str, Field] = {}
-    for item in fields:
-        if item.name:
-            out.setdefault(item.name, item)
-        out.update({name: inner for name, inner in flatten(item.members).items() if name not in out})
-    return out
-
-
-def _describe_field(item: Field) -> str:
-    offset = "?" if item.offset_bits is None else f"{item.offset_bits // 8}"
-    return f"{item.type.canonical} at byte {offset}"
-
-
-def _field_changes(name: str, a: Field | None, b: Field | None) -> str | None:
-    if a is None and b is None:
-        return None
-    if a is None:
-        assert b is not None
-        return f"field {name} added ({_describe_field(b)})"
-    if b is None:
-        return f"field {name} removed (was {_describe_field(a)})"
-    if (a.offset_bits, a.size_bits, a.type.canonical, a.bitfield_width) != (
-        b.offset_bits,
-        b.size_bits,
-        b.type.canonical,
-        b.bitfield_width,
-    ):
-        return f"field {name}: {_describe_field(a)} -> {_describe_field(b)}"
-    return None
 
 
 def _record_named(snapshot: Snapshot, name: str) -> Record | None:
@@ -657,58 +364,73 @@ def stable_layouts(build: Snapshot, old: Snapshot, manifest: tuple[ManifestEntry
     return {public_name(record): () for record in old.records if record.limited_layout_since is not None}
 
 
-def check_layouts(build: Snapshot, old: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Finding]:
+def _field_key(item: Field) -> tuple[object, ...]:
+    return (item.offset_bits, item.size_bits, item.type.canonical, item.bitfield_width)
+
+
+def _layout_facts(a: Record, b: Record | None, members: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+    """What differs in a stable layout, as facts: ``layout`` (gone or opaque), ``size``
+    (old size, old alignment, new size, new alignment), ``fields`` ((name, old, new), ...)."""
+    if b is None or not b.complete:
+        return (("layout", "no longer defined in the headers" if b is None else "became opaque"),)
+    facts: list[tuple[str, object]] = []
+    if not members and (a.size, a.align) != (b.size, b.align):
+        facts.append(("size", (a.size, a.align, b.size, b.align)))
+    fields_a, fields_b = dict(flatten(a.fields)), dict(flatten(b.fields))
+    changed = []
+    for name in members or tuple(dict.fromkeys([*fields_a, *fields_b])):
+        old_field, new_field = fields_a.get(name), fields_b.get(name)
+        if old_field is None and new_field is None:
+            continue
+        if old_field is None or new_field is None or _field_key(old_field) != _field_key(new_field):
+            changed.append((name, old_field, new_field))
+    if changed:
+        facts.append(("fields", tuple(changed)))
+    return tuple(facts)
+
+
+def check_layouts(build: Snapshot, old: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:
     """ABI805: stable ABI struct layouts of BUILD against OLD."""
     found = []
     for name, members in sorted(stable_layouts(build, old, manifest).items()):
         a, b = _record_named(old, name), _record_named(build, name)
         if a is None or not a.complete:
             continue  # OLD does not define it: nothing was promised yet
-        changes: list[str] = []
-        if b is None or not b.complete:
-            changes.append("no longer defined in the headers" if b is None else "became opaque")
-        else:
-            if not members and (a.size, a.align) != (b.size, b.align):
-                changes.append(f"size/alignment {a.size}/{a.align} -> {b.size}/{b.align} bytes")
-            fields_a, fields_b = flatten(a.fields), flatten(b.fields)
-            names = members or tuple(dict.fromkeys([*fields_a, *fields_b]))
-            for field_name in names:
-                change = _field_changes(field_name, fields_a.get(field_name), fields_b.get(field_name))
-                if change:
-                    changes.append(change)
-        if changes:
-            scope = "members " + ", ".join(members) if members else "full layout"
+        facts = _layout_facts(a, b, members)
+        if facts:
             found.append(
-                finding(
-                    Abi3Kind.STABLE_LAYOUT_CHANGED,
+                _limited(
+                    ChangeKind.STABLE_LAYOUT_CHANGED,
                     name,
                     EntityKind.RECORD,
                     old=old.build.version,
                     new=build.build.version,
-                    detail=f"{'; '.join(changes)} ({scope} in the stable ABI)",
+                    facts=(*facts, ("members", members)),
                     header=(b or a).header,
                 )
             )
     return found
 
 
-def check_aliases(snapshot: Snapshot) -> tuple[list[Finding], int]:
+def check_aliases(snapshot: Snapshot) -> tuple[list[Change], int]:
     """ABI806, and how many ``Py_LIMITED_API_3_x`` aliases the headers define."""
+    import re
+
+    alias = re.compile(r"^Py_LIMITED_API_3_(\d+)$")
     found = []
-    aliases = [macro for macro in snapshot.macros if _ALIAS.match(macro.name)]
+    aliases = [macro for macro in snapshot.macros if alias.match(macro.name)]
     for macro in aliases:
-        match = _ALIAS.match(macro.name)
+        match = alias.match(macro.name)
         assert match is not None
-        wanted = f"0x{limited_api_hex(f'3.{int(match.group(1))}'):08X}"
-        actual = "not an integer constant" if macro.value is None else f"0x{macro.value:08X}"
-        if actual != wanted:
+        wanted = limited_api_hex(f"3.{int(match.group(1))}")
+        if macro.value != wanted:
             found.append(
-                finding(
-                    Abi3Kind.LIMITED_ALIAS_VALUE,
+                _limited(
+                    ChangeKind.LIMITED_ALIAS_VALUE,
                     macro.name,
                     EntityKind.MACRO,
                     old=wanted,
-                    new=actual,
+                    new=macro.value,
                     header=macro.header,
                 )
             )
@@ -724,8 +446,8 @@ def audit(
     *,
     manifest: tuple[ManifestEntry, ...] | None = None,
     manifest_source: str | None = None,
-) -> Abi3Report:
-    """The abi3 report of ``build`` (and of ``build`` against ``against``), judged by
+) -> Abi3Audit:
+    """The abi3 audit of ``build`` (and of ``build`` against ``against``), judged by
     ``manifest`` (by default the build's own, if it carries one)."""
     if manifest is None:
         manifest = build.manifest
@@ -752,105 +474,15 @@ def audit(
             found += check_layouts(build, against, manifest)
         if not against.binaries:
             notes.append(f"{against.build.version} has no binaries: ABI802 judged by its headers only")
-    findings = tuple(sorted(found, key=finding_order))
-    counts, severity_counts = tally(findings)
-    broken = any(item.severity == Severity.BREAK for item in findings)
-    return Abi3Report(
-        schema=SCHEMA_NAME,
-        schema_version=SCHEMA_VERSION,
-        build=identity(build.build, headers_only=not build.binaries),
-        against=None if against is None else identity(against.build, headers_only=not against.binaries),
+    return Abi3Audit(
+        build=build.build,
+        against=None if against is None else against.build,
+        build_headers_only=not build.binaries,
+        against_headers_only=against is None or not against.binaries,
         manifest_source=manifest_source,
         exports_checked=bool(build.binaries),
         levels=levels(build, items),
         surface=items,
-        stable_abi_verdict=StableVerdict.BROKEN if broken else StableVerdict.INTACT,
-        counts=counts,
-        severity_counts=severity_counts,
         notes=tuple(notes),
-        changes=findings,
+        changes=tuple(found),
     )
-
-
-# -- rendering ----------------------------------------------------------------------------
-
-
-def dumps(report: Abi3Report) -> str:
-    """The report as JSON: the same report always gives the same bytes."""
-    return json.dumps(codec.encode(report), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of :class:`Abi3Report` documents."""
-    return codec.document_schema(Abi3Report, name=SCHEMA_NAME, version=SCHEMA_VERSION, title="abidiff abi3 report")
-
-
-def _build_line(build: BuildIdentity) -> str:
-    return f"{build.version} ({build.origin})"
-
-
-def render_text(report: Abi3Report) -> str:
-    lines = [f"abi3 audit of {_build_line(report.build)}"]
-    if report.against is not None:
-        lines.append(f"  against {_build_line(report.against)}")
-    lines.append(f"  manifest: {report.manifest_source or 'none'}")
-    lines += ["", "Py_LIMITED_API   functions  inline  data  structs  macros  typedefs  new"]
-    for level in report.levels:
-        lines.append(
-            f"{level.level:>5} {level.hex}  {level.functions:>9}  {level.inline_functions:>6}  {level.data:>4}"
-            f"  {level.structs:>7}  {level.macros:>6}  {level.typedefs:>8}  {len(level.new):>3}"
-        )
-    lines.append("")
-    if not report.changes:
-        lines.append("no findings: the limited API guards, the manifest and the exports agree")
-    for item in report.changes:
-        where = f" [{item.header}]" if item.header else ""
-        lines.append(f"{item.rule} {item.severity}: {item.message}{where}")
-    lines.append("")
-    lines.append(
-        f"stable ABI: {report.stable_abi_verdict}; "
-        + ", ".join(f"{count} {severity}" for severity, count in report.severity_counts.items() if count)
-        if report.changes
-        else f"stable ABI: {report.stable_abi_verdict}"
-    )
-    lines += [f"note: {note}" for note in report.notes]
-    return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def render_markdown(report: Abi3Report) -> str:
-    against = f" against {report.against.version}" if report.against else ""
-    lines = [
-        f"## abi3 audit of CPython {report.build.version}{against}",
-        "",
-        f"Stable ABI: **{report.stable_abi_verdict}**. Manifest: {report.manifest_source or 'none'}.",
-        "",
-        "| Py_LIMITED_API | functions | static inline | data | structs | macros | typedefs | new |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for level in report.levels:
-        lines.append(
-            f"| {level.level} (`{level.hex}`) | {level.functions} | {level.inline_functions} | {level.data} "
-            f"| {level.structs} | {level.macros} | {level.typedefs} | {len(level.new)} |"
-        )
-    lines.append("")
-    if report.changes:
-        lines += ["| rule | severity | finding |", "| --- | --- | --- |"]
-        lines += [f"| {item.rule} | {item.severity} | {_cell(item.message)} |" for item in report.changes]
-    else:
-        lines.append("No findings.")
-    lines += ["", *(f"> {note}" for note in report.notes)]
-    return "\n".join(lines) + "\n"
-
-
-def render(report: Abi3Report, fmt: str) -> str:
-    if fmt == "json":
-        return dumps(report)
-    if fmt == "markdown":
-        return render_markdown(report)
-    if fmt == "text":
-        return render_text(report)
-    raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")

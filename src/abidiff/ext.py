@@ -6,56 +6,28 @@ The stable-ABI truth is the manifest shipped with abidiff (:mod:`abidiff.data`),
 ``--against B``, B's snapshot: its limited declarations (``limited_since``) and its exports.
 Only imports are seen: what an extension reads of a struct through macros or static inline
 functions is compiled into it and invisible here (the report says so).
+
+Pure: files and snapshots in, :class:`~abidiff.changes.Change` values out (rules
+``ABI811``-``ABI816`` of the one catalogue, :mod:`abidiff.rules`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from abidiff import codec
-from abidiff.abi3 import (
-    NOTE_INVISIBLE,
-    Abi3Kind,
-    Finding,
-    exporter_names,
-    exports_of,
-    finding,
-    finding_order,
-    tally,
-)
-from abidiff.diff import ChangeKind, EntityKind
+from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.diff.common import exported_names, tier_of_name
 from abidiff.errors import InputError
 from abidiff.model import BinaryFormat, Snapshot, Tier, version_key
-from abidiff.rules import BuildIdentity, identity
 
 if TYPE_CHECKING:
     from abidiff.binaries import ImportTable
 
-FORMATS = ("text", "json")
-SCHEMA_NAME = "abidiff-ext"
-SCHEMA_VERSION = 1
 _PYTHON_DLL = re.compile(r"^python3(\d*)(_d)?\.dll$", re.IGNORECASE)
-# the comparison's changes that make an extension importing the entity fail or misbehave
-BREAKING_KINDS = frozenset(
-    {
-        ChangeKind.FUNCTION_REMOVED,
-        ChangeKind.FUNCTION_RETURN_CHANGED,
-        ChangeKind.FUNCTION_PARAM_TYPE_CHANGED,
-        ChangeKind.FUNCTION_PARAM_COUNT_CHANGED,
-        ChangeKind.FUNCTION_VARIADIC_CHANGED,
-        ChangeKind.FUNCTION_INLINED_UNEXPORTED,
-        ChangeKind.VARIABLE_TYPE_CHANGED,
-        ChangeKind.VARIABLE_REMOVED,
-        ChangeKind.EXPORT_REMOVED,
-        ChangeKind.EXPORT_SIZE_CHANGED,
-        ChangeKind.LIMITED_REMOVED_UNEXPORTED,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,23 +79,12 @@ class WheelTags:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExtReport:
-    """The result of ``abidiff ext``."""
+class Examined:
+    """What the input is: the wheel's tags (None for a bare module), each module, the changes."""
 
-    schema: str
-    schema_version: int
-    input: str
     wheel: WheelTags | None
-    stable_abi_source: str
-    build: BuildIdentity | None
-    between: tuple[BuildIdentity, ...]
-    affected: bool | None  # by the breaks between OLD and NEW; None without --between
     extensions: tuple[ExtensionResult, ...]
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
-    summary: tuple[str, ...]
-    notes: tuple[str, ...]
-    changes: tuple[Finding, ...]
+    changes: tuple[Change, ...]
 
 
 # -- the stable-ABI truth -----------------------------------------------------------------
@@ -144,7 +105,7 @@ def shipped_truth() -> StableTruth:
 def snapshot_truth(snapshot: Snapshot) -> StableTruth:
     """A build's stable ABI: its limited functions and data (not static inline) that it
     exports, and its manifest's functions and data when it carries one."""
-    exports = exports_of(snapshot) if snapshot.binaries else None
+    exports = exported_names(snapshot) if snapshot.binaries else None
     symbols: dict[str, StableSymbol] = {}
     linked: list[tuple[str, str | None]] = [(f.name, f.limited_since) for f in snapshot.functions if not f.inline]
     linked += [(v.name, v.limited_since) for v in snapshot.variables]
@@ -184,11 +145,7 @@ def python_imports(path: str, truth: StableTruth) -> tuple[tuple[tuple[str, str 
 
 
 def _tier(name: str, truth: StableTruth) -> Tier:
-    if name in truth.symbols:
-        return Tier.LIMITED
-    if name.startswith("PyUnstable_"):
-        return Tier.UNSTABLE
-    return Tier.PRIVATE if name.startswith("_") else Tier.PUBLIC
+    return Tier.LIMITED if name in truth.symbols else tier_of_name(name)
 
 
 def _file_abi3(path: str, fmt: BinaryFormat, imports: tuple[tuple[str, str | None], ...]) -> bool:
@@ -199,10 +156,32 @@ def _file_abi3(path: str, fmt: BinaryFormat, imports: tuple[tuple[str, str | Non
     return fmt == BinaryFormat.PE and libraries == {"python3.dll"}
 
 
+def _symbol_change(
+    kind: ChangeKind,
+    name: str,
+    module: str,
+    tier: Tier,
+    *,
+    old: str | None = None,
+    new: str | None = None,
+    **facts: object,
+) -> Change:
+    return Change(
+        kind=kind,
+        entity=name,
+        entity_kind=EntityKind.SYMBOL,
+        tier=tier,
+        old=old,
+        new=new,
+        facts=tuple(sorted(facts.items())),
+        impacts=(module,),
+    )
+
+
 def examine(
     path: str, shown_as: str, truth: StableTruth, *, abi3: bool | None, abi3_version: str | None
-) -> tuple[ExtensionResult, list[Finding]]:
-    """The result and the abi3 findings of one extension module."""
+) -> tuple[ExtensionResult, list[Change]]:
+    """The result and the abi3 changes of one extension module."""
     imports, others, table = python_imports(path, truth)
     fmt = table.binaries[0].format
     is_abi3 = abi3 if abi3 is not None else _file_abi3(shown_as, fmt, imports)
@@ -226,45 +205,29 @@ def examine(
         imports=symbols,
         other_imports=others,
     )
-    return result, (_abi3_findings(result, truth) if is_abi3 else [])
+    return result, (_abi3_changes(result, truth) if is_abi3 else [])
 
 
-def _abi3_findings(result: ExtensionResult, truth: StableTruth) -> list[Finding]:
+def _abi3_changes(result: ExtensionResult, truth: StableTruth) -> list[Change]:
     found = []
     for symbol in result.imports:
-        kind = EntityKind.SYMBOL
+        tier = _tier(symbol.name, truth)
         if symbol.stable_since is None:
-            found.append(
-                finding(
-                    Abi3Kind.EXT_NOT_STABLE,
-                    symbol.name,
-                    kind,
-                    tier=_tier(symbol.name, truth),
-                    detail=f" (by {truth.source})",
-                    impacts=(result.path,),
-                )
-            )
+            found.append(_symbol_change(ChangeKind.EXT_NOT_STABLE, symbol.name, result.path, tier, truth=truth.source))
         elif result.abi3_version and version_key(symbol.stable_since) > version_key(result.abi3_version):
             found.append(
-                finding(
-                    Abi3Kind.EXT_NEWER_THAN_TAG,
+                _symbol_change(
+                    ChangeKind.EXT_NEWER_THAN_TAG,
                     symbol.name,
-                    kind,
+                    result.path,
+                    Tier.LIMITED,
                     old=result.abi3_version,
                     new=symbol.stable_since,
-                    impacts=(result.path,),
                 )
             )
         if symbol.library and _PYTHON_DLL.match(symbol.library) and symbol.library.lower() != "python3.dll":
             found.append(
-                finding(
-                    Abi3Kind.EXT_VERSIONED_DLL,
-                    symbol.name,
-                    kind,
-                    tier=_tier(symbol.name, truth),
-                    detail=symbol.library,
-                    impacts=(result.path,),
-                )
+                _symbol_change(ChangeKind.EXT_VERSIONED_DLL, symbol.name, result.path, tier, library=symbol.library)
             )
     return found
 
@@ -272,103 +235,81 @@ def _abi3_findings(result: ExtensionResult, truth: StableTruth) -> list[Finding]
 # -- against builds -----------------------------------------------------------------------
 
 
-def check_build(results: Iterable[ExtensionResult], snapshot: Snapshot, truth: StableTruth) -> list[Finding]:
+def check_build(results: Iterable[ExtensionResult], snapshot: Snapshot, truth: StableTruth) -> list[Change]:
     """ABI813: imports that ``snapshot``'s binaries do not export."""
+    from abidiff.abi3 import exporter_names
+
     if not snapshot.binaries:
         raise InputError(
             f"{snapshot.build.origin} has no binaries: abidiff cannot tell what it exports",
             hint="give a build with its libpython (an interpreter, a prefix, or --lib FILE)",
         )
-    exports = exports_of(snapshot)
-    found = []
-    for result in results:
-        for symbol in result.imports:
-            if symbol.name not in exports:
-                found.append(
-                    finding(
-                        Abi3Kind.EXT_NOT_EXPORTED,
-                        symbol.name,
-                        EntityKind.SYMBOL,
-                        tier=_tier(symbol.name, truth),
-                        detail=f"{snapshot.build.version} ({exporter_names(snapshot)})",
-                        impacts=(result.path,),
-                    )
-                )
-    return found
+    exports = exported_names(snapshot)
+    return [
+        _symbol_change(
+            ChangeKind.EXT_NOT_EXPORTED,
+            symbol.name,
+            result.path,
+            _tier(symbol.name, truth),
+            build=snapshot.build.version,
+            exporters=exporter_names(snapshot),
+        )
+        for result in results
+        for symbol in result.imports
+        if symbol.name not in exports
+    ]
 
 
 def check_between(
-    results: Iterable[ExtensionResult], old: Snapshot, new: Snapshot, truth: StableTruth
-) -> list[Finding]:
-    """ABI814: the breaks of ``compare(old, new)`` whose entity an extension imports."""
-    from abidiff.compare import compare
-
-    report = compare(old, new)
-    by_name: dict[str, list[str]] = {}
-    for change in report.changes:
-        if change.kind in BREAKING_KINDS:
-            by_name.setdefault(change.entity, []).append(f"{change.rule} {change.message}")
-    found = []
-    for result in results:
-        for symbol in result.imports:
-            for message in by_name.get(symbol.name, ()):
-                found.append(
-                    finding(
-                        Abi3Kind.EXT_BROKEN_BETWEEN,
-                        symbol.name,
-                        EntityKind.SYMBOL,
-                        tier=_tier(symbol.name, truth),
-                        old=old.build.version,
-                        new=new.build.version,
-                        detail=message,
-                        impacts=(result.path,),
-                    )
-                )
-    return found
+    results: Iterable[ExtensionResult],
+    breaks: Mapping[str, Sequence[tuple[str, str]]],
+    old_version: str,
+    new_version: str,
+    truth: StableTruth,
+) -> list[Change]:
+    """ABI814: ``breaks`` (entity name -> (rule id, message) of each change between OLD and
+    NEW that breaks binaries importing the entity) that an extension imports."""
+    return [
+        _symbol_change(
+            ChangeKind.EXT_BROKEN_BETWEEN,
+            symbol.name,
+            result.path,
+            _tier(symbol.name, truth),
+            old=old_version,
+            new=new_version,
+            cause_rule=rule,
+            cause=message,
+        )
+        for result in results
+        for symbol in result.imports
+        for rule, message in breaks.get(symbol.name, ())
+    ]
 
 
-def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
-    """One finding per (rule, entity, message): the extensions concerned in ``impacts``."""
-    merged: dict[tuple[str, str, str], Finding] = {}
-    for item in findings:
-        key = (item.rule, item.entity, item.message)
-        if key in merged:
-            previous = merged[key]
-            impacts = tuple(sorted(set(previous.impacts) | set(item.impacts)))
-            merged[key] = replace(previous, impacts=impacts)
-        else:
-            merged[key] = item
-    return tuple(sorted(merged.values(), key=finding_order))
+# -- the input ----------------------------------------------------------------------------
 
 
-# -- the command --------------------------------------------------------------------------
-
-
-def _tag_mismatch(filename_tags: tuple[str, ...], metadata_tags: tuple[str, ...]) -> list[Finding]:
+def _tag_mismatch(filename_tags: tuple[str, ...], metadata_tags: tuple[str, ...]) -> list[Change]:
     if not metadata_tags or set(filename_tags) == set(metadata_tags):
         return []
     return [
-        finding(
-            Abi3Kind.EXT_TAG_MISMATCH,
-            "WHEEL",
-            EntityKind.BUILD,
+        Change(
+            kind=ChangeKind.EXT_TAG_MISMATCH,
+            entity="WHEEL",
+            entity_kind=EntityKind.BUILD,
             tier=Tier.PUBLIC,
-            old=", ".join(filename_tags),
-            new=", ".join(metadata_tags),
+            facts=(("filename_tags", filename_tags), ("metadata_tags", metadata_tags)),
         )
     ]
 
 
-def examine_input(
-    path: str, truth: StableTruth, abi3: str | None
-) -> tuple[WheelTags | None, list[ExtensionResult], list[Finding]]:
-    from abidiff.binaries._common import file_size, open_binary
-    from abidiff.binaries.detect import sniff
+def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
+    """Every extension module of ``path`` (a module, or a wheel) and their abi3 changes."""
+    from abidiff.binaries import file_head, is_binary
     from abidiff.wheel import is_wheel, open_wheel
 
-    file_size(path)
-    with open_binary(path) as handle:
-        head = handle.read(8)
+    head = file_head(path)
+    changes: list[Change] = []
     if is_wheel(head):
         with open_wheel(path) as (info, modules):
             tags = WheelTags(filename=info.filename, filename_tags=info.filename_tags, metadata_tags=info.metadata_tags)
@@ -377,101 +318,20 @@ def examine_input(
                 examine(module.path, module.member, truth, abi3=info.abi3 or abi3 is not None, abi3_version=version)
                 for module in modules
             ]
-        findings = _tag_mismatch(info.filename_tags, info.metadata_tags)
+        changes += _tag_mismatch(info.filename_tags, info.metadata_tags)
         if not examined:
             raise InputError(
                 f"{os.path.basename(path)} holds no extension module (no ELF, PE or Mach-O member)",
                 hint="a pure-Python wheel has no C ABI to audit",
             )
-    elif sniff(head) is not None:
+    elif is_binary(head):
         tags = None
-        findings = []
         examined = [examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3)]
     else:
         raise InputError(
             f"{path} is neither a wheel nor an ELF, PE or Mach-O file (it starts with {head[:4].hex()})",
             hint="give an extension module (.so, .pyd, .dylib) or a wheel (.whl)",
         )
-    results = [result for result, _ in examined]
     for _result, found in examined:
-        findings += found
-    return tags, results, findings
-
-
-def _summary(
-    results: list[ExtensionResult], between: tuple[Snapshot, Snapshot] | None, affected: bool | None
-) -> tuple[str, ...]:
-    lines = []
-    for result in results:
-        if result.abi3:
-            tag = f"abi3 for {result.abi3_version}+" if result.abi3_version else "abi3 (no version tag)"
-        else:
-            tag = "full ABI (not abi3)"
-        needs = f"; its stable imports need {result.requires}+" if result.requires else ""
-        lines.append(f"{result.path}: {tag}, {len(result.imports)} CPython imports{needs}")
-    if between is not None:
-        old, new = between
-        verdict = "is" if affected else "is not"
-        lines.append(
-            f"This extension {verdict} affected by the ABI breaks between {old.build.version} and {new.build.version}."
-        )
-    return tuple(lines)
-
-
-def make_report(
-    path: str,
-    tags: WheelTags | None,
-    truth: StableTruth,
-    snapshot: Snapshot | None,
-    between: tuple[Snapshot, Snapshot] | None,
-    results: list[ExtensionResult],
-    findings: list[Finding],
-) -> ExtReport:
-    changes = merge(findings)
-    affected = None if between is None else any(item.kind == Abi3Kind.EXT_BROKEN_BETWEEN for item in changes)
-    counts, severity_counts = tally(changes)
-    return ExtReport(
-        schema=SCHEMA_NAME,
-        schema_version=SCHEMA_VERSION,
-        input=path,
-        wheel=tags,
-        stable_abi_source=truth.source,
-        build=None if snapshot is None else identity(snapshot.build, headers_only=not snapshot.binaries),
-        between=()
-        if between is None
-        else tuple(identity(side.build, headers_only=not side.binaries) for side in between),
-        affected=affected,
-        extensions=tuple(sorted(results, key=lambda result: result.path)),
-        counts=counts,
-        severity_counts=severity_counts,
-        summary=_summary(results, between, affected),
-        notes=(NOTE_INVISIBLE,),
-        changes=changes,
-    )
-
-
-def dumps(report: ExtReport) -> str:
-    return json.dumps(codec.encode(report), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-
-
-def render_text(report: ExtReport) -> str:
-    lines = [f"extension audit of {report.input}", f"  stable ABI truth: {report.stable_abi_source}"]
-    if report.wheel is not None:
-        lines.append(f"  wheel tags: {', '.join(report.wheel.metadata_tags or report.wheel.filename_tags)}")
-    for result in report.extensions:
-        lines += ["", f"{result.path} ({result.format}, {', '.join(result.arches)})"]
-        for symbol in result.imports:
-            where = f" from {symbol.library}" if symbol.library else ""
-            stable = f"stable ABI {symbol.stable_since}" if symbol.stable_since else "not stable ABI"
-            lines.append(f"  {symbol.name:<40} {stable}{' (abi_only)' if symbol.abi_only else ''}{where}")
-    lines.append("")
-    for item in report.changes:
-        lines.append(f"{item.rule} {item.severity}: {item.message} [{', '.join(item.impacts)}]")
-    lines += list(report.summary)
-    lines += [f"note: {note}" for note in report.notes]
-    return "\n".join(lines) + "\n"
-
-
-def schema() -> dict[str, Any]:
-    """The JSON Schema of :class:`ExtReport` documents."""
-    return codec.document_schema(ExtReport, name=SCHEMA_NAME, version=SCHEMA_VERSION, title="abidiff ext report")
+        changes += found
+    return Examined(wheel=tags, extensions=tuple(result for result, _ in examined), changes=tuple(changes))

@@ -19,7 +19,8 @@ import pytest
 
 from abidiff.commands.ext import ext_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, InputError
-from abidiff.ext import schema
+from abidiff.report.jsonwriter import schema as document_schema
+from abidiff.rules import ExtReport
 from tests.conftest import ROOT
 
 ABI3_IMPORTS = {
@@ -66,7 +67,7 @@ def _run(path: str, **options: object) -> tuple[int, dict]:  # type: ignore[type
     out = io.StringIO()
     status = ext_main(path, fmt="json", stdout=out, stderr=io.StringIO(), **options)  # type: ignore[arg-type]
     document = json.loads(out.getvalue())
-    jsonschema.validate(document, schema())
+    jsonschema.validate(document, document_schema(ExtReport))
     return status, document
 
 

@@ -50,7 +50,7 @@ def shipped_schema() -> dict:  # type: ignore[type-arg]
 def test_derived_files_are_fresh() -> None:
     """docs/rules.md and the shipped report schema equal what the code generates."""
     result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "scripts", "gen_rules_doc.py"), "--check"], capture_output=True, text=True
+        [sys.executable, os.path.join(ROOT, "scripts", "regen.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -428,7 +428,8 @@ def _of_rule(report: Report, rule: str) -> list[ReportedChange]:
 
 
 def test_the_tables_cover_every_rule() -> None:
-    assert {case.rule for case in FIRES} | BINARY_ONLY == {rule.id for rule in RULES}
+    # the audits' rules (ABI8xx) fire in test_abi3_rules.py and test_ext_fixtures.py
+    assert {case.rule for case in FIRES} | BINARY_ONLY == {rule.id for rule in RULES if not rule.id.startswith("ABI8")}
 
 
 def test_base_against_itself_reports_nothing(base_snapshot) -> None:  # type: ignore[no-untyped-def]

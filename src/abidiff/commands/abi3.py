@@ -38,6 +38,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     )
     common.add_format(parser, FORMATS, "report format")
     common.add_output(parser)
+    common.add_suppressions(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         manifest=args.manifest,
         fmt=args.format,
         output=args.output,
+        suppressions=args.suppressions,
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
@@ -70,6 +72,7 @@ def abi3_main(
     fmt: str = "text",
     output: str | None = None,
     manifest: str | None = None,
+    suppressions: str | None = None,
     stdout: TextIO,
     stderr: TextIO,
     options: BuildOptions | None = None,
@@ -82,9 +85,13 @@ def abi3_main(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-    from abidiff.abi3 import audit, choose_manifest, render
+    from abidiff.abi3 import audit, choose_manifest
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
+    from abidiff.report.registry import render
+    from abidiff.rules import abi3_report
+
+    entries_suppressed = common.load_suppressions(suppressions)
 
     old = None
     if against is None:
@@ -95,8 +102,9 @@ def abi3_main(
             build, old = snapshots_of((build_spec, against), options)
         _check_comparable(build.build, old.build)
     entries, source = choose_manifest(build, manifest)
-    report = audit(build, old, manifest=entries, manifest_source=source)
+    report = abi3_report(audit(build, old, manifest=entries, manifest_source=source), entries_suppressed)
+    common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
     libs = options.libs if options else ()
-    inputs = common.existing_paths((build_spec, against, manifest, *libs))
+    inputs = common.existing_paths((build_spec, against, manifest, suppressions, *libs))
     common.write_report(render(report, fmt), output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

@@ -38,9 +38,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         "markdown (a PR comment or CI step summary), news (PEP 605 release-note text)",
     )
     common.add_output(parser)
-    parser.add_argument(
-        "--suppressions", metavar="FILE", help="TOML file of suppressions (rule id, entity glob, reason, expiry)"
-    )
+    common.add_suppressions(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -89,12 +87,12 @@ def compare_main(
     """
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
-    from abidiff import suppress
     from abidiff.builder import snapshots_of
-    from abidiff.compare import compare, render
+    from abidiff.compare import compare
     from abidiff.report.console import progress
+    from abidiff.report.registry import render
 
-    entries = suppress.load(suppressions) if suppressions else ()  # fail before the slow part
+    entries = common.load_suppressions(suppressions)
     with progress(f"reading {old_spec} and {new_spec}"):
         old, new = snapshots_of((old_spec, new_spec), options)
     report = compare(old, new, entries, today=today)

@@ -14,7 +14,7 @@ from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
 
 NAME = "ext"
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "markdown")
 _ABI3_VERSION = re.compile(r"3\.\d{1,3}")
 
 
@@ -55,6 +55,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     parser.add_argument("--abi3", metavar="3.X", type=_abi3_argument, help="audit a bare module as abi3 for 3.X")
     common.add_format(parser, FORMATS, "report format")
     common.add_output(parser)
+    common.add_suppressions(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         abi3=args.abi3,
         fmt=args.format,
         output=args.output,
+        suppressions=args.suppressions,
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
@@ -79,6 +81,7 @@ def ext_main(
     abi3: str | None = None,
     fmt: str = "text",
     output: str | None = None,
+    suppressions: str | None = None,
     stdout: TextIO,
     stderr: TextIO,
     options: BuildOptions | None = None,
@@ -94,18 +97,13 @@ def ext_main(
     if abi3 is not None:
         abi3_version(abi3)
     from abidiff.builder import snapshots_of
-    from abidiff.ext import (
-        check_between,
-        check_build,
-        dumps,
-        examine_input,
-        make_report,
-        render_text,
-        shipped_truth,
-        snapshot_truth,
-    )
+    from abidiff.ext import check_between, check_build, examine_input, shipped_truth, snapshot_truth
     from abidiff.report.console import progress
+    from abidiff.report.registry import render
+    from abidiff.rules import compare, ext_report
+    from abidiff.rules.reports import importer_breaks
 
+    entries = common.load_suppressions(suppressions)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
     snapshots = []
     if specs:
@@ -113,16 +111,20 @@ def ext_main(
             snapshots = snapshots_of(specs, options)
     snapshot = snapshots.pop(0) if against is not None else None
     truth = snapshot_truth(snapshot) if snapshot is not None else shipped_truth()
-    tags, results, findings = examine_input(path, truth, abi3)
+    examined = examine_input(path, truth, abi3)
+    changes = list(examined.changes)
     if snapshot is not None:
-        findings += check_build(results, snapshot, truth)
+        changes += check_build(examined.extensions, snapshot, truth)
     pair = None
     if between is not None:
         pair = (snapshots[0], snapshots[1])
-        findings += check_between(results, pair[0], pair[1], truth)
-    report = make_report(path, tags, truth, snapshot, pair, results, findings)
-    text = dumps(report) if fmt == "json" else render_text(report)
+        breaks = importer_breaks(compare(pair[0], pair[1]))
+        changes += check_between(examined.extensions, breaks, pair[0].build.version, pair[1].build.version, truth)
+    report = ext_report(
+        path, examined, changes, truth_source=truth.source, build=snapshot, between=pair, suppressions=entries
+    )
+    common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
     libs = options.libs if options else ()
-    inputs = common.existing_paths((path, against, *(between or ()), *libs))
-    common.write_report(text, output, stdout, inputs=inputs)
+    inputs = common.existing_paths((path, against, suppressions, *(between or ()), *libs))
+    common.write_report(render(report, fmt), output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

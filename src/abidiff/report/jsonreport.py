@@ -1,9 +1,6 @@
-"""The JSON report: versioned, sorted, byte-stable, with a JSON Schema shipped in the package.
-
-The schema (``abidiff/schemas/report.schema.json``) is generated from the dataclasses of
-:mod:`abidiff.rules` by :func:`schema`; ``scripts/gen_rules_doc.py --check`` keeps the shipped
-file equal to it.
-"""
+"""The ``json`` format of every judged document: versioned, sorted, byte-stable (the envelope
+and the writer are :mod:`abidiff.report.jsonwriter`'s), with a JSON Schema shipped in the
+package for each."""
 
 from __future__ import annotations
 
@@ -11,27 +8,29 @@ import json
 import os
 from typing import Any
 
-from abidiff import codec
-from abidiff.rules import REPORT_SCHEMA_NAME, REPORT_SCHEMA_VERSION, Report
+from abidiff.report import jsonwriter
+from abidiff.report.registry import register
+from abidiff.rules.reports import Abi3Report, ExtReport, Report
 
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", "report.schema.json")
+_HELP = "versioned JSON (its JSON Schema ships in the package)"
 
 
 def to_document(report: Report) -> dict[str, Any]:
-    document: dict[str, Any] = codec.encode(report)
-    return document
+    return jsonwriter.to_document(report)
 
 
-def dumps(report: Report) -> str:
+@register(Report, "json", _HELP)
+@register(Abi3Report, "json", _HELP)
+@register(ExtReport, "json", _HELP)
+def dumps(report: Any) -> str:
     """The report as JSON text: the same report always gives the same bytes."""
-    return json.dumps(to_document(report), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return jsonwriter.dumps(report)
 
 
 def schema() -> dict[str, Any]:
-    """The JSON Schema of a report document, generated from :class:`~abidiff.rules.Report`."""
-    return codec.document_schema(
-        Report, name=REPORT_SCHEMA_NAME, version=REPORT_SCHEMA_VERSION, title="abidiff comparison report"
-    )
+    """The JSON Schema of a comparison report document."""
+    return jsonwriter.schema(Report)
 
 
 def schema_text() -> str:

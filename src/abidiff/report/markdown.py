@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abidiff.report.registry import register
 from abidiff.rules import RULE_BY_ID, Report, ReportedChange, Severity, Verdict
 
 _ICON = {Verdict.ABI_BREAKING: "❌", Verdict.BINARY_COMPATIBLE: "✅"}
@@ -19,6 +20,7 @@ def _line(change: ReportedChange) -> str:
     return f"- **{change.rule}** {_code(change.entity)} ({change.tier}): {change.message}"
 
 
+@register(Report, "markdown", "a PR comment or a CI step summary")
 def render(report: Report) -> str:
     old, new = report.old.version, report.new.version
     lines = [

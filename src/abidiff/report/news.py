@@ -4,6 +4,7 @@ line PEP 605 suggests to projects hit by the break."""
 
 from __future__ import annotations
 
+from abidiff.report.registry import register
 from abidiff.rules import BuildIdentity, Report, Severity, StableVerdict
 
 NEWS_PREFIX = "(CPython ABI break)"
@@ -22,6 +23,7 @@ def python_requires(new: BuildIdentity) -> str | None:
     )
 
 
+@register(Report, "news", "PEP 605's release-note text")
 def render(report: Report) -> str:
     old, new = report.old.version, report.new.version
     breaks = [change for change in report.changes if change.severity == Severity.BREAK]

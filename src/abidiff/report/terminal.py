@@ -9,6 +9,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from abidiff.report.registry import register
 from abidiff.rules import RULE_BY_ID, ReleaseKind, Report, ReportedChange, Severity, StableVerdict
 
 MAX_IMPACTS_SHOWN = 6
@@ -147,6 +148,7 @@ def render(report: Report, console: Any) -> None:
         console.print(Text(f"warning: {warning}", style="yellow"))
 
 
+@register(Report, "text", "the human report: rich on a terminal, plain text otherwise (the default)")
 def render_plain(report: Report, width: int = PLAIN_WIDTH) -> str:
     """The report as plain text (no colour, no terminal codes), for ``-o FILE``."""
     from rich.console import Console

@@ -1,5 +1,6 @@
-"""The rule catalogue: one rule per kind of change, with a stable id, a severity per tier,
-a one-line message and a remedy; and the verdicts computed from the classified changes.
+"""The rule catalogue: every rule of every analysis (compare, abi3, ext, series) in one table,
+each with a stable id, a severity per tier, a one-line message template, a remedy and a doc
+example.  ``docs/rules.md`` is generated from :data:`RULES` by ``scripts/gen_rules_doc.py``.
 
 Severity follows the tier of the promise that was made (:class:`~abidiff.model.Tier`):
 
@@ -9,16 +10,16 @@ Severity follows the tier of the promise that was made (:class:`~abidiff.model.T
   make a release an alpha (PEP 605's beta criterion);
 - internal declarations are never a break.
 
-``docs/rules.md`` is generated from :data:`RULES` by ``scripts/gen_rules_doc.py``.
+A message template is ``str.format``-ed over the keys of :func:`abidiff.rules.describe.message_fields`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from abidiff.diff import Change, ChangeKind, Diff, EntityKind
-from abidiff.model import Build, StrEnum, Tier
+from abidiff.changes import ChangeKind
+from abidiff.model import StrEnum, Tier
 
 
 class Severity(StrEnum):
@@ -31,23 +32,6 @@ class Severity(StrEnum):
 SEVERITY_ORDER = (Severity.BREAK, Severity.WARNING, Severity.COMPATIBLE, Severity.INFO)
 
 
-class Verdict(StrEnum):
-    ABI_BREAKING = "abi-breaking"
-    BINARY_COMPATIBLE = "binary-compatible"
-
-
-class ReleaseKind(StrEnum):
-    """PEP 605's name for the verdict: an ABI-breaking pre-release is an alpha."""
-
-    ALPHA = "alpha"
-    BETA = "beta"
-
-
-class StableVerdict(StrEnum):
-    INTACT = "intact"
-    BROKEN = "broken"
-
-
 class Profile(StrEnum):
     """How a rule's severity depends on the tier."""
 
@@ -55,6 +39,8 @@ class Profile(StrEnum):
     SOURCE = "source"  # a source (API) break: warning where the tier promises an API
     COMPATIBLE = "compatible"
     INFO = "info"
+    BREAK = "break"  # a break whatever the tier (an audit finding that makes something fail to load)
+    WARNING = "warning"  # a warning whatever the tier
 
     def severity(self, tier: Tier) -> Severity:
         return _PROFILES[self][tier]
@@ -79,13 +65,18 @@ _PROFILES: dict[Profile, dict[Tier, Severity]] = {
     },
     Profile.COMPATIBLE: dict.fromkeys(TIERS, Severity.COMPATIBLE),
     Profile.INFO: dict.fromkeys(TIERS, Severity.INFO),
+    Profile.BREAK: dict.fromkeys(TIERS, Severity.BREAK),
+    Profile.WARNING: dict.fromkeys(TIERS, Severity.WARNING),
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
-    """One entry of the catalogue.  ``message`` is a ``str.format`` template over the keys of
-    :func:`message_fields`."""
+    """One entry of the catalogue.
+
+    ``breaks_importers``: a binary that imports the entity fails to load or misbehaves after
+    this change, whatever the tier promised (what ``abidiff ext --between`` checks).
+    """
 
     id: str
     kind: ChangeKind
@@ -95,6 +86,7 @@ class Rule:
     message: str
     remedy: str
     headline: str = ""  # the message in release-note words, when shorter than ``message``
+    breaks_importers: bool = False
 
     def severity(self, tier: Tier) -> Severity:
         return self.profile.severity(tier)
@@ -226,6 +218,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="function {entity} {detail}",
         remedy="Keep exporting the function (declare it abi_only) for the lifetime of the promise.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI202",
@@ -235,6 +228,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="return type of {entity} changed: {detail}",
         remedy="Add a new function with the new return type; keep the old one.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI203",
@@ -244,6 +238,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="parameters of {entity} changed: {detail}",
         remedy="Add a new function with the new parameters; keep the old one.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI204",
@@ -253,6 +248,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="{entity} now takes {detail}",
         remedy="Add a new function (Foo -> FooEx); keep the old one.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI205",
@@ -262,6 +258,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="{entity} {detail}",
         remedy="Add a new function; keep the old one.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI206",
@@ -291,6 +288,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="function {entity} {detail}",
         remedy="Keep exporting the function for binaries built against earlier headers.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI209",
@@ -318,6 +316,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="data {entity} changed: {detail}",
         remedy="Keep the data's type; export new data under a new name.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI302",
@@ -327,6 +326,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="data {entity} {detail}",
         remedy="Keep exporting the data for the lifetime of the promise.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI401",
@@ -399,6 +399,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="exported symbol {entity} removed",
         remedy="Keep exporting the symbol; private (_Py) symbols may go, with a warning.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI602",
@@ -417,6 +418,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="exported data {entity} changed size: {old} -> {new}",
         remedy="Keep the data's size.",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI701",
@@ -437,6 +439,7 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.ABI,
         message="{entity_kind} {entity} {detail}, and is no longer exported",
         remedy="Keep exporting it (abi_only in Misc/stable_abi.toml).",
+        breaks_importers=True,
     ),
     Rule(
         id="ABI703",
@@ -457,201 +460,126 @@ RULES: tuple[Rule, ...] = (
         message="{entity_kind} {entity} is {detail}",
         remedy="Guard it: #if !defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x03XY0000.",
     ),
+    Rule(
+        id="ABI801",
+        kind=ChangeKind.AHEAD_OF_MANIFEST,
+        title="limited declaration visible before the version that added it",
+        detects="The headers show a limited-API item at a Py_LIMITED_API older than the stable ABI "
+        "manifest's 'added': an abi3 extension built for that older version can use it, and then import "
+        "a symbol the older Pythons lack.",
+        profile=Profile.WARNING,
+        message="{entity_kind} {entity} is visible at Py_LIMITED_API {new}, but the manifest adds it in {old}",
+        remedy="Guard it: #if !defined(Py_LIMITED_API) || Py_LIMITED_API+0 >= 0x03XY0000 (XY = 'added').",
+    ),
+    Rule(
+        id="ABI802",
+        kind=ChangeKind.AHEAD_OF_OLD,
+        title="limited declaration visible at OLD's level that OLD lacks",
+        detects="Compiled with Py_LIMITED_API set to OLD's version, the build's headers show an item that "
+        "OLD neither declared in its limited API nor exported: an extension built that way for OLD may "
+        "fail to build against OLD, or (a function or data) fail to load on it.",
+        profile=Profile.WARNING,
+        message="{entity_kind} {entity} is visible at Py_LIMITED_API {new}, {detail}",
+        remedy="Guard it with the version that adds it: #if Py_LIMITED_API+0 >= 0x03XY0000.",
+    ),
+    Rule(
+        id="ABI803",
+        kind=ChangeKind.MANIFEST_NOT_IN_HEADERS,
+        title="manifest item missing from the headers at its version",
+        detects="A manifest item (not abi_only, not for another platform) is not visible in the headers at "
+        "the Py_LIMITED_API of the version that added it.",
+        profile=Profile.WARNING,
+        message="{entity_kind} {entity} (added {old}) {detail}",
+        remedy="Declare it in the limited API under its version guard, or mark it abi_only in the manifest.",
+    ),
+    Rule(
+        id="ABI804",
+        kind=ChangeKind.MANIFEST_NOT_EXPORTED,
+        title="stable ABI function or data not exported",
+        detects="A function or data of the manifest (added at or before the build's version, for this "
+        "platform) is not exported by the build's binaries: abi3 extensions that use it fail to load.",
+        profile=Profile.BREAK,
+        message="{entity_kind} {entity} (stable ABI since {old}) is not exported by {detail}",
+        remedy="Export it (PyAPI_FUNC/PyAPI_DATA, not a macro or static inline function) for as long as 3.x lives.",
+    ),
+    Rule(
+        id="ABI805",
+        kind=ChangeKind.STABLE_LAYOUT_CHANGED,
+        title="stable ABI struct layout changed",
+        detects="A struct whose layout is part of the stable ABI (struct_abi_kind 'full-abi', or the listed "
+        "'members'; without a manifest, the structs complete at some Py_LIMITED_API level) differs from OLD.",
+        profile=Profile.BREAK,
+        message="{entity_kind} {entity} changed: {detail}",
+        remedy="Never change a stable ABI layout; add a new struct and functions that take it.",
+    ),
+    Rule(
+        id="ABI806",
+        kind=ChangeKind.LIMITED_ALIAS_VALUE,
+        title="Py_LIMITED_API_3_x alias with a wrong value",
+        detects="A PEP 605 alias Py_LIMITED_API_3_x defined by the headers is not 0x03XY0000.",
+        profile=Profile.WARNING,
+        message="macro {entity} is {new}, not {old}",
+        remedy="Define Py_LIMITED_API_3_x as 0x03XY0000, the Py_LIMITED_API value of 3.x.",
+    ),
+    Rule(
+        id="ABI811",
+        kind=ChangeKind.EXT_NOT_STABLE,
+        title="abi3 extension imports a symbol outside the stable ABI",
+        detects="An extension tagged abi3 imports a CPython symbol that is not in the stable ABI: it works "
+        "only with the versions that happen to export it.",
+        profile=Profile.BREAK,
+        message="{entity} is imported but is not in the stable ABI{detail}",
+        remedy="Build with Py_LIMITED_API defined and use only limited-API functions, or drop the abi3 tag.",
+    ),
+    Rule(
+        id="ABI812",
+        kind=ChangeKind.EXT_NEWER_THAN_TAG,
+        title="abi3 extension imports a symbol newer than its tag",
+        detects="An extension tagged abi3 for 3.X imports a stable ABI symbol added after 3.X: it fails to "
+        "load on the versions from 3.X to the one before 'added'.",
+        profile=Profile.BREAK,
+        message="{entity} is in the stable ABI since {new}, but the extension is tagged for {old}",
+        remedy="Build with Py_LIMITED_API=0x03XY0000 of the tag (the headers then hide the symbol), or raise the tag.",
+    ),
+    Rule(
+        id="ABI813",
+        kind=ChangeKind.EXT_NOT_EXPORTED,
+        title="imported symbol not exported by the build",
+        detects="The extension imports a symbol that the given build does not export: it fails to load there.",
+        profile=Profile.BREAK,
+        message="{entity} is imported but {detail} does not export it",
+        remedy="Rebuild the extension against that build, or avoid the symbol.",
+    ),
+    Rule(
+        id="ABI814",
+        kind=ChangeKind.EXT_BROKEN_BETWEEN,
+        title="ABI break between OLD and NEW touches an imported symbol",
+        detects="Between the two builds, a function the extension imports was removed or changed signature, or "
+        "data it imports changed type or size, or was removed.",
+        profile=Profile.BREAK,
+        message="{entity} is imported: {detail}",
+        remedy="Rebuild the extension for NEW.",
+    ),
+    Rule(
+        id="ABI815",
+        kind=ChangeKind.EXT_VERSIONED_DLL,
+        title="abi3 extension links to a versioned python3X.dll",
+        detects="A Windows extension tagged abi3 imports from python3X.dll instead of python3.dll: it loads "
+        "only with that one version.",
+        profile=Profile.BREAK,
+        message="{entity} is imported from {detail}, not python3.dll",
+        remedy="Define Py_LIMITED_API before including Python.h: pyconfig.h then links python3.lib.",
+    ),
+    Rule(
+        id="ABI816",
+        kind=ChangeKind.EXT_TAG_MISMATCH,
+        title="wheel file name and WHEEL metadata disagree",
+        detects="The tags in the wheel's file name differ from the Tag lines of its WHEEL metadata.",
+        profile=Profile.WARNING,
+        message="wheel tags differ: file name {old}, WHEEL {new}",
+        remedy="Rebuild the wheel; installers trust the file name, auditors the metadata.",
+    ),
 )
 
 RULE_BY_KIND: Mapping[ChangeKind, Rule] = {rule.kind: rule for rule in RULES}
 RULE_BY_ID: Mapping[str, Rule] = {rule.id: rule for rule in RULES}
-
-
-# -- classified changes and the report ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReportedChange:
-    """One change with its rule, severity and message."""
-
-    rule: str
-    kind: ChangeKind
-    entity: str
-    entity_kind: EntityKind
-    tier: Tier
-    severity: Severity
-    message: str
-    headline: str
-    old: str | None
-    new: str | None
-    detail: str
-    shifted: tuple[str, ...]
-    impacts: tuple[str, ...]
-    header: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BuildIdentity:
-    """Which build a side of the comparison is."""
-
-    version: str
-    release_level: str
-    release_serial: int
-    origin: str
-    soabi: str | None
-    target: str
-    pointer_size: int
-    headers_only: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
-    """The result of ``abidiff OLD NEW``: verdicts, counts and the changes, breaks first."""
-
-    schema: str
-    schema_version: int
-    old: BuildIdentity
-    new: BuildIdentity
-    verdict: Verdict
-    release_kind: ReleaseKind
-    stable_abi_verdict: StableVerdict
-    # NEW's own release label disagrees with the verdict (PEP 605): said in every format
-    label_mismatch: str | None
-    headers_only: bool
-    comparable: bool
-    problems: tuple[str, ...]
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
-    suppressed: int
-    suppression_warnings: tuple[str, ...]
-    changes: tuple[ReportedChange, ...]
-
-
-REPORT_SCHEMA_NAME = "abidiff-report"
-REPORT_SCHEMA_VERSION = 1
-
-
-def message_fields(change: Change) -> dict[str, str]:
-    """The keys a rule's message template may use."""
-    record, _, field = change.entity.partition(".")
-    shift = f"; offsets of {_short_list(change.shifted)} shift" if change.shifted else ""
-    return {
-        "entity": change.entity,
-        "entity_kind": str(change.entity_kind),
-        "record": record,
-        "field": field or change.entity,
-        "old": change.old or "(none)",
-        "new": change.new or "(none)",
-        "detail": change.detail,
-        "extra": f" ({change.detail})" if change.detail else "",
-        "shift": shift,
-    }
-
-
-def _short_list(names: tuple[str, ...], limit: int = 4) -> str:
-    if len(names) <= limit:
-        return ", ".join(names)
-    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
-
-
-def classify(change: Change) -> ReportedChange:
-    rule = RULE_BY_KIND[change.kind]
-    fields = message_fields(change)
-    return ReportedChange(
-        rule=rule.id,
-        kind=change.kind,
-        entity=change.entity,
-        entity_kind=change.entity_kind,
-        tier=change.tier,
-        severity=rule.severity(change.tier),
-        message=rule.message.format(**fields),
-        headline=(rule.headline or rule.message).format(**fields),
-        old=change.old,
-        new=change.new,
-        detail=change.detail,
-        shifted=change.shifted,
-        impacts=change.impacts,
-        header=change.header,
-    )
-
-
-def report_order(change: ReportedChange) -> tuple[int, str, str, str]:
-    return (SEVERITY_ORDER.index(change.severity), change.entity, change.rule, change.message)
-
-
-def verdicts(changes: Iterable[ReportedChange]) -> tuple[Verdict, ReleaseKind, StableVerdict]:
-    """The full-ABI verdict (and PEP 605's name for it) and the stable-ABI verdict."""
-    breaks = [change for change in changes if change.severity == Severity.BREAK]
-    full = Verdict.ABI_BREAKING if breaks else Verdict.BINARY_COMPATIBLE
-    kind = ReleaseKind.ALPHA if breaks else ReleaseKind.BETA
-    stable = StableVerdict.BROKEN if any(change.tier == Tier.LIMITED for change in breaks) else StableVerdict.INTACT
-    return full, kind, stable
-
-
-_LEVEL_WORDS = {"alpha": "an alpha", "beta": "a beta", "candidate": "a release candidate", "final": "a final release"}
-
-
-def label_mismatch(old: Build, new: Build, kind: ReleaseKind) -> str | None:
-    """Where NEW's own release label (``patchlevel.h``) disagrees with PEP 605's verdict
-    against OLD of the same feature release: a beta (or later) that breaks the full ABI, or
-    an alpha that does not."""
-    if old.feature_version != new.feature_version or new.version == "unknown":
-        return None
-    level = str(new.release_level)
-    if kind == ReleaseKind.ALPHA and level != "alpha":
-        return (
-            f"{new.version} is labelled {_LEVEL_WORDS.get(level, level)}, but it breaks the full ABI "
-            f"against {old.version}: PEP 605 would publish it as an alpha"
-        )
-    if kind == ReleaseKind.BETA and level == "alpha":
-        return (
-            f"{new.version} is labelled an alpha (ABI breaking), but it is binary compatible with "
-            f"{old.version}: PEP 605 would publish it as a beta"
-        )
-    return None
-
-
-def identity(build: Build, *, headers_only: bool) -> BuildIdentity:
-    return BuildIdentity(
-        version=build.version,
-        release_level=str(build.release_level),
-        release_serial=build.release_serial,
-        origin=build.origin,
-        soabi=build.soabi,
-        target=build.target,
-        pointer_size=build.pointer_size,
-        headers_only=headers_only,
-    )
-
-
-def build_report(
-    result: Diff,
-    kept: Iterable[ReportedChange],
-    *,
-    suppressed: int = 0,
-    suppression_warnings: Iterable[str] = (),
-    old_headers_only: bool | None = None,
-    new_headers_only: bool | None = None,
-) -> Report:
-    """The report of a diff whose changes were classified (and filtered by suppressions)."""
-    changes = tuple(sorted(kept, key=report_order))
-    full, kind, stable = verdicts(changes)
-    counts: dict[str, int] = {}
-    severity_counts = {str(severity): 0 for severity in SEVERITY_ORDER}
-    for change in changes:
-        counts[change.rule] = counts.get(change.rule, 0) + 1
-        severity_counts[str(change.severity)] += 1
-    return Report(
-        schema=REPORT_SCHEMA_NAME,
-        schema_version=REPORT_SCHEMA_VERSION,
-        old=identity(result.old, headers_only=result.headers_only if old_headers_only is None else old_headers_only),
-        new=identity(result.new, headers_only=result.headers_only if new_headers_only is None else new_headers_only),
-        verdict=full,
-        release_kind=kind,
-        stable_abi_verdict=stable,
-        label_mismatch=label_mismatch(result.old, result.new, kind),
-        headers_only=result.headers_only,
-        comparable=not result.problems,
-        problems=result.problems,
-        counts=dict(sorted(counts.items())),
-        severity_counts=severity_counts,
-        suppressed=suppressed,
-        suppression_warnings=tuple(suppression_warnings),
-        changes=changes,
-    )

@@ -1,0 +1,132 @@
+"""What every analysis of snapshots shares: tiers of names, type spellings, field paths,
+include guards, exports, and the lowest ``Py_LIMITED_API`` level of each name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from abidiff.changes import Export
+from abidiff.model import (
+    Binary,
+    BinaryRole,
+    Enum,
+    Field,
+    Macro,
+    Record,
+    Snapshot,
+    Tier,
+    version_key,
+)
+
+CONFIG_HEADER = "pyconfig.h"
+VERSION_HEADER = "patchlevel.h"
+EXPORTING_ROLES = (BinaryRole.LIBPYTHON, BinaryRole.INTERPRETER, BinaryRole.STABLE_ABI)
+
+_TIER_RANK = {Tier.INTERNAL: 0, Tier.PRIVATE: 1, Tier.UNSTABLE: 2, Tier.PUBLIC: 3, Tier.LIMITED: 4}
+
+
+def strongest(*tiers: Tier) -> Tier:
+    """The tier with the strongest promise among ``tiers``."""
+    return max(tiers, key=_TIER_RANK.__getitem__)
+
+
+def tier_of_name(name: str) -> Tier:
+    """The tier of a name known only by its spelling (an export without a declaration)."""
+    if name.startswith("PyUnstable_"):
+        return Tier.UNSTABLE
+    if name.startswith("_") or name.startswith("PyInit_"):  # module init functions: not API
+        return Tier.PRIVATE
+    return Tier.PUBLIC
+
+
+_QUALIFIER_RE = re.compile(r"\b(?:const|volatile|restrict|__restrict)\b")
+_ARRAY_RE = re.compile(r"(?:\s*\[\d*\])+$")
+
+
+def unqualified(canonical: str) -> str:
+    """A canonical type without ``const``/``volatile``/``restrict``, spaces normalised."""
+    return " ".join(_QUALIFIER_RE.sub(" ", canonical).split()).replace("* *", "**")
+
+
+def value_type(canonical: str) -> str:
+    """The type held by value: ``struct _object[2]`` -> ``struct _object``."""
+    return _ARRAY_RE.sub("", unqualified(canonical))
+
+
+def flatten(fields: Iterable[Field], prefix: str = "") -> Iterator[tuple[str, Field]]:
+    """Leaf fields with their C access path: members of an unnamed member are the record's
+    own (``ob_refcnt``), members of a named one are qualified (``state.kind``)."""
+    unnamed = 0
+    for item in fields:
+        if item.members:
+            inner = f"{prefix}{item.name}." if item.name else prefix
+            yield from flatten(item.members, inner)
+        elif item.name:
+            yield f"{prefix}{item.name}", item
+        elif item.bitfield_width is not None:
+            continue  # an unnamed bit-field (``unsigned int :24;``) is padding, not a field
+        else:  # an unnamed member the reader could not open: still part of the layout
+            unnamed += 1
+            yield f"{prefix}(unnamed {unnamed})", item
+
+
+_INCLUDE_GUARD_RE = re.compile(r"^_*[A-Za-z]\w*_H_*$")
+
+
+def is_include_guard(macro: Macro) -> bool:
+    """``Py_OBJECT_H``, ``PYMACCONFIG_H``: an include guard, never API."""
+    return macro.value is None and not macro.function_like and bool(_INCLUDE_GUARD_RE.match(macro.name))
+
+
+def enum_label(enum_: Enum) -> str:
+    return enum_.aliases[0] if enum_.aliases else enum_.name
+
+
+def record_names(record: Record) -> tuple[str, ...]:
+    """Every name a record goes by: its C name, its typedefs, and its bare tag."""
+    return (record.name, *record.aliases, record.name.split(" ", 1)[-1])
+
+
+def exports_of(binaries: Iterable[Binary]) -> dict[str, Export] | None:
+    """Exported names of a snapshot's binaries, or None when it has none (headers only)."""
+    binaries = tuple(binaries)
+    if not binaries:
+        return None
+    found: dict[str, Export] = {}
+    for binary in binaries:
+        if binary.role not in EXPORTING_ROLES and binary.role != BinaryRole.OTHER:
+            continue
+        stable = binary.role == BinaryRole.STABLE_ABI
+        for symbol in binary.symbols:
+            known = found.get(symbol.name)
+            if known is None:
+                found[symbol.name] = Export(name=symbol.name, kind=symbol.kind, size=symbol.size, stable=stable)
+            elif stable and not known.stable:
+                found[symbol.name] = Export(name=known.name, kind=known.kind, size=known.size, stable=True)
+            elif not stable and known.stable and symbol.size is not None:
+                found[symbol.name] = Export(name=known.name, kind=symbol.kind, size=symbol.size, stable=True)
+    return found
+
+
+def exported_names(snapshot: Snapshot) -> frozenset[str]:
+    """The names the build's libpython (or interpreter, or stable-ABI library) exports."""
+    return frozenset(
+        symbol.name for binary in snapshot.binaries if binary.role in EXPORTING_ROLES for symbol in binary.symbols
+    )
+
+
+def since_by_name(declarations: Iterable[Record | object]) -> dict[str, str]:
+    """The lowest ``limited_since`` of each name, whatever kind of declaration carries it (a
+    function of the manifest may be a macro in some version); records count under their
+    C name, their typedefs and their bare tag."""
+    found: dict[str, str] = {}
+    for entity in declarations:
+        since = getattr(entity, "limited_since", None)
+        if since is None:
+            continue
+        names = record_names(entity) if isinstance(entity, Record) else (str(getattr(entity, "name", "")),)
+        for name in names:
+            if name not in found or version_key(since) < version_key(found[name]):
+                found[name] = since
+    return found

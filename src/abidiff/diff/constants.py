@@ -1,0 +1,116 @@
+"""Enums and macros: values compiled into extensions, and the build configuration."""
+
+from __future__ import annotations
+
+from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, enum_label, is_include_guard
+from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier
+
+
+def _enumerator_change(kind: ChangeKind, enum_: Enum, old: Enumerator | None, new: Enumerator | None) -> Change:
+    item = old or new
+    assert item is not None
+    return Change(
+        kind=kind,
+        entity=item.name,
+        entity_kind=EntityKind.ENUMERATOR,
+        tier=enum_.tier,
+        old=old,
+        new=new,
+        parent=enum_label(enum_),
+        header=enum_.header,
+    )
+
+
+def _added_enumerators(old_enum: Enum, new: Snapshot, after: dict[str, tuple[int, Enum]]) -> list[Change]:
+    known = {item.name for item in old_enum.enumerators}
+    successors = {after[item.name][1].name for item in old_enum.enumerators if item.name in after}
+    return [
+        _enumerator_change(ChangeKind.ENUMERATOR_ADDED, new_enum, None, item)
+        for new_enum in new.enums
+        if new_enum.name in successors
+        for item in new_enum.enumerators
+        if item.name not in known
+    ]
+
+
+def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
+    after = {item.name: (item.value, enum_) for enum_ in new.enums for item in enum_.enumerators}
+    changes: list[Change] = []
+    for enum_ in old.enums:
+        gone = [item for item in enum_.enumerators if item.name not in after]
+        if gone and len(gone) == len(enum_.enumerators):
+            changes.append(
+                Change(
+                    kind=ChangeKind.ENUM_REMOVED,
+                    entity=enum_label(enum_),
+                    entity_kind=EntityKind.ENUM,
+                    tier=enum_.tier,
+                    old=enum_,
+                    header=enum_.header,
+                )
+            )
+            continue
+        for item in enum_.enumerators:
+            if item.name not in after:
+                changes.append(_enumerator_change(ChangeKind.ENUMERATOR_REMOVED, enum_, item, None))
+            elif after[item.name][0] != item.value:
+                successor = Enumerator(name=item.name, value=after[item.name][0])
+                changes.append(_enumerator_change(ChangeKind.ENUMERATOR_VALUE_CHANGED, enum_, item, successor))
+        changes += _added_enumerators(enum_, new, after)
+    return changes
+
+
+def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
+    return Change(
+        kind=ChangeKind.CONFIG_MACRO_CHANGED,
+        entity=name,
+        entity_kind=EntityKind.MACRO,
+        tier=Tier.PRIVATE,
+        old=a,
+        new=b,
+        header=CONFIG_HEADER,
+    )
+
+
+def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
+    after = {macro.name: macro for macro in new.macros}
+    declared = {function.name for function in new.functions} | {variable.name for variable in new.variables}
+    declared |= {typedef.name for typedef in new.typedefs}
+    changes: list[Change] = []
+    for a in old.macros:
+        if a.header == VERSION_HEADER or is_include_guard(a):
+            continue  # the version itself is the builds' identity; include guards are no API
+        b = after.get(a.name)
+        if a.header == CONFIG_HEADER or (b is not None and b.header == CONFIG_HEADER):
+            if b is None or a.value != b.value or a.function_like != b.function_like:
+                changes.append(_config_change(a.name, a, b))
+        elif b is None:
+            if a.name not in declared:
+                changes.append(
+                    Change(
+                        kind=ChangeKind.API_REMOVED,
+                        entity=a.name,
+                        entity_kind=EntityKind.MACRO,
+                        tier=a.tier,
+                        old=a,
+                        header=a.header,
+                    )
+                )
+        elif a.value is not None and b.value is not None and a.value != b.value and not a.function_like:
+            changes.append(
+                Change(
+                    kind=ChangeKind.MACRO_VALUE_CHANGED,
+                    entity=a.name,
+                    entity_kind=EntityKind.MACRO,
+                    tier=a.tier,
+                    old=a,
+                    new=b,
+                    header=b.header,
+                )
+            )
+    before = {macro.name for macro in old.macros}
+    for b in new.macros:
+        if b.header == CONFIG_HEADER and b.name not in before:
+            changes.append(_config_change(b.name, None, b))
+    return changes

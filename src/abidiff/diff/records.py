@@ -1,0 +1,409 @@
+"""Structs and unions: layouts compared field by field, each change reported once, where it
+happens, with the fields it moves and what embeds the record by value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.diff.common import flatten, strongest, unqualified, value_type
+from abidiff.model import Field, ManifestEntry, Record, RecordKind, Snapshot, Tier
+
+
+def layout_tier(record: Record, manifest: Mapping[str, ManifestEntry]) -> Tier:
+    """The tier of a record's *layout*.
+
+    A record named in the limited API is often opaque there (``PyTypeObject``,
+    ``PyThreadState``): limited-API users see only the name, so its layout is a full-ABI
+    matter.  The stable ABI manifest, when the snapshot has one, says it exactly
+    (``struct_abi_kind``); otherwise the headers do (``Record.limited_layout_since``: the
+    first ``Py_LIMITED_API`` level at which the record is complete).
+    """
+    if record.tier != Tier.LIMITED:
+        return record.tier
+    entry = manifest.get(record.display_name) or manifest.get(record.name)
+    if entry is not None and entry.struct_abi_kind is not None:
+        return Tier.LIMITED if entry.struct_abi_kind in ("full-abi", "members") else Tier.PUBLIC
+    return Tier.LIMITED if record.limited_layout_since is not None else Tier.PUBLIC
+
+
+def _field_bits(item: Field) -> range | None:
+    if item.offset_bits is None or item.size_bits is None:
+        return None
+    return range(item.offset_bits, item.offset_bits + item.size_bits)
+
+
+def union_members(fields: Iterable[Field], prefix: str = "", in_union: bool = False) -> set[str]:
+    """Access paths (as :func:`flatten` gives them) of the fields that are members of a
+    union: they share storage with their siblings by design."""
+    found: set[str] = set()
+    for item in fields:
+        if item.members:
+            inner = f"{prefix}{item.name}." if item.name else prefix
+            found |= union_members(item.members, inner, item.type.canonical.startswith("union "))
+        elif item.name and in_union:
+            found.add(f"{prefix}{item.name}")
+    return found
+
+
+def _overlays_union(name: str, candidate: Field, old_fields: Iterable[Field], new_unions: set[str]) -> bool:
+    """A new member of a union that lies within the storage of that union's old members
+    (3.12's ``ob_refcnt_split`` beside ``ob_refcnt``): no old field moves."""
+    bits = _field_bits(candidate)
+    if name not in new_unions or bits is None:
+        return False
+    return any(
+        (other := _field_bits(item)) is not None and other.start <= bits.start and bits.stop <= other.stop
+        for item in old_fields
+    )
+
+
+def _in_padding(candidate: Field, old_fields: Iterable[Field], old_size: int | None) -> bool:
+    bits = _field_bits(candidate)
+    if bits is None or old_size is None or bits.stop > old_size * 8:
+        return False
+    return all(
+        (other := _field_bits(item)) is not None and (bits.stop <= other.start or other.stop <= bits.start)
+        for item in old_fields
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Primary:
+    """A field-level change that may move the fields after it (``old``/``new``: the field
+    on each side, named by its access path)."""
+
+    kind: ChangeKind
+    name: str
+    position: int  # bit offset in the old layout where it happens
+    old: Field | None
+    new: Field | None
+
+
+def _renames(before: Mapping[str, Field], after: Mapping[str, Field]) -> dict[str, str]:
+    """Fields that only changed name: same type, offset, size and width."""
+    added = [name for name in after if name not in before]
+    renamed: dict[str, str] = {}
+    for gone in (name for name in before if name not in after):
+        for name in added:
+            a, b = before[gone], after[name]
+            if (
+                name not in renamed.values()
+                and a.offset_bits == b.offset_bits
+                and a.size_bits == b.size_bits
+                and a.bitfield_width == b.bitfield_width
+                and unqualified(a.type.canonical) == unqualified(b.type.canonical)
+            ):
+                renamed[gone] = name
+                break
+    return renamed
+
+
+def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str]) -> _Primary | None:
+    """The change of a field present on both sides, if any (a ``RECORD_SIZE_CHANGED`` marker
+    when an embedded record reported on its own explains it)."""
+    position = a.offset_bits or 0
+    if unqualified(a.type.canonical) != unqualified(b.type.canonical):
+        kind = ChangeKind.FIELD_TYPE_CHANGED
+    elif a.bitfield_width != b.bitfield_width:
+        kind = ChangeKind.BITFIELD_WIDTH_CHANGED
+    elif a.size_bits != b.size_bits:
+        if value_type(a.type.canonical) in grown_records:  # reported where the embedded record changed
+            return _Primary(kind=ChangeKind.RECORD_SIZE_CHANGED, name="", position=position, old=None, new=None)
+        kind = ChangeKind.FIELD_TYPE_CHANGED  # same type, another size: the message says so
+    else:
+        return None
+    return _Primary(kind=kind, name=name, position=position, old=a, new=b)
+
+
+def _record_changes(
+    old: Record, new: Record, grown_records: frozenset[str]
+) -> tuple[list[_Primary], list[tuple[str, Field, Field]]]:
+    """Field-level changes of one record: the primary changes and the fields that only moved."""
+    before = {name: replace(item, name=name) for name, item in flatten(old.fields)}
+    after = {name: replace(item, name=name) for name, item in flatten(new.fields)}
+    renamed = _renames(before, after)
+    primaries = [
+        _Primary(
+            kind=ChangeKind.FIELD_RENAMED,
+            name=name,
+            position=before[gone].offset_bits or 0,
+            old=before[gone],
+            new=after[name],
+        )
+        for gone, name in renamed.items()
+    ]
+    for gone, item in before.items():
+        if gone not in after and gone not in renamed:
+            primaries.append(
+                _Primary(kind=ChangeKind.FIELD_REMOVED, name=gone, position=item.offset_bits or 0, old=item, new=None)
+            )
+    new_unions = union_members(new.fields, in_union=new.kind == RecordKind.UNION)
+    for name, item in after.items():
+        if name in before or name in renamed.values():
+            continue
+        padding = new.size == old.size and (
+            _in_padding(item, before.values(), old.size) or _overlays_union(name, item, before.values(), new_unions)
+        )
+        kind = ChangeKind.FIELD_ADDED_IN_PADDING if padding else ChangeKind.FIELD_ADDED
+        primaries.append(_Primary(kind=kind, name=name, position=item.offset_bits or 0, old=None, new=item))
+    moved: list[tuple[str, Field, Field]] = []
+    for name, a in before.items():
+        b = after.get(name)
+        if b is None:
+            continue
+        changed = _changed_field(name, a, b, grown_records)
+        if changed is not None:
+            primaries.append(changed)
+        if a.offset_bits != b.offset_bits:
+            moved.append((name, a, b))
+    return primaries, moved
+
+
+def _size_facts(old: Record, new: Record) -> tuple[tuple[str, int | None], ...]:
+    facts: list[tuple[str, int | None]] = []
+    if old.size != new.size:
+        facts += [("old_size", old.size), ("new_size", new.size)]
+    if old.align != new.align:
+        facts += [("old_align", old.align), ("new_align", new.align)]
+    return tuple(facts)
+
+
+def _layout_signature(record: Record) -> tuple[object, ...]:
+    return (
+        record.complete,
+        record.size,
+        record.align,
+        tuple(
+            (name, unqualified(item.type.canonical), item.offset_bits, item.size_bits, item.bitfield_width)
+            for name, item in flatten(record.fields)
+        ),
+    )
+
+
+class Uses:
+    """Who uses a record by value in a snapshot: records (embedding, transitively), functions
+    (parameters and return values) and data."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.records = {record.name: record for record in snapshot.records}
+        self.embedders: dict[str, set[str]] = {}
+        self.first_field_of: dict[str, set[str]] = {}
+        for record in snapshot.records:
+            for index, (_name, item) in enumerate(flatten(record.fields)):
+                target = value_type(item.type.canonical)
+                if target in self.records and target != record.name:
+                    self.embedders.setdefault(target, set()).add(record.name)
+                    if index == 0 and item.offset_bits == 0:
+                        self.first_field_of.setdefault(target, set()).add(record.name)
+        self.functions: dict[str, set[str]] = {}
+        for function in snapshot.functions:
+            for ref in (function.returns, *(param.type for param in function.params)):
+                self.functions.setdefault(value_type(ref.canonical), set()).add(function.name)
+        self.data: dict[str, set[str]] = {}
+        for variable in snapshot.variables:
+            self.data.setdefault(value_type(variable.type.canonical), set()).add(variable.name)
+
+    def closure(self, name: str) -> list[str]:
+        """Record names that embed ``name`` by value, directly or through another record."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            for user in self.embedders.get(todo.pop(), ()):
+                if user not in seen and user != name:
+                    seen.add(user)
+                    todo.append(user)
+        return sorted(seen)
+
+    def impacts(self, name: str) -> tuple[str, ...]:
+        out = []
+        names = [name, *self.closure(name)]
+        embedders = sorted(names[1:], key=lambda n: self.records[n].display_name)
+        for record_name in embedders:
+            # "(head)": starts with the changed record, as PyObject_HEAD users start with PyObject
+            how = " (head)" if self._starts_with_any(record_name, names) else ""
+            out.append(f"struct {self.records[record_name].display_name}{how}")
+        for record_name in names:
+            out += [f"function {fn}" for fn in sorted(self.functions.get(record_name, ()))]
+            out += [f"data {var}" for var in sorted(self.data.get(record_name, ()))]
+        return tuple(dict.fromkeys(out))
+
+    def _starts_with_any(self, user: str, names: list[str]) -> bool:
+        return any(user in self.first_field_of.get(name, ()) for name in names)
+
+    def tier(self, name: str, manifest: Mapping[str, ManifestEntry]) -> Tier:
+        tiers = [layout_tier(self.records[n], manifest) for n in (name, *self.closure(name)) if n in self.records]
+        return strongest(*tiers) if tiers else Tier.PRIVATE
+
+
+def match_records(old: Snapshot, new: Snapshot) -> tuple[list[tuple[Record, Record]], list[Record], list[Record]]:
+    """(pairs of the same record, records gone, records added), matched by C name, then by
+    typedef (a struct tag renamed behind the same typedef: ``struct _foo`` -> ``struct _bar``)."""
+    new_by_name = {record.name: record for record in new.records}
+    pairs: list[tuple[Record, Record]] = []
+    gone: list[Record] = []
+    for record in old.records:
+        if record.name in new_by_name:
+            pairs.append((record, new_by_name.pop(record.name)))
+        else:
+            gone.append(record)
+    by_display = {record.display_name: record for record in new_by_name.values()}
+    still_gone = []
+    for record in gone:
+        match = by_display.pop(record.display_name, None) if record.aliases else None
+        if match is not None:
+            new_by_name.pop(match.name, None)
+            pairs.append((record, match))
+        else:
+            still_gone.append(record)
+    return pairs, still_gone, sorted(new_by_name.values(), key=lambda r: r.name)
+
+
+def changed_layouts(old: Snapshot, new: Snapshot) -> frozenset[str]:
+    """Names of the records (in ``old``) whose layout differs in ``new``."""
+    pairs, _gone, _added = match_records(old, new)
+    return frozenset(
+        a.name for a, b in pairs if a.complete and b.complete and _layout_signature(a) != _layout_signature(b)
+    )
+
+
+def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
+    manifest = {entry.name: entry for entry in old.manifest if entry.kind == "struct"}
+    uses = Uses(old)
+    pairs, gone, added = match_records(old, new)
+    grown = changed_layouts(old, new)
+    changes: list[Change] = []
+    new_names = {record.name for record in new.records} | {alias for r in new.records for alias in r.aliases}
+    for record in gone:
+        if record.display_name in new_names or not record.complete:
+            continue  # a forward declaration removed says nothing: its users are reported
+        changes.append(
+            Change(
+                kind=ChangeKind.RECORD_REMOVED,
+                entity=record.display_name,
+                entity_kind=EntityKind.RECORD,
+                tier=record.tier,
+                old=record,
+                header=record.header,
+                impacts=uses.impacts(record.name),
+            )
+        )
+    for record in added:
+        changes.append(
+            Change(
+                kind=ChangeKind.DECLARATION_ADDED,
+                entity=record.display_name,
+                entity_kind=EntityKind.RECORD,
+                tier=record.tier,
+                new=record,
+                header=record.header,
+            )
+        )
+    for a, b in pairs:
+        changes += _diff_record_pair(a, b, uses, manifest, grown)
+    return changes
+
+
+def _completeness(a: Record, b: Record, tier: Tier, uses: Uses) -> list[Change]:
+    if a.complete and not b.complete:
+        kind, impacts, tier = ChangeKind.RECORD_BECAME_OPAQUE, uses.impacts(a.name), tier
+    else:
+        kind, impacts, tier = ChangeKind.RECORD_BECAME_COMPLETE, (), b.tier
+    return [
+        Change(
+            kind=kind,
+            entity=a.display_name,
+            entity_kind=EntityKind.RECORD,
+            tier=tier,
+            old=a,
+            new=b,
+            header=b.header,
+            impacts=impacts,
+        )
+    ]
+
+
+def _shift_causes(
+    primaries: list[_Primary], reported: list[_Primary], moved: list[tuple[str, Field, Field]]
+) -> tuple[dict[int, list[str]], list[tuple[str, Field, Field]]]:
+    """Each moved field goes to the nearest reported change before it in the old layout; the
+    moves nothing explains are orphans (reported as offset changes)."""
+    shifted: dict[int, list[str]] = {index: [] for index in range(len(reported))}
+    orphans: list[tuple[str, Field, Field]] = []
+    for field_name, old_field, new_field in moved:
+        offset = old_field.offset_bits or 0
+        causes = [i for i, p in enumerate(reported) if p.position <= offset and p.name != field_name]
+        covered = any(p.kind == ChangeKind.RECORD_SIZE_CHANGED and p.position < offset for p in primaries)
+        if causes:
+            shifted[max(causes, key=lambda i: (reported[i].position, i))].append(field_name)
+        elif not covered:
+            orphans.append((field_name, old_field, new_field))
+    return shifted, orphans
+
+
+def _diff_record_pair(
+    a: Record, b: Record, uses: Uses, manifest: Mapping[str, ManifestEntry], grown: frozenset[str]
+) -> list[Change]:
+    name = a.display_name
+    tier = uses.tier(a.name, manifest)
+    if a.complete != b.complete:
+        return _completeness(a, b, tier, uses)
+    if not a.complete or _layout_signature(a) == _layout_signature(b):
+        return []
+    primaries, moved = _record_changes(a, b, grown)
+    explained = any(p.kind == ChangeKind.RECORD_SIZE_CHANGED for p in primaries)
+    size_facts = _size_facts(a, b)
+    impacts = uses.impacts(a.name) if (size_facts or moved) else ()
+    reported = sorted(
+        (p for p in primaries if p.kind != ChangeKind.RECORD_SIZE_CHANGED), key=lambda p: (p.position, p.name)
+    )
+    shifted, orphans = _shift_causes(primaries, reported, moved)
+    changes = []
+    for index, primary in enumerate(reported):
+        compatible = primary.kind in (ChangeKind.FIELD_ADDED_IN_PADDING, ChangeKind.FIELD_RENAMED)
+        changes.append(
+            Change(
+                kind=primary.kind,
+                entity=f"{name}.{primary.name}",
+                entity_kind=EntityKind.FIELD,
+                tier=tier,
+                old=primary.old,
+                new=primary.new,
+                parent=name,
+                facts=size_facts if index == 0 else (),
+                shifted=tuple(shifted[index]),
+                impacts=() if compatible else impacts,
+                header=b.header,
+            )
+        )
+    for field_name, old_field, new_field in orphans:
+        changes.append(
+            Change(
+                kind=ChangeKind.FIELD_OFFSET_CHANGED,
+                entity=f"{name}.{field_name}",
+                entity_kind=EntityKind.FIELD,
+                tier=tier,
+                old=replace(old_field, name=field_name),
+                new=replace(new_field, name=field_name),
+                parent=name,
+                facts=size_facts if not changes else (),
+                impacts=impacts,
+                header=b.header,
+            )
+        )
+    if size_facts and not changes and not explained:
+        changes.append(
+            Change(
+                kind=ChangeKind.RECORD_SIZE_CHANGED,
+                entity=name,
+                entity_kind=EntityKind.RECORD,
+                tier=tier,
+                old=a,
+                new=b,
+                facts=size_facts,
+                impacts=impacts,
+                header=b.header,
+            )
+        )
+    return changes

@@ -1,0 +1,78 @@
+"""One registry of report formats: each renderer is registered once, for the document type
+it renders (a comparison :class:`~abidiff.rules.reports.Report`, an abi3 or ext report, a
+series), under a format name (``text``, ``json``, ``markdown``, ``news``, ...).  Commands ask
+:func:`formats` what they may offer and :func:`render` for the text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from abidiff.errors import UsageError
+
+Renderer = Callable[[Any], str]
+_F = TypeVar("_F", bound=Renderer)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Format:
+    name: str
+    document: type
+    help: str
+    render: Renderer
+
+
+_FORMATS: dict[tuple[type, str], Format] = {}
+# the modules whose import registers renderers; loaded on first use
+_RENDERER_MODULES = (
+    "abidiff.report.jsonreport",
+    "abidiff.report.terminal",
+    "abidiff.report.markdown",
+    "abidiff.report.news",
+    "abidiff.report.audits",
+    "abidiff.report.ci",
+    "abidiff.report.series",
+)
+
+
+def register(document: type, name: str, help: str) -> Callable[[_F], _F]:
+    """Decorator: ``fn`` renders ``document`` values in format ``name``."""
+
+    def decorate(fn: _F) -> _F:
+        _FORMATS[(document, name)] = Format(name=name, document=document, help=help, render=fn)
+        return fn
+
+    return decorate
+
+
+def _load() -> None:
+    import importlib
+
+    for module in _RENDERER_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def formats(document: type) -> tuple[Format, ...]:
+    """The formats registered for ``document``, ``text`` first."""
+    _load()
+    found = [fmt for (doc, _name), fmt in _FORMATS.items() if doc is document]
+    return tuple(sorted(found, key=lambda fmt: (fmt.name != "text", fmt.name)))
+
+
+def format_names(document: type) -> tuple[str, ...]:
+    return tuple(fmt.name for fmt in formats(document))
+
+
+def render(document: Any, name: str) -> str:
+    """``document`` in format ``name`` (a :class:`UsageError` for a format it does not have)."""
+    _load()
+    fmt = _FORMATS.get((type(document), name))
+    if fmt is None:
+        names = ", ".join(format_names(type(document)))
+        raise UsageError(f"unknown report format '{name}' (choose from {names})")
+    return fmt.render(document)

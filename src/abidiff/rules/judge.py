@@ -1,0 +1,179 @@
+"""The one judge: every change of every analysis becomes a :class:`Finding` with its rule,
+its severity (from the rule's profile and the change's tier) and its words; suppressions
+are applied here; the verdicts are computed from what is kept."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.model import Build, Tier
+from abidiff.model import StrEnum as _StrEnum
+from abidiff.rules.catalogue import RULE_BY_KIND, SEVERITY_ORDER, Severity
+from abidiff.rules.describe import message_fields, sides
+
+
+class Verdict(_StrEnum):
+    ABI_BREAKING = "abi-breaking"
+    BINARY_COMPATIBLE = "binary-compatible"
+
+
+class ReleaseKind(_StrEnum):
+    """PEP 605's name for the verdict: an ABI-breaking pre-release is an alpha."""
+
+    ALPHA = "alpha"
+    BETA = "beta"
+
+
+class StableVerdict(_StrEnum):
+    INTACT = "intact"
+    BROKEN = "broken"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """One judged change: its rule, severity and words; the same shape for every analysis."""
+
+    rule: str
+    kind: ChangeKind
+    entity: str
+    entity_kind: EntityKind
+    tier: Tier
+    severity: Severity
+    message: str
+    headline: str
+    old: str | None
+    new: str | None
+    detail: str
+    shifted: tuple[str, ...]
+    impacts: tuple[str, ...]
+    header: str | None
+
+
+ReportedChange = Finding  # the name the comparison report used
+
+
+def classify(change: Change) -> Finding:
+    """The finding of one change: the one place a severity is decided."""
+    rule = RULE_BY_KIND[change.kind]
+    words = sides(change)
+    fields = message_fields(change, words)
+    message = rule.message.format(**fields)
+    return Finding(
+        rule=rule.id,
+        kind=change.kind,
+        entity=change.entity,
+        entity_kind=change.entity_kind,
+        tier=change.tier,
+        severity=rule.severity(change.tier),
+        message=message,
+        headline=(rule.headline or rule.message).format(**fields),
+        old=words.old,
+        new=words.new,
+        detail=words.detail,
+        shifted=change.shifted,
+        impacts=change.impacts,
+        header=change.header,
+    )
+
+
+def report_order(finding: Finding) -> tuple[int, str, str, str]:
+    """A comparison lists findings by severity, then entity."""
+    return (SEVERITY_ORDER.index(finding.severity), finding.entity, finding.rule, finding.message)
+
+
+def audit_order(finding: Finding) -> tuple[int, str, str, str]:
+    """An audit (abi3, ext) lists findings by severity, then rule."""
+    return (SEVERITY_ORDER.index(finding.severity), finding.rule, finding.entity, finding.message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Judgement:
+    """Findings after suppressions: those kept, how many were suppressed, and the warnings
+    about the suppressions themselves (unused, expired)."""
+
+    kept: tuple[Finding, ...]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+
+
+def judge(
+    findings: Iterable[Finding], suppressions: Iterable[object] = (), *, today: datetime.date | None = None
+) -> Judgement:
+    """Apply ``suppressions`` (from :mod:`abidiff.suppress`) to ``findings``."""
+    from abidiff import suppress
+
+    entries = tuple(item for item in suppressions if isinstance(item, suppress.Suppression))
+    outcome = suppress.apply(findings, entries, today=today or datetime.date.today())
+    return Judgement(kept=outcome.kept, suppressed=len(outcome.suppressed), suppression_warnings=outcome.warnings)
+
+
+def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
+    """(count per rule id, count per severity) of ``findings``."""
+    counts: dict[str, int] = {}
+    severity_counts = {str(severity): 0 for severity in SEVERITY_ORDER}
+    for item in findings:
+        counts[item.rule] = counts.get(item.rule, 0) + 1
+        severity_counts[str(item.severity)] += 1
+    return dict(sorted(counts.items())), severity_counts
+
+
+def verdicts(findings: Iterable[Finding]) -> tuple[Verdict, ReleaseKind, StableVerdict]:
+    """The full-ABI verdict (and PEP 605's name for it) and the stable-ABI verdict."""
+    breaks = [finding for finding in findings if finding.severity == Severity.BREAK]
+    full = Verdict.ABI_BREAKING if breaks else Verdict.BINARY_COMPATIBLE
+    kind = ReleaseKind.ALPHA if breaks else ReleaseKind.BETA
+    stable = StableVerdict.BROKEN if any(finding.tier == Tier.LIMITED for finding in breaks) else StableVerdict.INTACT
+    return full, kind, stable
+
+
+_LEVEL_WORDS = {"alpha": "an alpha", "beta": "a beta", "candidate": "a release candidate", "final": "a final release"}
+
+
+def label_mismatch(old: Build, new: Build, kind: ReleaseKind) -> str | None:
+    """Where NEW's own release label (``patchlevel.h``) disagrees with PEP 605's verdict
+    against OLD of the same feature release: a beta (or later) that breaks the full ABI, or
+    an alpha that does not."""
+    if old.feature_version != new.feature_version or new.version == "unknown":
+        return None
+    level = str(new.release_level)
+    if kind == ReleaseKind.ALPHA and level != "alpha":
+        return (
+            f"{new.version} is labelled {_LEVEL_WORDS.get(level, level)}, but it breaks the full ABI "
+            f"against {old.version}: PEP 605 would publish it as an alpha"
+        )
+    if kind == ReleaseKind.BETA and level == "alpha":
+        return (
+            f"{new.version} is labelled an alpha (ABI breaking), but it is binary compatible with "
+            f"{old.version}: PEP 605 would publish it as a beta"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildIdentity:
+    """Which build a side of a report is."""
+
+    version: str
+    release_level: str
+    release_serial: int
+    origin: str
+    soabi: str | None
+    target: str
+    pointer_size: int
+    headers_only: bool
+
+
+def identity(build: Build, *, headers_only: bool) -> BuildIdentity:
+    return BuildIdentity(
+        version=build.version,
+        release_level=str(build.release_level),
+        release_serial=build.release_serial,
+        origin=build.origin,
+        soabi=build.soabi,
+        target=build.target,
+        pointer_size=build.pointer_size,
+        headers_only=headers_only,
+    )

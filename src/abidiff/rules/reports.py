@@ -1,0 +1,250 @@
+"""The judged documents of every analysis: a comparison :class:`Report`, an
+:class:`Abi3Report`, an :class:`ExtReport`.  Each is built here from an analysis's changes
+through the one judge (:mod:`abidiff.rules.judge`); :mod:`abidiff.report` renders them."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from abidiff.abi3 import NOTE_INVISIBLE, Abi3Audit, LevelSurface, SurfaceItem
+from abidiff.changes import Change, Diff
+from abidiff.ext import Examined, ExtensionResult, WheelTags
+from abidiff.model import Build, Snapshot
+from abidiff.rules.catalogue import RULE_BY_ID, Severity
+from abidiff.rules.describe import sides
+from abidiff.rules.judge import (
+    BuildIdentity,
+    Finding,
+    ReleaseKind,
+    StableVerdict,
+    Verdict,
+    audit_order,
+    classify,
+    identity,
+    judge,
+    label_mismatch,
+    report_order,
+    tally,
+    verdicts,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """The result of ``abidiff OLD NEW``: verdicts, counts and the changes, breaks first."""
+
+    old: BuildIdentity
+    new: BuildIdentity
+    verdict: Verdict
+    release_kind: ReleaseKind
+    stable_abi_verdict: StableVerdict
+    # NEW's own release label disagrees with the verdict (PEP 605): said in every format
+    label_mismatch: str | None
+    headers_only: bool
+    comparable: bool
+    problems: tuple[str, ...]
+    counts: dict[str, int]
+    severity_counts: dict[str, int]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+    changes: tuple[Finding, ...]
+
+
+def _problem(change: Change) -> str:
+    words = sides(change)
+    return f"{change.entity}: {words.old} -> {words.new} ({words.detail})"
+
+
+def compare_report(
+    result: Diff,
+    suppressions: Iterable[object] = (),
+    *,
+    today: datetime.date | None = None,
+    old_headers_only: bool | None = None,
+    new_headers_only: bool | None = None,
+) -> Report:
+    """The report of a diff: its changes judged, suppressions applied, verdicts given."""
+    judged = judge((classify(change) for change in result.changes), suppressions, today=today)
+    changes = tuple(sorted(judged.kept, key=report_order))
+    full, kind, stable = verdicts(changes)
+    counts, severity_counts = tally(changes)
+    return Report(
+        old=identity(result.old, headers_only=result.headers_only if old_headers_only is None else old_headers_only),
+        new=identity(result.new, headers_only=result.headers_only if new_headers_only is None else new_headers_only),
+        verdict=full,
+        release_kind=kind,
+        stable_abi_verdict=stable,
+        label_mismatch=label_mismatch(result.old, result.new, kind),
+        headers_only=result.headers_only,
+        comparable=not result.problems,
+        problems=tuple(_problem(change) for change in result.problems),
+        counts=counts,
+        severity_counts=severity_counts,
+        suppressed=judged.suppressed,
+        suppression_warnings=judged.suppression_warnings,
+        changes=changes,
+    )
+
+
+def compare(
+    old: Snapshot,
+    new: Snapshot,
+    suppressions: Iterable[object] = (),
+    *,
+    today: datetime.date | None = None,
+) -> Report:
+    """The report of ``old`` against ``new`` with ``suppressions`` (from :mod:`abidiff.suppress`)."""
+    from abidiff.diff import diff
+
+    return compare_report(
+        diff(old, new),
+        suppressions,
+        today=today,
+        old_headers_only=not old.binaries,
+        new_headers_only=not new.binaries,
+    )
+
+
+def importer_breaks(report: Report) -> Mapping[str, Sequence[tuple[str, str]]]:
+    """Entity name -> (rule id, message) of each change that breaks binaries importing it."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for change in report.changes:
+        if RULE_BY_ID[change.rule].breaks_importers:
+            found.setdefault(change.entity, []).append((change.rule, change.message))
+    return found
+
+
+# -- abi3 -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Abi3Report:
+    """The result of ``abidiff abi3 BUILD [--against OLD]``."""
+
+    build: BuildIdentity
+    against: BuildIdentity | None
+    manifest_source: str | None
+    exports_checked: bool
+    levels: tuple[LevelSurface, ...]
+    surface: tuple[SurfaceItem, ...]
+    stable_abi_verdict: StableVerdict
+    counts: dict[str, int]
+    severity_counts: dict[str, int]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    changes: tuple[Finding, ...]
+
+
+def abi3_report(
+    audit: Abi3Audit, suppressions: Iterable[object] = (), *, today: datetime.date | None = None
+) -> Abi3Report:
+    judged = judge((classify(change) for change in audit.changes), suppressions, today=today)
+    findings = tuple(sorted(judged.kept, key=audit_order))
+    counts, severity_counts = tally(findings)
+    broken = any(item.severity == Severity.BREAK for item in findings)
+    return Abi3Report(
+        build=identity(audit.build, headers_only=audit.build_headers_only),
+        against=None if audit.against is None else identity(audit.against, headers_only=audit.against_headers_only),
+        manifest_source=audit.manifest_source,
+        exports_checked=audit.exports_checked,
+        levels=audit.levels,
+        surface=audit.surface,
+        stable_abi_verdict=StableVerdict.BROKEN if broken else StableVerdict.INTACT,
+        counts=counts,
+        severity_counts=severity_counts,
+        suppressed=judged.suppressed,
+        suppression_warnings=judged.suppression_warnings,
+        notes=audit.notes,
+        changes=findings,
+    )
+
+
+# -- ext ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExtReport:
+    """The result of ``abidiff ext``."""
+
+    input: str
+    wheel: WheelTags | None
+    stable_abi_source: str
+    build: BuildIdentity | None
+    between: tuple[BuildIdentity, ...]
+    affected: bool | None  # by the breaks between OLD and NEW; None without --between
+    extensions: tuple[ExtensionResult, ...]
+    counts: dict[str, int]
+    severity_counts: dict[str, int]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+    summary: tuple[str, ...]
+    notes: tuple[str, ...]
+    changes: tuple[Finding, ...]
+
+
+def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """One finding per (rule, entity, message): the extensions concerned in ``impacts``."""
+    merged: dict[tuple[str, str, str], Finding] = {}
+    for item in findings:
+        key = (item.rule, item.entity, item.message)
+        if key in merged:
+            previous = merged[key]
+            merged[key] = replace(previous, impacts=tuple(sorted(set(previous.impacts) | set(item.impacts))))
+        else:
+            merged[key] = item
+    return tuple(sorted(merged.values(), key=audit_order))
+
+
+def _summary(
+    results: Sequence[ExtensionResult], between: tuple[Build, Build] | None, affected: bool | None
+) -> tuple[str, ...]:
+    lines = []
+    for result in results:
+        if result.abi3:
+            tag = f"abi3 for {result.abi3_version}+" if result.abi3_version else "abi3 (no version tag)"
+        else:
+            tag = "full ABI (not abi3)"
+        needs = f"; its stable imports need {result.requires}+" if result.requires else ""
+        lines.append(f"{result.path}: {tag}, {len(result.imports)} CPython imports{needs}")
+    if between is not None:
+        old, new = between
+        verdict = "is" if affected else "is not"
+        lines.append(f"This extension {verdict} affected by the ABI breaks between {old.version} and {new.version}.")
+    return tuple(lines)
+
+
+def ext_report(
+    path: str,
+    examined: Examined,
+    changes: Iterable[Change],
+    *,
+    truth_source: str,
+    build: Snapshot | None,
+    between: tuple[Snapshot, Snapshot] | None,
+    suppressions: Iterable[object] = (),
+    today: datetime.date | None = None,
+) -> ExtReport:
+    judged = judge((classify(change) for change in changes), suppressions, today=today)
+    findings = merge(judged.kept)
+    affected = None if between is None else any(item.rule == "ABI814" for item in findings)
+    counts, severity_counts = tally(findings)
+    pair = None if between is None else (between[0].build, between[1].build)
+    return ExtReport(
+        input=path,
+        wheel=examined.wheel,
+        stable_abi_source=truth_source,
+        build=None if build is None else identity(build.build, headers_only=not build.binaries),
+        between=() if between is None else tuple(identity(s.build, headers_only=not s.binaries) for s in between),
+        affected=affected,
+        extensions=tuple(sorted(examined.extensions, key=lambda result: result.path)),
+        counts=counts,
+        severity_counts=severity_counts,
+        suppressed=judged.suppressed,
+        suppression_warnings=judged.suppression_warnings,
+        summary=_summary(examined.extensions, pair, affected),
+        notes=(NOTE_INVISIBLE,),
+        changes=findings,
+    )
