@@ -209,6 +209,10 @@ def _is_git_spec(spec: str) -> bool:
 
     if spec.startswith(GIT_PREFIX):
         return True
+    from abidiff.sources import looks_like_path
+
+    if looks_like_path(spec):  # /nonexist, ./build, a.json: never a ref; resolve() gives the path error
+        return False
     return not os.path.lexists(os.path.expanduser(spec)) and (os.sep in spec or shutil.which(spec) is None)
 
 

@@ -8,7 +8,11 @@ A build spec is, in the order tried:
 4. an installed prefix: a directory with ``include/python3.X/Python.h``;
 5. an include directory holding ``Python.h`` (headers only).
 
-Anything else is an error that lists what was tried.
+Anything else is an error that lists what was tried, or says what the path is (a FIFO, a
+socket, a device, a dangling symbolic link, a file that cannot be read).  A spec that names
+nothing at all is a git ref when it can be one; :func:`looks_like_path` tells the ones that
+cannot (``/nonexist``, ``./build``, ``base.json``), whose error is a path error
+(:func:`missing_build_error`).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import glob
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass
 
+from abidiff import files
 from abidiff.binaries.detect import is_program, sniff_file
 from abidiff.errors import BuildSpecError
 from abidiff.model import BinaryRole, StrEnum
@@ -64,12 +70,57 @@ class ResolvedBuild:
 
 
 def _looks_like_json(path: str) -> bool:
+    """Whether the regular file ``path`` starts with ``{``; ``PermissionError`` when it
+    cannot be read (the caller says so, rather than "not JSON")."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(64).lstrip()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except PermissionError:
+        raise
     except OSError:
         return False
+    with os.fdopen(fd, "rb") as handle:
+        head = handle.read(64).lstrip()
     return head.startswith(b"{")
+
+
+_FILE_SUFFIX = re.compile(r"\.(json|so|dylib|dll|pyd|exe|h)$|\.so\.[0-9]", re.IGNORECASE)
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` can only be a path, never a git ref: it starts with ``/``, ``./``,
+    ``../`` or ``~``, has a component starting with a dot or an empty one (``a//b``), or
+    ends like a file (``.json``, ``.so``, ``.dll``, ...).  git refs can do none of these
+    (``git check-ref-format``), so a missing such path deserves a path hint."""
+    if spec.startswith(("/", "~")) or spec in (".", ".."):
+        return True
+    if os.sep != "/" and (os.sep in spec or re.match(r"^[A-Za-z]:", spec)):
+        return True
+    parts = spec.split("/")
+    if any(part.startswith(".") for part in parts) or "" in parts[:-1]:
+        return True
+    return bool(_FILE_SUFFIX.search(spec))
+
+
+_BUILD_HINT = (
+    "give a Python interpreter (path or name on PATH), an installed prefix, an include directory, a libpython, "
+    "or a snapshot file"
+)
+
+
+def missing_build_error(spec: str) -> BuildSpecError:
+    """The error for a spec that names nothing: no such path, no such program on PATH (and,
+    as :func:`looks_like_path` says, not a git ref)."""
+    path = os.path.expanduser(spec)
+    if os.path.lexists(path):  # a dangling or looping symbolic link
+        what = files.describe(path) or "a path that cannot be followed"
+        return BuildSpecError(
+            f"no build found for '{spec}': tried a path: it is {what}", hint="check where the link points"
+        )
+    tried = ["a path (no such file or directory)"]
+    if os.sep not in spec:
+        tried.append(f"a program on PATH (no '{spec}' there)")
+    hint = f"check the path; {_BUILD_HINT}" if looks_like_path(spec) else _BUILD_HINT
+    return BuildSpecError(f"no build found for '{spec}': tried " + "; ".join(tried), hint=hint)
 
 
 def _interpreter_libraries(info: InterpreterInfo) -> tuple[Library, ...]:
@@ -114,60 +165,92 @@ def _prefix_libraries(prefix: str) -> tuple[Library, ...]:
 
 def resolve(spec: str) -> ResolvedBuild:
     """Resolve one build spec, or raise :class:`BuildSpecError` listing what was tried."""
-    tried: list[str] = []
     path = os.path.expanduser(spec)
-    if os.path.isfile(path):
-        if _looks_like_json(path):
-            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=f"snapshot {path}", snapshot_path=path)
-        tried.append("a snapshot (it is not JSON)")
-        if is_program(path) or _is_script(path):
-            return _from_interpreter(spec, path)
-        tried.append("an interpreter (it is not an executable program)")
-        if sniff_file(path) is not None:
-            real = os.path.realpath(path)
-            role = BinaryRole.STABLE_ABI if STABLE_ABI_NAME.match(os.path.basename(path)) else BinaryRole.LIBPYTHON
-            return ResolvedBuild(
-                kind=SpecKind.LIBRARY,
-                spec=spec,
-                origin=f"library {real}",
-                libraries=(Library(role=role, path=real),),
-            )
-        tried.append("a shared library (no ELF, PE or Mach-O magic bytes)")
+    try:
+        mode = os.stat(path).st_mode
+    except PermissionError as exc:
         raise BuildSpecError(
-            f"{spec} is a file abidiff cannot use as a build: tried " + "; ".join(tried),
-            hint="give a Python interpreter, an installed prefix, an include directory, a libpython, "
-            "or a snapshot written by 'abidiff dump'",
-        )
-    if os.path.isdir(path):
-        include = _prefix_include(path)
-        if include is not None:
-            return ResolvedBuild(
-                kind=SpecKind.PREFIX,
-                spec=spec,
-                origin=f"prefix {os.path.realpath(path)}",
-                include_dir=include,
-                libraries=_prefix_libraries(path),
-            )
-        tried.append("an installed prefix (no include/python3.X/Python.h)")
-        if os.path.isfile(os.path.join(path, "Python.h")):
-            return ResolvedBuild(
-                kind=SpecKind.INCLUDE, spec=spec, origin=f"headers {os.path.realpath(path)}", include_dir=path
-            )
-        tried.append("an include directory (no Python.h)")
+            f"cannot look at the build '{spec}': permission denied", hint="check the permissions of its directories"
+        ) from exc
+    except (OSError, ValueError):  # absent, a dangling link, a loop, a name too long, a NUL
+        mode = None
+    if mode is not None and stat.S_ISREG(mode):
+        return _resolve_file(spec, path)
+    if mode is not None and stat.S_ISDIR(mode):
+        return _resolve_directory(spec, path)
+    if mode is not None:
         raise BuildSpecError(
-            f"the directory {spec} is not a CPython build: tried " + "; ".join(tried),
-            hint="give an installed prefix (with include/python3.X/) or the include directory that holds Python.h",
+            f"'{spec}' is {files.kind_of(mode)}, not a build: a build is a file or a directory",
+            hint=_BUILD_HINT,
         )
-    if os.sep not in spec:
+    if os.sep not in spec and not os.path.lexists(path):
         found = shutil.which(spec)
         if found is not None:
             return _from_interpreter(spec, found)
-        tried.append(f"a program on PATH (no '{spec}' there)")
-    tried.insert(0, "a path (none exists)")
+    raise missing_build_error(spec)
+
+
+def _resolve_file(spec: str, path: str) -> ResolvedBuild:
+    tried: list[str] = []
+    try:
+        if _looks_like_json(path):
+            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=f"snapshot {path}", snapshot_path=path)
+    except PermissionError as exc:
+        if os.access(path, os.X_OK):  # a program that may be run but not read
+            return _from_interpreter(spec, path)
+        raise BuildSpecError(
+            f"cannot read the build '{spec}': permission denied",
+            hint="check its permissions: abidiff reads a file to tell what it is",
+        ) from exc
+    tried.append("a snapshot (it is not JSON)")
+    if is_program(path) or _is_script(path):
+        return _from_interpreter(spec, path)
+    tried.append("an interpreter (it is not an executable program)")
+    if sniff_file(path) is not None:
+        real = os.path.realpath(path)
+        role = BinaryRole.STABLE_ABI if STABLE_ABI_NAME.match(os.path.basename(path)) else BinaryRole.LIBPYTHON
+        return ResolvedBuild(
+            kind=SpecKind.LIBRARY,
+            spec=spec,
+            origin=f"library {real}",
+            libraries=(Library(role=role, path=real),),
+        )
+    tried.append("a shared library (no ELF, PE or Mach-O magic bytes)")
     raise BuildSpecError(
-        f"no build found for '{spec}': tried " + "; ".join(tried),
-        hint="give a Python interpreter (path or name on PATH), an installed prefix, an include "
-        "directory, a libpython, or a snapshot file",
+        f"{spec} is a file abidiff cannot use as a build: tried " + "; ".join(tried),
+        hint="give a Python interpreter, an installed prefix, an include directory, a libpython, "
+        "or a snapshot written by 'abidiff dump'",
+    )
+
+
+def _resolve_directory(spec: str, path: str) -> ResolvedBuild:
+    try:
+        os.listdir(path)
+    except PermissionError as exc:
+        raise BuildSpecError(
+            f"cannot read the directory '{spec}': permission denied", hint="check its permissions"
+        ) from exc
+    except OSError:
+        pass
+    tried: list[str] = []
+    include = _prefix_include(path)
+    if include is not None:
+        return ResolvedBuild(
+            kind=SpecKind.PREFIX,
+            spec=spec,
+            origin=f"prefix {os.path.realpath(path)}",
+            include_dir=include,
+            libraries=_prefix_libraries(path),
+        )
+    tried.append("an installed prefix (no include/python3.X/Python.h)")
+    if os.path.isfile(os.path.join(path, "Python.h")):
+        return ResolvedBuild(
+            kind=SpecKind.INCLUDE, spec=spec, origin=f"headers {os.path.realpath(path)}", include_dir=path
+        )
+    tried.append("an include directory (no Python.h)")
+    raise BuildSpecError(
+        f"the directory {spec} is not a CPython build: tried " + "; ".join(tried),
+        hint="give an installed prefix (with include/python3.X/) or the include directory that holds Python.h",
     )
 
 
