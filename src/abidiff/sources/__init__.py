@@ -179,9 +179,11 @@ def resolve(spec: str) -> ResolvedBuild:
     if mode is not None and stat.S_ISDIR(mode):
         return _resolve_directory(spec, path)
     if mode is not None:
+        fifo = stat.S_ISFIFO(mode)
         raise BuildSpecError(
             f"'{spec}' is {files.kind_of(mode)}, not a build: a build is a file or a directory",
-            hint=_BUILD_HINT,
+            # <(abidiff dump A) is a pipe: a snapshot is read more than once, so it must be a file
+            hint="write the snapshot to a file first: abidiff dump BUILD -o FILE" if fifo else _BUILD_HINT,
         )
     if os.sep not in spec and not os.path.lexists(path):
         found = shutil.which(spec)
