@@ -92,9 +92,9 @@ def test_links_out_of_the_tree_are_refused(cpython_repo: Path, tmp_path: Path, e
     assert no_links_under(workdir) == []
     assert repo_state(cpython_repo) == before
 
+    command = ["compare", "v3.12.0a1", "HEAD", "--repo", str(cpython_repo), "--pyconfig", MINIMAL_PYCONFIG]
     proc = subprocess.run(
-        [sys.executable, "-m", "abidiff", "compare", "v3.12.0a1", "HEAD", "--repo", str(cpython_repo)]
-        + ["--pyconfig", MINIMAL_PYCONFIG, "--format", "json"],
+        [sys.executable, "-m", "abidiff", *command, "--format", "json"],
         capture_output=True,
         text=True,
         env=dict(os.environ, ABIDIFF_CACHE_DIR=str(tmp_path / "cli-cache")),
