@@ -146,7 +146,7 @@ def _too_deep(data: Json, limit: int) -> tuple[str, ...]:
             shown = parts[:8]
             return (*shown, f"...({len(parts) - len(shown)} levels more)")
         if isinstance(value, dict):
-            stack.extend((item, (*parts, f".{key}")) for key, item in value.items())
+            stack.extend((item, (*parts, key_part(key))) for key, item in value.items())
         elif isinstance(value, list):
             stack.extend((item, (*parts, f"[{number}]")) for number, item in enumerate(value))
     return ()
@@ -313,6 +313,11 @@ def _decode_int(data: Json) -> Any:
     if not INT_MIN <= data <= INT_MAX:
         raise DecodeError(f"the integer {data} does not fit in 64 bits")
     return data
+
+
+def key_part(key: str) -> str:
+    """The part of a JSON path that names ``key``: ``.size``, or ``['odd key']`` cut short."""
+    return f".{key}" if key.isidentifier() and key.isascii() else f"[{_shown(key)}]"
 
 
 def _shown(data: Json) -> str:

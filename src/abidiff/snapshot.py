@@ -157,7 +157,7 @@ def _too_deep_at(text: str, limit: int) -> tuple[int, int, str]:
             frames.append([char == "{", "" if char == "{" else 0])
         elif char in "]}" and frames:
             frames.pop()
-    parts = [f".{key}" if is_object else f"[{key}]" for is_object, key in frames]
+    parts = [codec.key_part(key) if is_object else f"[{key}]" for is_object, key in frames]
     shown = "$" + "".join(parts[:8]) + (f"...({len(parts) - 8} levels more)" if len(parts) > 8 else "")
     line = text.count("\n", 0, at) + 1
     return line, at - (text.rfind("\n", 0, at) + 1) + 1, shown
@@ -168,7 +168,7 @@ def _key(token: str) -> str:
         key = json.loads(token)
     except ValueError:
         return "?"
-    return key if isinstance(key, str) and len(key) <= 60 else "?"
+    return key if isinstance(key, str) else "?"
 
 
 def _refuse_lone_surrogates(document: Any, source: str) -> None:
@@ -184,7 +184,7 @@ def _refuse_lone_surrogates(document: Any, source: str) -> None:
             for key, item in value.items():
                 if _LONE_SURROGATE.search(key):
                     raise SnapshotError(f"{source} is a malformed snapshot: {path}: a key with a lone UTF-16 surrogate")
-                stack.append((item, f"{path}.{key}"))
+                stack.append((item, path + codec.key_part(key)))
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{number}]") for number, item in enumerate(value))
 

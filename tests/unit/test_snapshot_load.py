@@ -324,3 +324,15 @@ def test_an_unreadable_snapshot_says_permission_denied(tmp_path: Path) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"cannot read the snapshot {path}: permission denied"
+
+
+def test_the_decoder_names_where_a_value_is_too_deep() -> None:
+    # on Python 3.12+ json.loads parses 600 levels of members, and the decoder recurses
+    leaf = codec.encode(Field(name="leaf", type=INT, offset_bits=0, size_bits=32))
+    value = leaf
+    for _ in range(600):
+        value = {**leaf, "name": "", "members": [value]}
+    with pytest.raises(codec.DecodeError) as caught:
+        codec.decode(Field, value, "$.field")
+    assert caught.value.path.startswith("$.field.members[0].members[0]")
+    assert str(caught.value).endswith("levels more): nested more than 100 levels deep")
