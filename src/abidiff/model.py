@@ -90,6 +90,9 @@ class Field:
     size_bits: int | None
     bitfield_width: int | None = None
     members: tuple[Field, ...] = ()
+    deprecated: bool = False  # Py_DEPRECATED(...)
+    line: int | None = None  # where it is declared in its record's header (1-based)
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +118,9 @@ class Record:
     # None when limited users only see it opaque (PyTypeObject): then its layout is not
     # part of the stable ABI, only of the full ABI
     limited_layout_since: str | None = None
+    deprecated: bool = False  # Py_DEPRECATED(...)
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
     @property
     def display_name(self) -> str:
@@ -140,24 +146,33 @@ class Function:
     header: str
     tier: Tier
     limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Variable:
-    """Exported data (``PyAPI_DATA``)."""
+    """Data declared in a header: exported data (``PyAPI_DATA``, or a plain ``extern`` as
+    3.9's ``PyStructSequence_UnnamedField``), or ``static`` data of a header
+    (``PyDateTimeAPI``), which each extension holds its own copy of."""
 
     name: str
     type: TypeRef
     size: int | None = None  # bytes; None for an incomplete type
+    deprecated: bool = False  # Py_DEPRECATED(...): 3.12's Py_DebugFlag
     header: str
     tier: Tier
     limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Enumerator:
     name: str
     value: int
+    line: int | None = None  # in its enum's header
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,15 +186,20 @@ class Enum:
     header: str
     tier: Tier
     limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Typedef:
     name: str
     type: TypeRef
+    deprecated: bool = False  # Py_DEPRECATED(...): 3.13's Py_UNICODE
     header: str
     tier: Tier
     limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,6 +212,8 @@ class Macro:
     header: str
     tier: Tier
     limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,27 +1,35 @@
 """Read a CPython header tree through libclang: every configuration, in a process pool.
 
-``clang.cindex`` never leaves this package: callers get model values.
+``clang.cindex`` never leaves this package: callers get model values.  The modules:
+``tree`` (which headers, checked against the limits), ``patchlevel`` (the version),
+``job`` (what one parse is given and gives back), ``parse`` (one parse), ``extract``
+(cursors to model values), ``macros``, ``pch``, ``combine`` (tiers from every
+configuration), ``pool`` (the worker processes), ``clangext`` and ``toolchain``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import multiprocessing
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from abidiff.errors import BuildSpecError
-from abidiff.headers import clangext
 from abidiff.headers.combine import combine, needs_detail
-from abidiff.headers.parse import ParseJob, Scan, make_pch, scan
+from abidiff.headers.job import ParseJob, Scan
+from abidiff.headers.parse import scan
 from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
+from abidiff.headers.pch import make_pch
+from abidiff.headers.pool import jobs, pool, shared_pool
+from abidiff.headers.tiers import CONFIG_HEADER
 from abidiff.headers.toolchain import host_toolchain
+from abidiff.headers.tree import check_path, read_tree
 from abidiff.model import ConfigValue, Enum, Function, Macro, Record, Typedef, Variable
+
+__all__ = ["HeaderData", "limited_api_blocker", "limited_levels", "read_headers", "shared_pool"]
 
 # configuration macros that change layouts or the ABI; flags are recorded as 0 when undefined
 CONFIG_FLAGS = (
@@ -89,13 +97,6 @@ def limited_levels(patchlevel: PatchLevel) -> tuple[str, ...]:
     return tuple(f"3.{minor}" for minor in range(FIRST_LIMITED_MINOR, patchlevel.minor + 1))
 
 
-def _jobs() -> int:
-    wanted = os.environ.get("ABIDIFF_JOBS")
-    if wanted and wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
-    return os.cpu_count() or 1
-
-
 def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, list[Scan]]:
     """Scan every configuration, in a process pool when there is more than one core.
 
@@ -103,33 +104,46 @@ def _scan_all(full_job: ParseJob, level_jobs: list[ParseJob]) -> tuple[Scan, lis
     (:func:`make_pch`) for the limited levels.  The levels to read in detail
     (``job.detail``) are read only where the full API's preprocessor skipped, so they wait
     for it.  A level read without detail is read again in detail when :func:`needs_detail`
-    says it keeps code no detailed scan knows.
+    says it keeps code no detailed scan knows.  Whatever happens (also SIGINT), the
+    workers are stopped before the temporary directory of the precompiled header is removed.
     """
-    workers = min(_jobs(), 1 + len(level_jobs))
-    with tempfile.TemporaryDirectory(prefix="abidiff-pch-") as scratch:
+    workers = min(jobs(), 1 + len(level_jobs))
+    scratch = tempfile.mkdtemp(prefix="abidiff-pch-")
+    try:
         pch_path = os.path.join(scratch, "system.pch") if level_jobs and full_job.target is None else None
         if workers <= 1:
             return _scan_sequentially(full_job, level_jobs, pch_path)
-        with _pool(workers) as pool:
-            full_future = pool.submit(scan, full_job)
-            pch = pool.submit(make_pch, full_job, pch_path).result() if pch_path else None
-            plain = [replace(job, pch=pch) for job in level_jobs if not job.detail]
-            futures = {pool.submit(scan, job): job for job in plain}
-            full = full_future.result()
-            reference = full.reference()
-            wanted = [replace(job, pch=pch, reference=reference) for job in level_jobs if job.detail]
-            targeted = [pool.submit(scan, job) for job in wanted]
-            detailed = [full, *(future.result() for future in targeted)]
-            results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
-            redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
-            for future in concurrent.futures.as_completed(futures):
-                item = future.result()
-                results[item.limited] = item
-                if needs_detail(item, full, detailed):
-                    job = futures[future]
-                    redo[job.limited] = pool.submit(scan, replace(job, detail=True, reference=reference))
-            for level, redone in redo.items():
-                results[level] = redone.result()
+        with pool(workers) as executor:
+            return _scan_in(executor, full_job, level_jobs, pch_path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _scan_in(
+    executor: concurrent.futures.ProcessPoolExecutor,
+    full_job: ParseJob,
+    level_jobs: list[ParseJob],
+    pch_path: str | None,
+) -> tuple[Scan, list[Scan]]:
+    full_future = executor.submit(scan, full_job)
+    pch = executor.submit(make_pch, full_job, pch_path).result() if pch_path else None
+    plain = [replace(job, pch=pch) for job in level_jobs if not job.detail]
+    futures = {executor.submit(scan, job): job for job in plain}
+    full = full_future.result()
+    reference = full.reference()
+    wanted = [replace(job, pch=pch, reference=reference) for job in level_jobs if job.detail]
+    targeted = [executor.submit(scan, job) for job in wanted]
+    detailed = [full, *(future.result() for future in targeted)]
+    results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
+    redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
+    for future in concurrent.futures.as_completed(futures):
+        item = future.result()
+        results[item.limited] = item
+        if needs_detail(item, full, detailed):
+            job = futures[future]
+            redo[job.limited] = executor.submit(scan, replace(job, detail=True, reference=reference))
+    for level, redone in redo.items():
+        results[level] = redone.result()
     return full, [results[job.limited] for job in level_jobs]
 
 
@@ -148,51 +162,6 @@ def _scan_sequentially(full_job: ParseJob, level_jobs: list[ParseJob], pch_path:
             item = scan(replace(job, pch=pch, detail=True, reference=reference))
         results[job.limited] = item
     return full, [results[job.limited] for job in level_jobs]
-
-
-_shared: concurrent.futures.ProcessPoolExecutor | None = None
-
-
-def _new_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    clangext.cindex()  # load libclang once, before the fork: every worker inherits it
-    context = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
-@contextlib.contextmanager
-def _pool(workers: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
-    """The shared pool when one is open (see :func:`shared_pool`), else a pool of our own."""
-    if _shared is not None:
-        yield _shared
-        return
-    with _new_pool(workers) as pool:
-        yield pool
-
-
-def _ready(_number: int) -> int:
-    return os.getpid()
-
-
-@contextlib.contextmanager
-def shared_pool() -> Iterator[None]:
-    """One pool of parse workers for every :func:`read_headers` call of the block, also
-    from other threads: ``abidiff OLD NEW`` parses both builds' configurations at once, on
-    every core, with one set of workers.  The workers are all started here, in the calling
-    thread, so that no thread forks later."""
-    global _shared
-    workers = _jobs()
-    if workers <= 1 or _shared is not None:
-        yield
-        return
-    pool = _new_pool(workers)
-    try:
-        started = [pool.submit(_ready, number) for number in range(workers)]
-        concurrent.futures.wait(started)
-        _shared = pool
-        yield
-    finally:
-        _shared = None
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _config(macros: tuple[Macro, ...]) -> tuple[ConfigValue, ...]:
@@ -217,6 +186,13 @@ def _only(items: tuple[object, ...], kind: type[E]) -> tuple[E, ...]:
     return tuple(item for item in items if isinstance(item, kind))
 
 
+def _stable_names() -> frozenset[str]:
+    """Every name CPython's stable-ABI manifest (the one shipped with abidiff) has held."""
+    from abidiff.data import stable_abi
+
+    return frozenset(entry.name for entry in stable_abi().entries)
+
+
 def read_headers(
     include_dir: str,
     *,
@@ -225,9 +201,12 @@ def read_headers(
     defines: tuple[str, ...] = (),
     with_limited: bool = True,
 ) -> HeaderData:
-    """Parse the full API and every ``Py_LIMITED_API`` level of one header tree."""
+    """Parse the full API and every ``Py_LIMITED_API`` level of one header tree: ``Python.h``
+    and every other public header of the tree (see :mod:`abidiff.headers.tree`)."""
+    check_path(include_dir, "include directory")
     if not os.path.isfile(os.path.join(include_dir, "Python.h")):
         raise BuildSpecError(f"{include_dir} holds no Python.h", hint="give the include directory of a CPython build")
+    tree = read_tree(include_dir, config_dirs)
     patchlevel = read_patchlevel(include_dir)
     toolchain = host_toolchain()
     base = ParseJob(
@@ -236,13 +215,15 @@ def read_headers(
         system_dirs=toolchain.system_include_dirs,
         target=target,
         defines=defines,
+        extra_headers=tree.extra,
+        header_paths=tree.paths,
     )
     levels = limited_levels(patchlevel) if with_limited else ()
-    warnings: tuple[str, ...] = ()
+    warnings = tree.warnings()
     blocker = limited_api_blocker(include_dir, config_dirs) if levels else None
     if blocker is not None:
         levels = ()
-        warnings = (
+        warnings += (
             f"this build defines {blocker}, which the limited API does not support: no Py_LIMITED_API "
             "level was parsed, so no declaration is tagged limited",
         )
@@ -255,7 +236,11 @@ def read_headers(
     # for Py_LIMITED_API < 3.13); the levels between need only their names
     detailed = {levels[0], levels[-1]} if levels else set()
     full, limited = _scan_all(base, [level_job(level, detail=level in detailed) for level in levels])
-    merged = combine(full, limited)
+    # a header left out of the full API is missing from the snapshot; one left out of a
+    # limited level only is not in the limited API (datetime.h is not meant for it)
+    warnings += tuple(f"{header} was not read: {why}" for header, why in sorted(full.dropped.items()))
+    outside = frozenset(header for header in full.included if header not in tree.reached) - {CONFIG_HEADER}
+    merged = combine(full, limited, outside=outside, stable=_stable_names() if outside else frozenset())
     return HeaderData(
         patchlevel=patchlevel,
         target=full.target,

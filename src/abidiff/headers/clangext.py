@@ -111,17 +111,20 @@ def in_system_header(cursor: Any) -> bool:
     return bool(lib.clang_Location_isInSystemHeader(lib.clang_getCursorLocation(cursor)))
 
 
-def location_of(location: Any) -> tuple[int | None, Any, int]:
-    """Where a source location lies: an opaque file key (the CXFile pointer), the file handle
-    and the line."""
+def location_of(location: Any) -> tuple[int | None, Any, int, int]:
+    """Where a source location lies (its expansion location, for a macro's): an opaque file
+    key (the CXFile pointer), the file handle, the line and the column."""
     ci = cindex()
     handle = ci.c_object_p()
     line = ctypes.c_uint()
-    ci.conf.lib.clang_getInstantiationLocation(location, ctypes.byref(handle), ctypes.byref(line), None, None)
-    return ctypes.cast(handle, ctypes.c_void_p).value, handle, line.value
+    column = ctypes.c_uint()
+    ci.conf.lib.clang_getInstantiationLocation(
+        location, ctypes.byref(handle), ctypes.byref(line), ctypes.byref(column), None
+    )
+    return ctypes.cast(handle, ctypes.c_void_p).value, handle, line.value, column.value
 
 
-def file_of(cursor: Any) -> tuple[int | None, Any, int]:
+def file_of(cursor: Any) -> tuple[int | None, Any, int, int]:
     """:func:`location_of` a cursor."""
     return location_of(cursor.location)
 
@@ -148,10 +151,10 @@ def skipped_ranges(tu: Any, keep: Callable[[int | None, Any], bool]) -> list[tup
         ranges = ctypes.cast(listing.contents.ranges, ctypes.POINTER(ci.SourceRange))
         for number in range(listing.contents.count):
             source_range = ranges[number]
-            key, handle, first = location_of(source_range.start)
+            key, handle, first, _column = location_of(source_range.start)
             if not keep(key, handle):
                 continue
-            _key, _handle, last = location_of(source_range.end)
+            _key, _handle, last, _column = location_of(source_range.end)
             out.append((key, handle, first, last))
     finally:
         lib.clang_disposeSourceRangeList(listing)

@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import replace
 
-from abidiff.headers.parse import Scan
+from abidiff.headers.job import Scan
 from abidiff.headers.tiers import CONFIG_HEADER, classify
 from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, version_key
 
@@ -99,8 +99,23 @@ def visible_names(scan: Scan, kind: str, places: Places) -> dict[str, bool]:
     }
 
 
-def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
-    """Tuples of tier-tagged, sorted model values for each kind of declaration."""
+def _names(entity: Entity) -> set[str]:
+    names = {entity.name, entity.name.split(" ", 1)[-1]}
+    if isinstance(entity, (Record, Enum)):
+        names.update(entity.aliases)
+    return names
+
+
+def combine(
+    full: Scan, limited: list[Scan], *, outside: frozenset[str] = frozenset(), stable: frozenset[str] = frozenset()
+) -> dict[str, tuple[Entity, ...]]:
+    """Tuples of tier-tagged, sorted model values for each kind of declaration.
+
+    ``outside`` are the headers ``Python.h`` does not reach (``py_curses.h``, ``opcode.h``):
+    what they declare is in the limited API only when the stable-ABI manifest names it
+    (``stable``: 3.11's ``PyMemberDef`` of ``structmember.h``), however visible it is with
+    ``Py_LIMITED_API`` defined (the limited API is what ``Python.h`` shows, and the manifest).
+    """
     levels = sorted(limited, key=lambda scan: version_key(scan.limited or "0"))
     detailed = [full, *(scan for scan in levels if scan.detailed)]
     since: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
@@ -131,6 +146,8 @@ def combine(full: Scan, limited: list[Scan]) -> dict[str, tuple[Entity, ...]]:
                 known = [level for level in levels_seen if level is not None]
                 limited_since = min(known, key=version_key) if known else None
             if entity.header == CONFIG_HEADER:
+                limited_since = None
+            elif entity.header in outside and not _names(entity) & stable:
                 limited_since = None
             tier = classify(_tier_name(entity), entity.header, limited_since)
             updated: Entity = replace(entity, tier=tier, limited_since=limited_since)

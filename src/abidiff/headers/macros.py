@@ -1,0 +1,35 @@
+"""The macros of the tree that may be integer constants, read from the header text.
+
+Read before parsing, so that one parse both declares the headers and evaluates the macros:
+a line ``static const __typeof__((NAME)) v = (NAME);`` per candidate is evaluated with
+``clang_Cursor_Evaluate``; a candidate that is not defined in a configuration, or not an
+integer, only makes its own line fail.
+"""
+
+from __future__ import annotations
+
+import re
+
+from abidiff.headers.job import ParseJob
+from abidiff.headers.tree import public_header_paths
+
+_DEFINE_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?!\()[ \t]*((?:[^\n\\]|\\\n|\\)*)", re.MULTILINE)
+_EVAL_BODY_RE = re.compile(r"^[\w\s()+\-*/%<>!~&|^?:,.']+$")
+_COMMENT_RE = re.compile(r"/\*.*?\*/|//.*")
+
+
+def macro_candidates(job: ParseJob) -> list[str]:
+    """Object-like macros of the tree whose body could be an integer constant expression."""
+    paths = job.header_paths or public_header_paths(job.include_dir, job.config_dirs)
+    names: set[str] = set()
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except OSError:
+            continue
+        for macro, body in _DEFINE_RE.findall(text):
+            body = _COMMENT_RE.sub(" ", body.replace("\\\n", " ")).strip()
+            if body and _EVAL_BODY_RE.match(body):
+                names.add(macro)
+    return sorted(names)
