@@ -151,11 +151,13 @@ def _session_dir() -> str:
                 shutil.rmtree(found, ignore_errors=True)
 
         atexit.register(remove)
-        sys.stderr.write(
-            "abidiff: warning: no cache directory: HOME is not a usable directory (unset, empty, relative, "
-            "missing or /) and neither ABIDIFF_CACHE_DIR nor an absolute XDG_CACHE_HOME is set, so snapshots "
-            "are not cached across runs\n"
-        )
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # stderr closed (2>&-): say nothing
+            sys.stderr.write(
+                "abidiff: warning: no cache directory: HOME is not a usable directory (unset, empty, relative, "
+                "missing or /) and neither ABIDIFF_CACHE_DIR nor an absolute XDG_CACHE_HOME is set, so snapshots "
+                "are not cached across runs\n"
+            )
+            sys.stderr.flush()
     return found
 
 
@@ -527,13 +529,14 @@ class SnapshotCache:
     def _containers(self) -> list[str]:
         """The real directories (no symbolic links) whose direct children are entries or
         temporaries: the layout's, and one per artifact kind."""
-        found = [self.directory]
-        found += [os.path.join(self.directory, name) for name in _CONTAINERS]
+        found = [os.path.join(self.directory, name) for name in _CONTAINERS]
         if _is_real_dir(self._artifacts):
             found += [
                 os.path.join(self._artifacts, kind) for kind in sorted(_listdir(self._artifacts)) if _KIND.match(kind)
             ]
-        return [path for path in found if _is_real_dir(path)]
+        # the directory itself may be a link (~/.cache/abidiff -> /big/disk): it was named
+        root = [self.directory] if os.path.isdir(self.directory) else []
+        return root + [path for path in found if _is_real_dir(path)]
 
     def _sweep(self) -> int:
         now = time.time()

@@ -45,12 +45,22 @@ def _identity(path: str) -> tuple[int, int] | None:
     return info.st_dev, info.st_ino
 
 
+def _regular_identity(path: str) -> tuple[int, int] | None:
+    """The identity of ``path`` when it is a regular file, the only kind an output replaces
+    (a device or FIFO is written in place: ``-o /dev/null`` never destroys an input)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
 def check_output(output: str | None, inputs: Iterable[str] = ()) -> None:
     """Refuse (:class:`OutputClash`) an ``output`` that is the same file as one of
     ``inputs``; inputs that are not existing paths (git refs, program names) are skipped."""
     if output is None or output == "-":
         return
-    target = _identity(output)
+    target = _regular_identity(output)
     if target is None:
         return
     for name in inputs:

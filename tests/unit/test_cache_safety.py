@@ -377,3 +377,31 @@ def test_without_a_home_the_cache_is_private_and_said_once(tmp_path: Path) -> No
     warnings = [line for line in proc.stderr.splitlines() if line.startswith("abidiff: warning:")]
     assert len(warnings) == 1 and "not cached across runs" in warnings[0]
     assert not os.path.exists("/.cache/abidiff")
+
+
+def test_without_a_home_and_without_stderr_the_run_goes_on(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("ABIDIFF_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME="", TMPDIR=str(tmp_path), PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, "src")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_HOME],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        preexec_fn=lambda: os.close(2),  # 2>&-
+    )
+    assert proc.returncode == 0 and proc.stdout.strip().startswith(str(tmp_path))
+
+
+def test_a_cache_directory_that_is_a_symbolic_link_is_cleared(tmp_path: Path) -> None:
+    real = tmp_path / "big-disk" / "abidiff"
+    real.mkdir(parents=True)
+    link = tmp_path / "abidiff"
+    link.symlink_to(real)
+    cache = SnapshotCache(str(link))
+    cache.put(KEY, make_snapshot())
+    dead = tmp_path / "big-disk" / "abidiff" / f"tmp-99999999-{'0' * 16}.part"
+    dead.write_text("left by a killed run")
+    os.utime(dead, (0, 0))
+    assert cache.clear() == 1
+    assert not dead.exists() and cache.get(KEY) is None and link.is_symlink()

@@ -183,3 +183,8 @@ def test_cli_refuses_to_overwrite_an_input(tmp_path: Path) -> None:
         == f"abidiff: error: the output {a} is the input {a}: writing it would destroy the input"
     )
     assert a.read_bytes() == before
+
+
+def test_a_device_that_is_also_an_input_is_written_in_place() -> None:
+    check_output(os.devnull, inputs=(os.devnull,))  # -o /dev/null never destroys anything
+    write_output("discarded\n", os.devnull, io.StringIO(), inputs=(os.devnull,))
