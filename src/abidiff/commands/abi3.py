@@ -91,6 +91,9 @@ def abi3_main(
     from abidiff.report.registry import render
     from abidiff.rules import abi3_report
 
+    inputs = common.refuse_output_clash(
+        output, (build_spec, against, manifest, suppressions, *common.build_inputs(options))
+    )
     entries_suppressed = common.load_suppressions(suppressions)
 
     old = None
@@ -104,7 +107,5 @@ def abi3_main(
     entries, source = choose_manifest(build, manifest)
     report = abi3_report(audit(build, old, manifest=entries, manifest_source=source), entries_suppressed)
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    libs = options.libs if options else ()
-    inputs = common.existing_paths((build_spec, against, manifest, suppressions, *libs))
     common.write_report(render(report, fmt), output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

@@ -233,24 +233,25 @@ def write_report(text: str, output: str | None, stdout: TextIO, *, inputs: Itera
         return
     from abidiff.output import write_output
 
-    write_output(text, output, stdout, **_inputs_argument(write_output, inputs))
+    write_output(text, output, stdout, inputs=tuple(inputs))
 
 
-def _inputs_argument(function: object, inputs: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """``{"inputs": ...}`` when :func:`abidiff.output.write_output` takes the paths to refuse."""
-    import inspect
+def refuse_output_clash(output: str | None, inputs: Iterable[str | None]) -> tuple[str, ...]:
+    """Refuse, before any slow work, an ``output`` that is the same file as one of ``inputs``
+    (those that are no existing path, git refs and program names, are skipped); returns the
+    inputs, for :func:`write_report` to check again when it writes."""
+    from abidiff.output import check_output
 
-    try:
-        parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return {}
-    return {"inputs": tuple(inputs)} if "inputs" in parameters else {}
+    paths = tuple(item for item in inputs if item)
+    check_output(output, paths)
+    return paths
 
 
-def existing_paths(specs: Iterable[str | None]) -> tuple[str, ...]:
-    """The specs that name files (not git refs, directories or programs on PATH): the inputs
-    an output file must not overwrite."""
-    return tuple(spec for spec in specs if spec is not None and os.path.isfile(spec))
+def build_inputs(options: BuildOptions | None) -> tuple[str, ...]:
+    """The files the build options name (``--pyconfig``, ``--lib``): inputs too."""
+    if options is None:
+        return ()
+    return tuple(item for item in (options.pyconfig, *options.libs) if item)
 
 
 # -- exit status ---------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def compare_main(
     from abidiff.report.console import progress
     from abidiff.report.registry import render
 
+    inputs = common.refuse_output_clash(output, (old_spec, new_spec, suppressions, *common.build_inputs(options)))
     entries = common.load_suppressions(suppressions)
     with progress(f"reading {old_spec} and {new_spec}"):
         old, new = snapshots_of((old_spec, new_spec), options)
@@ -107,6 +108,5 @@ def compare_main(
         with common.writing(stdout):
             render_terminal(report, make_console(file=stdout))
     else:
-        inputs = common.existing_paths((old_spec, new_spec, suppressions, *(options.libs if options else ())))
         common.write_report(render(report, fmt), output, stdout, inputs=inputs)
     return exit_status(report)

@@ -35,8 +35,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from abidiff.report.console import progress
 
     options = common.options_from(args)
+    inputs = common.refuse_output_clash(args.output, (args.spec, *common.build_inputs(options)))
     with progress(f"reading {args.spec}"):
         snap = snapshot_of(args.spec, options)
-    inputs = common.existing_paths((args.spec, *options.libs))
     common.write_report(snapshot.dumps(snap), args.output, stdout, inputs=inputs)
     return EXIT_OK

@@ -103,6 +103,9 @@ def ext_main(
     from abidiff.rules import compare, ext_report
     from abidiff.rules.reports import importer_breaks
 
+    inputs = common.refuse_output_clash(
+        output, (path, against, suppressions, *(between or ()), *common.build_inputs(options))
+    )
     entries = common.load_suppressions(suppressions)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
     snapshots = []
@@ -124,7 +127,5 @@ def ext_main(
         path, examined, changes, truth_source=truth.source, build=snapshot, between=pair, suppressions=entries
     )
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    libs = options.libs if options else ()
-    inputs = common.existing_paths((path, against, suppressions, *(between or ()), *libs))
     common.write_report(render(report, fmt), output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

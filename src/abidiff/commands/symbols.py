@@ -33,6 +33,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from abidiff.builder import library_role
     from abidiff.report.symbols import render_symbols_json, render_symbols_text
 
+    common.refuse_output_clash(args.output, (args.file,))
     if not os.path.lexists(args.file):
         raise InputError(f"{args.file}: no such file", hint="give the path of a shared library or executable")
     binaries = read_binary(args.file, library_role(args.file))
