@@ -19,12 +19,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "src"))
 
 _GROUPS = {
-    "ABI0": "Builds",
+    "ABI0": "Builds, and PEP 605's exemptions",
     "ABI1": "Records (structs and unions)",
     "ABI2": "Functions",
     "ABI3": "Data",
     "ABI4": "Enums",
-    "ABI5": "Macros",
+    "ABI5": "Macros and typedefs",
     "ABI6": "Exports",
     "ABI7": "Limited API",
     "ABI80": "The abi3 audit of a build (abidiff abi3)",

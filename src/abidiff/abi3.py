@@ -19,7 +19,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import exported_names, flatten, is_include_guard, record_names, since_by_name
+from abidiff.diff.common import (
+    applicable,
+    exported_names,
+    flatten,
+    is_include_guard,
+    record_names,
+    since_by_name,
+)
 from abidiff.model import (
     Build,
     Field,
@@ -129,25 +136,6 @@ def exporter_names(snapshot: Snapshot) -> str:
 
     names = sorted({binary.path.rsplit("/", 1)[-1] for binary in snapshot.binaries if binary.role in EXPORTING_ROLES})
     return ", ".join(names) or "its binaries"
-
-
-def feature_defined(snapshot: Snapshot, name: str) -> bool:
-    """Whether the feature macro of a manifest ``ifdef`` holds for this build: a recorded
-    configuration flag says so by its value, any other macro by being defined."""
-    value = snapshot.build.config_value(name)
-    if value is not None:
-        return value != 0
-    return any(macro.name == name for macro in snapshot.macros)
-
-
-def applicable(entry: ManifestEntry, snapshot: Snapshot) -> bool:
-    """Whether a manifest entry is part of this build's stable ABI: added at or before its
-    version, and its ``ifdef`` (when any) holds."""
-    if entry.kind == "feature_macro" or not entry.added:
-        return False
-    if version_key(entry.added) > version_key(snapshot.build.feature_version):
-        return False
-    return entry.ifdef is None or feature_defined(snapshot, entry.ifdef)
 
 
 def shipped_manifest() -> tuple[tuple[ManifestEntry, ...], str]:

@@ -36,6 +36,10 @@ class ChangeKind(StrEnum):
     """What changed.  Each kind is one rule of the catalogue (:mod:`abidiff.rules`)."""
 
     BUILD_MISMATCH = "build-mismatch"
+    # PEP 605's exemptions: no analysis yields these; the judge names them on a finding it
+    # lowered from a break (``Finding.exemption``)
+    PROVISIONAL_EXEMPT = "pep605-provisional"
+    DEPRECATED_EXEMPT = "pep605-deprecated"
     RECORD_SIZE_CHANGED = "record-size-changed"
     FIELD_REMOVED = "field-removed"
     FIELD_ADDED = "field-added"
@@ -56,6 +60,7 @@ class ChangeKind(StrEnum):
     FUNCTION_INLINED_EXPORTED = "function-became-inline-exported"
     FUNCTION_INLINED_UNEXPORTED = "function-became-inline-unexported"
     DECLARATION_HIDDEN = "declaration-hidden"
+    DECLARATION_NEVER_EXPORTED = "declaration-removed-never-exported"
     DECLARATION_ADDED = "declaration-added"
     VARIABLE_TYPE_CHANGED = "data-type-changed"
     VARIABLE_REMOVED = "data-removed"
@@ -66,6 +71,8 @@ class ChangeKind(StrEnum):
     MACRO_VALUE_CHANGED = "macro-value-changed"
     API_REMOVED = "macro-or-inline-removed"
     CONFIG_MACRO_CHANGED = "config-macro-changed"
+    TYPEDEF_REMOVED = "typedef-removed"
+    TYPEDEF_CHANGED = "typedef-changed"
     EXPORT_REMOVED = "export-removed"
     EXPORT_ADDED = "export-added"
     EXPORT_SIZE_CHANGED = "export-size-changed"
@@ -87,6 +94,9 @@ class ChangeKind(StrEnum):
     EXT_BROKEN_BETWEEN = "ext-broken-between"
     EXT_VERSIONED_DLL = "ext-versioned-dll"
     EXT_TAG_MISMATCH = "ext-tag-mismatch"
+    # a release series (``abidiff series``)
+    SERIES_BREAK_AFTER_RC = "series-break-after-rc1"
+    SERIES_LABEL_MISMATCH = "series-label-mismatch"
 
 
 class EntityKind(StrEnum):
@@ -108,6 +118,14 @@ class Exports(StrEnum):
     KEPT = "still-exported"
     GONE = "not-exported"
     UNKNOWN = "headers-only"  # NEW has no binaries: counted as gone
+    MANIFEST = "manifest"  # NEW has no binaries, but the stable ABI manifest says it stays exported
+
+
+class Base(StrEnum):
+    """What the feature base (the last feature release, PEP 605) says of a changed entity."""
+
+    PROVISIONAL = "provisional"  # added since the feature base, not in the limited API
+    DEPRECATED = "deprecated"  # removed after the feature base marked it deprecated
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +168,8 @@ class Change:
     shifted: tuple[str, ...] = ()
     impacts: tuple[str, ...] = ()
     header: str | None = None
+    line: int | None = None
+    base: Base | None = None  # set by :func:`abidiff.diff.base.mark` when a feature base is given
 
     def fact(self, name: str, default: Any = None) -> Any:
         for key, value in self.facts:
@@ -167,5 +187,6 @@ class Diff:
     old: Build
     new: Build
     headers_only: bool
+    feature_base: Build | None = None
     problems: tuple[Change, ...] = ()
     changes: tuple[Change, ...] = ()

@@ -258,10 +258,11 @@ def build_inputs(options: BuildOptions | None) -> tuple[str, ...]:
 
 
 def findings_status(findings: Iterable[Finding]) -> int:
-    """0 nothing found; 4 findings; | 8 when one is a break (as a comparison's bits)."""
+    """0 nothing found but information (additions, configuration: every release has them);
+    4 a finding that is a break, a warning or a compatible change; | 8 when one is a break."""
     from abidiff.rules import Severity
 
-    items = tuple(findings)
+    items = tuple(item for item in findings if item.severity != Severity.INFO)
     if not items:
         return EXIT_OK
     status = EXIT_ABI_CHANGE

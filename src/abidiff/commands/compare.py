@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
+from abidiff.commands.base import NONE, add_feature_base, default_spec
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, UsageError
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     )
     common.add_output(parser)
     common.add_suppressions(parser)
+    add_feature_base(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         fmt=args.format,
         output=args.output,
         suppressions=args.suppressions,
+        feature_base=args.feature_base,
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
@@ -55,14 +58,14 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def exit_status(report: Report) -> int:
-    """0 no change; 4 something reported; | 8 when the full or the stable ABI broke."""
+    """0 nothing but information (additions, configuration); 4 the ABI or API changed (a
+    finding that is a break, a warning or compatible); | 8 when the full or the stable ABI
+    broke."""
     from abidiff.rules import StableVerdict, Verdict
 
-    if not report.changes:
-        return EXIT_OK
-    status = EXIT_ABI_CHANGE
+    status = common.findings_status(report.changes) & EXIT_ABI_CHANGE
     if report.verdict == Verdict.ABI_BREAKING or report.stable_abi_verdict == StableVerdict.BROKEN:
-        status |= EXIT_ABI_INCOMPATIBLE
+        status |= EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE
     return status
 
 
@@ -73,6 +76,7 @@ def compare_main(
     fmt: str = "text",
     output: str | None = None,
     suppressions: str | None = None,
+    feature_base: str | None = None,
     stdout: TextIO,
     stderr: TextIO,
     today: datetime.date | None = None,
@@ -92,11 +96,21 @@ def compare_main(
     from abidiff.report.console import progress
     from abidiff.report.registry import render
 
-    inputs = common.refuse_output_clash(output, (old_spec, new_spec, suppressions, *common.build_inputs(options)))
+    inputs = common.refuse_output_clash(
+        output, (old_spec, new_spec, feature_base, suppressions, *common.build_inputs(options))
+    )
     entries = common.load_suppressions(suppressions)
-    with progress(f"reading {old_spec} and {new_spec}"):
-        old, new = snapshots_of((old_spec, new_spec), options)
-    report = compare(old, new, entries, today=today)
+    explicit = feature_base not in (None, NONE)
+    specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
+    with progress(f"reading {' and '.join(specs)}"):
+        old, new, *rest = snapshots_of(specs, options)
+    base_snapshot = rest[0] if rest else None
+    if not explicit:
+        base_spec = default_spec(feature_base, (old_spec, new_spec), new.build, options)
+        if base_spec is not None:
+            with progress(f"reading the feature base {base_spec}"):
+                (base_snapshot,) = snapshots_of((base_spec,), options)
+    report = compare(old, new, entries, today=today, feature_base=base_snapshot)
     rich_text = fmt == "text" and common.to_stdout(output)
     if not rich_text:  # the text report on stdout shows them itself
         for warning in report.suppression_warnings:

@@ -21,15 +21,18 @@ Conventions that keep reports short and true:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from abidiff.changes import Change, ChangeKind, Diff, EntityKind
+from abidiff.diff.base import mark
 from abidiff.diff.build import comparability
-from abidiff.diff.common import exports_of, flatten, is_include_guard, value_type
-from abidiff.diff.constants import diff_enums, diff_macros
+from abidiff.diff.common import ExportView, exports_of, flatten, is_include_guard, stable_symbols, value_type
+from abidiff.diff.constants import diff_enums, diff_macros, diff_typedefs
 from abidiff.diff.declarations import diff_functions, diff_variables
 from abidiff.diff.exports import diff_exports
 from abidiff.diff.limited import diff_limited
 from abidiff.diff.records import changed_layouts, diff_records
-from abidiff.model import Snapshot
+from abidiff.model import ManifestEntry, Snapshot
 
 
 def _value_key(value: object) -> str:
@@ -40,32 +43,53 @@ def _sort_key(change: Change) -> tuple[str, str, str, str]:
     return (change.entity, str(change.kind), _value_key(change.old), _value_key(change.new))
 
 
-def diff(old: Snapshot, new: Snapshot) -> Diff:
-    """Every change between ``old`` and ``new``, each once, at the entity where it happens."""
+def diff(
+    old: Snapshot,
+    new: Snapshot,
+    *,
+    manifest: Iterable[ManifestEntry] = (),
+    feature_base: Snapshot | None = None,
+) -> Diff:
+    """Every change between ``old`` and ``new``, each once, at the entity where it happens.
+
+    ``manifest``: the stable ABI manifest (what each build must export: the tier of an
+    export, and what a side without binaries still exports).  ``feature_base``: the last
+    feature release, whose word on each change (provisional, deprecated) is recorded for
+    the judge (:mod:`.base`)."""
     problems = comparability(old.build, new.build)
-    old_exports = exports_of(old.binaries)
-    new_exports = exports_of(new.binaries)
-    function_changes, spoken_functions = diff_functions(old, new, new_exports)
+    entries = tuple(manifest)
+    exports = ExportView(
+        old=exports_of(old.binaries),
+        new=exports_of(new.binaries),
+        stable_old=stable_symbols(entries, old),
+        stable_new=stable_symbols(entries, new),
+    )
+    function_changes, spoken_functions = diff_functions(old, new, exports)
     changed = changed_layouts(old, new)
-    variable_changes, spoken_variables = diff_variables(old, new, new_exports, changed)
+    variable_changes, spoken_variables = diff_variables(old, new, exports, changed)
     # data objects of a record type whose layout change is reported at the record (every
     # PyXxx_Type when PyTypeObject grows): their size change is that change, not another
     spoken_variables |= {v.name for v in old.variables if value_type(v.type.canonical) in changed}
-    limited_changes, spoken_limited = diff_limited(old, new, new_exports)
+    limited_changes, spoken_limited = diff_limited(old, new, exports)
     changes = [
         *diff_records(old, new),
         *function_changes,
         *variable_changes,
         *diff_enums(old, new),
         *diff_macros(old, new),
+        *diff_typedefs(old, new),
         *limited_changes,
     ]
-    if old_exports is not None and new_exports is not None:
-        changes += diff_exports(old, old_exports, new_exports, spoken_functions | spoken_variables | spoken_limited)
+    if exports.old is not None and exports.new is not None:
+        spoken = spoken_functions | spoken_variables | spoken_limited
+        changes += diff_exports(old, exports.old, exports.new, spoken, exports.stable_old)
+    if feature_base is not None:
+        changes = mark(changes, old, new, feature_base)
     return Diff(
         old=old.build,
         new=new.build,
-        headers_only=old_exports is None or new_exports is None,
+        headers_only=exports.old is None or exports.new is None,
+        feature_base=None if feature_base is None else feature_base.build,
         problems=problems,
         changes=(*problems, *sorted(set(changes), key=_sort_key)),
     )

@@ -4,15 +4,17 @@ include guards, exports, and the lowest ``Py_LIMITED_API`` level of each name.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
-from abidiff.changes import Export
+from abidiff.changes import Export, Exports
 from abidiff.model import (
     Binary,
     BinaryRole,
     Enum,
     Field,
     Macro,
+    ManifestEntry,
     Record,
     Snapshot,
     Tier,
@@ -47,6 +49,22 @@ _ARRAY_RE = re.compile(r"(?:\s*\[\d*\])+$")
 def unqualified(canonical: str) -> str:
     """A canonical type without ``const``/``volatile``/``restrict``, spaces normalised."""
     return " ".join(_QUALIFIER_RE.sub(" ", canonical).split()).replace("* *", "**")
+
+
+_TAG_RE = re.compile(r"\b(?:struct|union)\s+")
+
+
+def tagless(canonical: str) -> str:
+    """A canonical type without the ``struct``/``union`` keywords: an untagged struct named
+    by its typedef (``PyCodeObject`` in 3.8) and the same struct given a tag (``struct
+    PyCodeObject`` in 3.9) are one type to an extension."""
+    return _TAG_RE.sub("", canonical)
+
+
+def type_key(canonical: str) -> str:
+    """What two canonical types must share to be the same type in the ABI: no qualifiers,
+    no ``struct``/``union`` keywords."""
+    return unqualified(tagless(canonical))
 
 
 def value_type(canonical: str) -> str:
@@ -130,3 +148,51 @@ def since_by_name(declarations: Iterable[Record | object]) -> dict[str, str]:
             if name not in found or version_key(since) < version_key(found[name]):
                 found[name] = since
     return found
+
+
+def feature_defined(snapshot: Snapshot, name: str) -> bool:
+    """Whether the feature macro of a manifest ``ifdef`` holds for this build: a recorded
+    configuration flag says so by its value, any other macro by being defined."""
+    value = snapshot.build.config_value(name)
+    if value is not None:
+        return value != 0
+    return any(macro.name == name for macro in snapshot.macros)
+
+
+def applicable(entry: ManifestEntry, snapshot: Snapshot) -> bool:
+    """Whether a manifest entry is part of this build's stable ABI: added at or before its
+    version, and its ``ifdef`` (when any) holds."""
+    if entry.kind == "feature_macro" or not entry.added:
+        return False
+    if version_key(entry.added) > version_key(snapshot.build.feature_version):
+        return False
+    return entry.ifdef is None or feature_defined(snapshot, entry.ifdef)
+
+
+def stable_symbols(manifest: Iterable[ManifestEntry], snapshot: Snapshot) -> frozenset[str]:
+    """The functions and data of the stable ABI manifest that ``snapshot`` must export."""
+    return frozenset(
+        entry.name for entry in manifest if entry.kind in ("function", "data") and applicable(entry, snapshot)
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportView:
+    """What the two builds export (None: a side without binaries), and what the stable ABI
+    manifest says each must export."""
+
+    old: Mapping[str, Export] | None
+    new: Mapping[str, Export] | None
+    stable_old: frozenset[str] = frozenset()
+    stable_new: frozenset[str] = frozenset()
+
+    def state(self, name: str) -> Exports:
+        """Whether NEW still exports ``name``; with headers only, the manifest may say so."""
+        if self.new is None:
+            return Exports.MANIFEST if name in self.stable_new else Exports.UNKNOWN
+        return Exports.KEPT if name in self.new else Exports.GONE
+
+    def never_exported(self, name: str) -> bool:
+        """OLD's binaries do not export ``name`` and the manifest does not promise it: its
+        declaration was never part of the ABI."""
+        return self.old is not None and name not in self.old and name not in self.stable_old

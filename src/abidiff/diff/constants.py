@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, enum_label, is_include_guard
-from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier
+from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, enum_label, is_include_guard, type_key
+from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 
 
 def _enumerator_change(kind: ChangeKind, enum_: Enum, old: Enumerator | None, new: Enumerator | None) -> Change:
@@ -19,6 +19,7 @@ def _enumerator_change(kind: ChangeKind, enum_: Enum, old: Enumerator | None, ne
         new=new,
         parent=enum_label(enum_),
         header=enum_.header,
+        line=item.line or enum_.line,
     )
 
 
@@ -48,6 +49,7 @@ def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
                     tier=enum_.tier,
                     old=enum_,
                     header=enum_.header,
+                    line=enum_.line,
                 )
             )
             continue
@@ -70,6 +72,7 @@ def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
         old=a,
         new=b,
         header=CONFIG_HEADER,
+        line=b.line if b is not None else a.line if a is not None else None,
     )
 
 
@@ -95,6 +98,7 @@ def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
                         tier=a.tier,
                         old=a,
                         header=a.header,
+                        line=a.line,
                     )
                 )
         elif a.value is not None and b.value is not None and a.value != b.value and not a.function_like:
@@ -107,10 +111,46 @@ def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
                     old=a,
                     new=b,
                     header=b.header,
+                    line=b.line,
                 )
             )
     before = {macro.name for macro in old.macros}
     for b in new.macros:
         if b.header == CONFIG_HEADER and b.name not in before:
             changes.append(_config_change(b.name, None, b))
+    return changes
+
+
+def _typedef_change(kind: ChangeKind, a: Typedef, b: Typedef | None) -> Change:
+    where = b or a
+    return Change(
+        kind=kind,
+        entity=a.name,
+        entity_kind=EntityKind.TYPEDEF,
+        tier=a.tier,
+        old=a,
+        new=b,
+        header=where.header,
+        line=where.line,
+    )
+
+
+def diff_typedefs(old: Snapshot, new: Snapshot) -> list[Change]:
+    """Typedefs removed (and not replaced by a macro, function, data or struct of the same
+    name), and typedefs whose target type changed (a callback's signature: extensions define
+    functions of that type)."""
+    after = {typedef.name: typedef for typedef in new.typedefs}
+    replaced = {macro.name for macro in new.macros} | {function.name for function in new.functions}
+    replaced |= {variable.name for variable in new.variables}
+    replaced |= {name for record in new.records for name in (record.name, *record.aliases)}
+    changes: list[Change] = []
+    for a in old.typedefs:
+        if a.header in (CONFIG_HEADER, VERSION_HEADER):
+            continue
+        b = after.get(a.name)
+        if b is None:
+            if a.name not in replaced:
+                changes.append(_typedef_change(ChangeKind.TYPEDEF_REMOVED, a, None))
+        elif type_key(a.type.canonical) != type_key(b.type.canonical):
+            changes.append(_typedef_change(ChangeKind.TYPEDEF_CHANGED, a, b))
     return changes

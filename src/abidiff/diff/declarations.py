@@ -3,32 +3,28 @@ signature or type, turned into a macro or a static inline function, added."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from abidiff.changes import Change, ChangeKind, EntityKind, Export, Exports
-from abidiff.diff.common import unqualified, value_type
+from abidiff.changes import Change, ChangeKind, EntityKind, Exports
+from abidiff.diff.common import ExportView, tagless, type_key, value_type
 from abidiff.model import Function, Snapshot, Tier, Variable
 
 
-def export_state(name: str, new_exports: Mapping[str, Export] | None) -> Exports:
-    if new_exports is None:
-        return Exports.UNKNOWN
-    return Exports.KEPT if name in new_exports else Exports.GONE
-
-
-def _removal(
-    kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable, new_exports: Mapping[str, Export] | None
-) -> Change:
-    """A function or data removed from the headers: removed from the ABI unless still exported."""
-    state = export_state(old.name, new_exports)
+def _removal(kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable, exports: ExportView) -> Change:
+    """A function or data removed from the headers: removed from the ABI unless still
+    exported, and no ABI matter when OLD never exported it."""
+    state = exports.state(old.name)
+    if state in (Exports.KEPT, Exports.MANIFEST):
+        kind = ChangeKind.DECLARATION_HIDDEN
+    elif exports.never_exported(old.name):
+        kind = ChangeKind.DECLARATION_NEVER_EXPORTED
     return Change(
-        kind=ChangeKind.DECLARATION_HIDDEN if state == Exports.KEPT else kind,
+        kind=kind,
         entity=old.name,
         entity_kind=entity_kind,
         tier=old.tier,
         old=old,
         exports=state,
         header=old.header,
+        line=old.line,
     )
 
 
@@ -37,19 +33,26 @@ def parameter_changes(a: Function, b: Function) -> list[int]:
     return [
         number
         for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1)
-        if unqualified(p.type.canonical) != unqualified(q.type.canonical)
+        if type_key(p.type.canonical) != type_key(q.type.canonical)
     ]
 
 
 def _signature_changes(a: Function, b: Function) -> list[Change]:
     def change(kind: ChangeKind) -> Change:
         return Change(
-            kind=kind, entity=a.name, entity_kind=EntityKind.FUNCTION, tier=a.tier, old=a, new=b, header=b.header
+            kind=kind,
+            entity=a.name,
+            entity_kind=EntityKind.FUNCTION,
+            tier=a.tier,
+            old=a,
+            new=b,
+            header=b.header,
+            line=b.line,
         )
 
     changes = []
-    qualifiers = a.returns.canonical != b.returns.canonical
-    if unqualified(a.returns.canonical) != unqualified(b.returns.canonical):
+    qualifiers = tagless(a.returns.canonical) != tagless(b.returns.canonical)
+    if type_key(a.returns.canonical) != type_key(b.returns.canonical):
         changes.append(change(ChangeKind.FUNCTION_RETURN_CHANGED))
         qualifiers = False
     if len(a.params) != len(b.params):
@@ -58,7 +61,7 @@ def _signature_changes(a: Function, b: Function) -> list[Change]:
         changes.append(change(ChangeKind.FUNCTION_PARAM_TYPE_CHANGED))
     else:
         qualifiers = qualifiers or any(
-            p.type.canonical != q.type.canonical for p, q in zip(a.params, b.params, strict=True)
+            tagless(p.type.canonical) != tagless(q.type.canonical) for p, q in zip(a.params, b.params, strict=True)
         )
     if a.variadic != b.variadic:
         changes.append(change(ChangeKind.FUNCTION_VARIADIC_CHANGED))
@@ -67,11 +70,14 @@ def _signature_changes(a: Function, b: Function) -> list[Change]:
     return changes
 
 
-def _became_inline(a: Function, b: Function | None, header: str, new_exports: Mapping[str, Export] | None) -> Change:
+def _became_inline(a: Function, b: Function | None, header: str, line: int | None, exports: ExportView) -> Change:
     """A function that became a macro (``b`` is None) or a static inline function."""
-    state = export_state(a.name, new_exports)
+    state = exports.state(a.name)
+    never = exports.never_exported(a.name)
+    kept = state in (Exports.KEPT, Exports.MANIFEST) or never
     return Change(
-        kind=ChangeKind.FUNCTION_INLINED_EXPORTED if state == Exports.KEPT else ChangeKind.FUNCTION_INLINED_UNEXPORTED,
+        kind=ChangeKind.FUNCTION_INLINED_EXPORTED if kept else ChangeKind.FUNCTION_INLINED_UNEXPORTED,
+        facts=(("never_exported", True),) if never and state not in (Exports.KEPT, Exports.MANIFEST) else (),
         entity=a.name,
         entity_kind=EntityKind.FUNCTION,
         tier=a.tier,
@@ -79,12 +85,11 @@ def _became_inline(a: Function, b: Function | None, header: str, new_exports: Ma
         new=b,
         exports=state,
         header=header,
+        line=line,
     )
 
 
-def diff_functions(
-    old: Snapshot, new: Snapshot, new_exports: Mapping[str, Export] | None
-) -> tuple[list[Change], set[str]]:
+def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:
     """Changes to functions, and the names whose export status they already reported."""
     before = {function.name: function for function in old.functions}
     after = {function.name: function for function in new.functions}
@@ -103,15 +108,17 @@ def diff_functions(
                         tier=a.tier,
                         old=a,
                         header=a.header,
+                        line=a.line,
                     )
                 )
             else:
-                changes.append(_removal(ChangeKind.FUNCTION_REMOVED, EntityKind.FUNCTION, a, new_exports))
+                changes.append(_removal(ChangeKind.FUNCTION_REMOVED, EntityKind.FUNCTION, a, exports))
                 spoken.add(name)
         elif a.inline:
             continue
         elif b is None or b.inline:
-            changes.append(_became_inline(a, b, b.header if b is not None else macros[name].header, new_exports))
+            where = b if b is not None else macros[name]
+            changes.append(_became_inline(a, b, where.header, where.line, exports))
             spoken.add(name)
         else:
             changes += _signature_changes(a, b)
@@ -125,13 +132,14 @@ def diff_functions(
                     tier=b.tier,
                     new=b,
                     header=b.header,
+                    line=b.line,
                 )
             )
     return changes, spoken
 
 
 def diff_variables(
-    old: Snapshot, new: Snapshot, new_exports: Mapping[str, Export] | None, changed_records: frozenset[str]
+    old: Snapshot, new: Snapshot, exports: ExportView, changed_records: frozenset[str]
 ) -> tuple[list[Change], set[str]]:
     before = {variable.name: variable for variable in old.variables}
     after = {variable.name: variable for variable in new.variables}
@@ -140,9 +148,9 @@ def diff_variables(
     for name, a in before.items():
         b = after.get(name)
         if b is None:
-            changes.append(_removal(ChangeKind.VARIABLE_REMOVED, EntityKind.DATA, a, new_exports))
+            changes.append(_removal(ChangeKind.VARIABLE_REMOVED, EntityKind.DATA, a, exports))
             spoken.add(name)
-        elif unqualified(a.type.canonical) != unqualified(b.type.canonical) or (
+        elif type_key(a.type.canonical) != type_key(b.type.canonical) or (
             a.size is not None
             and b.size is not None
             and a.size != b.size
@@ -157,6 +165,7 @@ def diff_variables(
                     old=a,
                     new=b,
                     header=b.header,
+                    line=b.line,
                 )
             )
             spoken.add(name)
@@ -170,9 +179,10 @@ def diff_variables(
                     tier=b.tier,
                     new=b,
                     header=b.header,
+                    line=b.line,
                 )
             )
     return changes, spoken
 
 
-__all__ = ["Tier", "diff_functions", "diff_variables", "export_state", "parameter_changes"]
+__all__ = ["Tier", "diff_functions", "diff_variables", "parameter_changes"]

@@ -3,11 +3,15 @@ earlier one, or appeared unguarded (visible before the version that added them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from abidiff.changes import Change, ChangeKind, EntityKind, Export, Exports
-from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, enum_label, is_include_guard, since_by_name
-from abidiff.diff.declarations import export_state
+from abidiff.changes import Change, ChangeKind, EntityKind, Exports
+from abidiff.diff.common import (
+    CONFIG_HEADER,
+    VERSION_HEADER,
+    ExportView,
+    enum_label,
+    is_include_guard,
+    since_by_name,
+)
 from abidiff.model import Enum, Function, Macro, Record, Snapshot, Tier, Variable, version_key
 
 Declared = Record | Function | Variable | Enum | Macro
@@ -67,12 +71,11 @@ def _change(
         facts=facts,
         exports=exports,
         header=entity.header,
+        line=entity.line,
     )
 
 
-def diff_limited(
-    old: Snapshot, new: Snapshot, new_exports: Mapping[str, Export] | None
-) -> tuple[list[Change], set[str]]:
+def diff_limited(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:
     """``old``/``new`` of each change: the ``limited_since`` versions (None: not limited)."""
     before = limited_entities(old)
     after = limited_entities(new)
@@ -108,8 +111,8 @@ def diff_limited(
             continue  # reported as a function that became inline
         until = _previous(new_since, old.limited_levels) if new_since else None
         linked = isinstance(b, (Function, Variable))
-        state = export_state(name, new_exports) if linked else None
-        gone = linked and new_exports is not None and name not in new_exports
+        state = exports.state(name) if linked else None
+        gone = state == Exports.GONE
         kind = ChangeKind.LIMITED_REMOVED_UNEXPORTED if gone else ChangeKind.LIMITED_REMOVED
         changes.append(_change(kind, b, entity_kind, old_since, new_since, (("until", until),), state))
         spoken.add(name)

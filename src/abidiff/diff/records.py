@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import flatten, strongest, unqualified, value_type
+from abidiff.diff.common import flatten, strongest, type_key, value_type
 from abidiff.model import Field, ManifestEntry, Record, RecordKind, Snapshot, Tier
 
 
@@ -93,7 +93,7 @@ def _renames(before: Mapping[str, Field], after: Mapping[str, Field]) -> dict[st
                 and a.offset_bits == b.offset_bits
                 and a.size_bits == b.size_bits
                 and a.bitfield_width == b.bitfield_width
-                and unqualified(a.type.canonical) == unqualified(b.type.canonical)
+                and type_key(a.type.canonical) == type_key(b.type.canonical)
             ):
                 renamed[gone] = name
                 break
@@ -104,7 +104,7 @@ def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str])
     """The change of a field present on both sides, if any (a ``RECORD_SIZE_CHANGED`` marker
     when an embedded record reported on its own explains it)."""
     position = a.offset_bits or 0
-    if unqualified(a.type.canonical) != unqualified(b.type.canonical):
+    if type_key(a.type.canonical) != type_key(b.type.canonical):
         kind = ChangeKind.FIELD_TYPE_CHANGED
     elif a.bitfield_width != b.bitfield_width:
         kind = ChangeKind.BITFIELD_WIDTH_CHANGED
@@ -161,6 +161,10 @@ def _record_changes(
     return primaries, moved
 
 
+def _field_line(item: Field | None) -> int | None:
+    return item.line if item is not None else None
+
+
 def _size_facts(old: Record, new: Record) -> tuple[tuple[str, int | None], ...]:
     facts: list[tuple[str, int | None]] = []
     if old.size != new.size:
@@ -176,7 +180,7 @@ def _layout_signature(record: Record) -> tuple[object, ...]:
         record.size,
         record.align,
         tuple(
-            (name, unqualified(item.type.canonical), item.offset_bits, item.size_bits, item.bitfield_width)
+            (name, type_key(item.type.canonical), item.offset_bits, item.size_bits, item.bitfield_width)
             for name, item in flatten(record.fields)
         ),
     )
@@ -286,6 +290,7 @@ def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
                 tier=record.tier,
                 old=record,
                 header=record.header,
+                line=record.line,
                 impacts=uses.impacts(record.name),
             )
         )
@@ -298,6 +303,7 @@ def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
                 tier=record.tier,
                 new=record,
                 header=record.header,
+                line=record.line,
             )
         )
     for a, b in pairs:
@@ -319,6 +325,7 @@ def _completeness(a: Record, b: Record, tier: Tier, uses: Uses) -> list[Change]:
             old=a,
             new=b,
             header=b.header,
+            line=b.line,
             impacts=impacts,
         )
     ]
@@ -375,6 +382,7 @@ def _diff_record_pair(
                 shifted=tuple(shifted[index]),
                 impacts=() if compatible else impacts,
                 header=b.header,
+                line=_field_line(primary.new or primary.old),
             )
         )
     for field_name, old_field, new_field in orphans:
@@ -390,6 +398,7 @@ def _diff_record_pair(
                 facts=size_facts if not changes else (),
                 impacts=impacts,
                 header=b.header,
+                line=new_field.line,
             )
         )
     if size_facts and not changes and not explained:
@@ -404,6 +413,7 @@ def _diff_record_pair(
                 facts=size_facts,
                 impacts=impacts,
                 header=b.header,
+                line=b.line,
             )
         )
     return changes

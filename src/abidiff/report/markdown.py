@@ -27,7 +27,8 @@ def render(report: Report) -> str:
         f"## abidiff: {old} → {new}",
         "",
         f"{_ICON[report.verdict]} **{report.verdict}** ({report.release_kind} in PEP 605 terms); "
-        f"stable ABI **{report.stable_abi_verdict}**.",
+        f"stable ABI **{report.stable_abi_verdict}**."
+        + (f" Feature base (PEP 605): {report.feature_base.version}." if report.feature_base else ""),
         "",
     ]
     if report.label_mismatch:

@@ -42,6 +42,12 @@ def render(report: Report) -> str:
         lines.append("The stable ABI (abi3) is broken: the breaks marked (stable ABI) affect it.")
     else:
         lines.append("The stable ABI (abi3) is intact.")
+    if report.feature_base is not None:
+        lines += [
+            "",
+            f"Judged against the feature base {report.feature_base.version} (PEP 605): changes to APIs "
+            "added since then (provisional) and removals of what it deprecated are not counted as breaks.",
+        ]
     if report.label_mismatch:
         lines += ["", f"Note: {report.label_mismatch}."]
     if breaks:

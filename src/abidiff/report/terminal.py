@@ -51,6 +51,8 @@ def _verdict_panel(report: Report) -> Any:
     text.append(f"{report.stable_abi_verdict}", style="bold red" if broken else "bold green")
     text.append(f"\nold: {report.old.version}  {report.old.origin}")
     text.append(f"\nnew: {report.new.version}  {report.new.origin}")
+    if report.feature_base is not None:
+        text.append(f"\nfeature base (PEP 605): {report.feature_base.version}  {report.feature_base.origin}")
     if report.label_mismatch:
         text.append("\nlabel: ", style="bold yellow")
         text.append(report.label_mismatch)

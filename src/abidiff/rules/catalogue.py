@@ -105,6 +105,30 @@ RULES: tuple[Rule, ...] = (
         remedy="Compare builds of the same configuration (both free-threaded or both not, same target).",
     ),
     Rule(
+        id="ABI002",
+        kind=ChangeKind.PROVISIONAL_EXEMPT,
+        title="PEP 605: change to a provisional API",
+        detects="A change that would be a break, to an API that is provisional under PEP 605: added since "
+        "the feature base (the last feature release, --feature-base) and not in the limited API. A field "
+        "change is provisional only when its struct is, or when the field is new since the base and the "
+        "change neither moves another field nor resizes the struct. The finding keeps its own rule id and "
+        "names this one as its exemption; it does not make the release an alpha.",
+        profile=Profile.WARNING,
+        message="{message} [provisional since {base} (PEP 605)]",
+        remedy="None needed for a beta; extensions using the provisional API must rebuild.",
+    ),
+    Rule(
+        id="ABI003",
+        kind=ChangeKind.DEPRECATED_EXEMPT,
+        title="PEP 605: removal of an API deprecated in the feature base",
+        detects="The removal of a declaration that the feature base marks Py_DEPRECATED (a field's removal "
+        "only when no other field moves and the struct keeps its size). Stable ABI items are never "
+        "exempt: they must stay exported.",
+        profile=Profile.WARNING,
+        message="{message} [deprecated in {base} (PEP 605)]",
+        remedy="None needed for a beta; extensions still using the deprecated API must change.",
+    ),
+    Rule(
         id="ABI101",
         kind=ChangeKind.RECORD_SIZE_CHANGED,
         title="record size or alignment changed",
@@ -296,7 +320,17 @@ RULES: tuple[Rule, ...] = (
         title="declaration removed from the headers, still exported",
         detects="A function or data left the headers but is still exported: a source break, not an ABI break.",
         profile=Profile.SOURCE,
-        message="{entity_kind} {entity} removed from the headers, still exported (source break)",
+        message="{entity_kind} {entity} {detail} (source break)",
+        remedy="None needed for the ABI; document the removal.",
+    ),
+    Rule(
+        id="ABI211",
+        kind=ChangeKind.DECLARATION_NEVER_EXPORTED,
+        title="declaration removed, never exported",
+        detects="A function or data left the headers, and the old build's binaries never exported it (nor "
+        "does the stable ABI manifest promise it): it was never part of the ABI, a source break only.",
+        profile=Profile.SOURCE,
+        message="{entity_kind} {entity} {detail} (source break)",
         remedy="None needed for the ABI; document the removal.",
     ),
     Rule(
@@ -390,6 +424,27 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.INFO,
         message="build configuration {entity}: {old} -> {new}",
         remedy="None needed; layout-relevant settings are checked by ABI001.",
+    ),
+    Rule(
+        id="ABI504",
+        kind=ChangeKind.TYPEDEF_REMOVED,
+        title="typedef removed",
+        detects="A typedef left the headers and nothing of the same name replaces it: a source break (a "
+        "typedef is no export).",
+        profile=Profile.SOURCE,
+        message="typedef {entity} removed from the headers (source break)",
+        remedy="Keep the typedef for a deprecation period.",
+    ),
+    Rule(
+        id="ABI505",
+        kind=ChangeKind.TYPEDEF_CHANGED,
+        title="typedef target changed",
+        detects="A typedef now names another type (canonically): code that defines callbacks of that type "
+        "must change (a source break). The ABI break, if any, is reported where the type is used: at the "
+        "functions, data and struct fields whose canonical types changed with it.",
+        profile=Profile.SOURCE,
+        message="typedef {entity} changed: {detail} (source break)",
+        remedy="Keep the typedef; add a new one (and a new function that takes it) for the new type.",
     ),
     Rule(
         id="ABI601",
@@ -578,6 +633,28 @@ RULES: tuple[Rule, ...] = (
         profile=Profile.WARNING,
         message="wheel tags differ: file name {old}, WHEEL {new}",
         remedy="Rebuild the wheel; installers trust the file name, auditors the metadata.",
+    ),
+    Rule(
+        id="ABI901",
+        kind=ChangeKind.SERIES_BREAK_AFTER_RC,
+        title="full ABI break after the first release candidate",
+        detects="In a release series, a release that follows a release candidate or a final release of the "
+        "same feature release breaks the full ABI of the one before it. PEP 605 freezes the full ABI at "
+        "X.Y.0rc1: extensions built for the release candidate must keep working until the last X.Y.z.",
+        profile=Profile.BREAK,
+        message="{entity} breaks the full ABI after the first release candidate froze it ({detail})",
+        remedy="Revert the breaking changes: after X.Y.0rc1 only binary compatible changes may land.",
+    ),
+    Rule(
+        id="ABI902",
+        kind=ChangeKind.SERIES_LABEL_MISMATCH,
+        title="release label disagrees with PEP 605's name",
+        detects="In a release series, a pre-release's own label (patchlevel.h) says alpha where it is binary "
+        "compatible with the release before it, or beta (or release candidate) where it breaks the full ABI "
+        "of that release: PEP 605 names a pre-release by what it does to the full ABI.",
+        profile=Profile.WARNING,
+        message="{entity} is labelled {old}, but PEP 605 names it {new}{extra}",
+        remedy="Publish the release under PEP 605's name, or revert the breaks that were not meant to land.",
     ),
 )
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from abidiff.changes import Change, ChangeKind, Export, Exports
 from abidiff.diff.build import LAYOUT_FLAGS
-from abidiff.diff.common import unqualified
-from abidiff.model import Enum, Enumerator, Field, Function, Macro, Record, Variable
+from abidiff.diff.common import type_key
+from abidiff.model import Enum, Enumerator, Field, Function, Macro, Record, Typedef, Variable
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,8 @@ def describe(value: object) -> str | None:
         return f"{value.name} = {value.value}" if value.value is not None else value.name
     if isinstance(value, Export):
         return str(value.kind)
+    if isinstance(value, Typedef):
+        return f"typedef {value.type.canonical} {value.name}"
     return str(value)
 
 
@@ -116,7 +118,7 @@ def _field(change: Change) -> Sides:
         elif change.kind == ChangeKind.BITFIELD_WIDTH_CHANGED:
             first = f"width {a.bitfield_width} -> {b.bitfield_width} bits"
         elif change.kind == ChangeKind.FIELD_TYPE_CHANGED:
-            if unqualified(a.type.canonical) != unqualified(b.type.canonical):
+            if type_key(a.type.canonical) != type_key(b.type.canonical):
                 first = f"type {a.type.canonical} -> {b.type.canonical}"
             else:
                 first = f"the size of {a.type.spelling} changed: {a.size_bits} -> {b.size_bits} bits"
@@ -141,10 +143,13 @@ _REMOVED = {
     Exports.UNKNOWN: "removed from the headers (headers only: counted as removed from the ABI)",
     Exports.GONE: "removed from the headers and the exports",
     Exports.KEPT: "removed from the headers, still exported",
+    Exports.MANIFEST: "removed from the headers, still exported (headers only: the stable ABI manifest says so)",
 }
 
 
 def _removed(change: Change) -> Sides:
+    if change.kind == ChangeKind.DECLARATION_NEVER_EXPORTED:
+        return Sides(describe(change.old), None, "removed from the headers; the old build never exported it")
     return Sides(describe(change.old), None, _REMOVED[change.exports or Exports.GONE])
 
 
@@ -158,7 +163,7 @@ def _signature(change: Change) -> Sides:
     elif change.kind == ChangeKind.FUNCTION_PARAM_TYPE_CHANGED:
         parts = []
         for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1):
-            if unqualified(p.type.canonical) != unqualified(q.type.canonical):
+            if type_key(p.type.canonical) != type_key(q.type.canonical):
                 label = f"parameter {number}" + (f" ({q.name or p.name})" if (q.name or p.name) else "")
                 parts.append(f"{label}: {p.type.canonical} -> {q.type.canonical}")
         detail = "; ".join(parts)
@@ -173,6 +178,7 @@ _STILL = {
     Exports.KEPT: ", still exported",
     Exports.UNKNOWN: " (headers only: counted as no longer exported)",
     Exports.GONE: ", no longer exported",
+    Exports.MANIFEST: ", still exported (headers only: the stable ABI manifest says so)",
 }
 
 
@@ -181,6 +187,8 @@ def _inlined(change: Change) -> Sides:
     assert isinstance(a, Function)
     became = "a macro" if b is None else "a static inline function"
     new = "a macro" if b is None else describe(b)
+    if change.fact("never_exported"):
+        return Sides(prototype(a), new, f"became {became}; the old build never exported it")
     return Sides(prototype(a), new, f"became {became}{_STILL[change.exports or Exports.GONE]}")
 
 
@@ -240,8 +248,19 @@ def _limited(change: Change) -> Sides:
     if change.kind == ChangeKind.LIMITED_SINCE_EARLIER:
         return Sides(_since(old), _since(new))
     left = f"{old}" + (f" to {change.fact('until')}" if new is not None else " and later")
-    still = change.kind == ChangeKind.LIMITED_REMOVED and change.exports in (Exports.KEPT, Exports.UNKNOWN)
+    still = change.kind == ChangeKind.LIMITED_REMOVED and change.exports in (
+        Exports.KEPT,
+        Exports.UNKNOWN,
+        Exports.MANIFEST,
+    )
     return Sides(_since(old), _since(new), f"left the limited API of {left}" + (", still exported" if still else ""))
+
+
+def _typedef(change: Change) -> Sides:
+    a, b = change.old, change.new
+    if isinstance(a, Typedef) and isinstance(b, Typedef):
+        return Sides(describe(a), describe(b), f"type {a.type.canonical} -> {b.type.canonical}")
+    return Sides(describe(a), describe(b))
 
 
 def _plain(change: Change) -> Sides:
@@ -256,11 +275,13 @@ _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.FUNCTION_REMOVED: _removed,
     ChangeKind.VARIABLE_REMOVED: _removed,
     ChangeKind.DECLARATION_HIDDEN: _removed,
+    ChangeKind.DECLARATION_NEVER_EXPORTED: _removed,
     ChangeKind.FUNCTION_INLINED_EXPORTED: _inlined,
     ChangeKind.FUNCTION_INLINED_UNEXPORTED: _inlined,
     ChangeKind.VARIABLE_TYPE_CHANGED: _data_type,
     ChangeKind.MACRO_VALUE_CHANGED: _macro_value,
     ChangeKind.CONFIG_MACRO_CHANGED: _config,
+    ChangeKind.TYPEDEF_CHANGED: _typedef,
     **dict.fromkeys(
         (
             ChangeKind.FIELD_REMOVED,
@@ -363,6 +384,14 @@ def _tag_mismatch(change: Change) -> Sides:
     return Sides(", ".join(change.fact("filename_tags", ())), ", ".join(change.fact("metadata_tags", ())))
 
 
+def _series(change: Change) -> Sides:
+    """A release of a series (ABI901, ABI902): what it does to the full ABI of ``previous``."""
+    breaks, previous = change.fact("breaks", 0), change.fact("previous")
+    plural = "break" if breaks == 1 else "breaks"
+    detail = f"{breaks} full-ABI {plural} against {previous}" if breaks else f"binary compatible with {previous}"
+    return Sides(describe(change.old), describe(change.new), detail)
+
+
 _AUDIT_DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.AHEAD_OF_OLD: _ahead_of_old,
     ChangeKind.MANIFEST_NOT_IN_HEADERS: _not_in_headers,
@@ -374,6 +403,8 @@ _AUDIT_DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.EXT_BROKEN_BETWEEN: _detail_from("{cause_rule} {cause}"),
     ChangeKind.EXT_VERSIONED_DLL: _detail_from("{library}"),
     ChangeKind.EXT_TAG_MISMATCH: _tag_mismatch,
+    ChangeKind.SERIES_BREAK_AFTER_RC: _series,
+    ChangeKind.SERIES_LABEL_MISMATCH: _series,
 }
 
 

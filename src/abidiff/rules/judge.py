@@ -8,7 +8,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from abidiff.changes import Change, ChangeKind, EntityKind
+from abidiff.changes import Base, Change, ChangeKind, EntityKind
 from abidiff.model import Build, Tier
 from abidiff.model import StrEnum as _StrEnum
 from abidiff.rules.catalogue import RULE_BY_KIND, SEVERITY_ORDER, Severity
@@ -50,24 +50,39 @@ class Finding:
     shifted: tuple[str, ...]
     impacts: tuple[str, ...]
     header: str | None
+    line: int | None = None
+    # the rule of PEP 605's exemption (ABI002 provisional, ABI003 deprecated) that lowered a
+    # break of this finding to a warning; None when none applies
+    exemption: str | None = None
 
 
 ReportedChange = Finding  # the name the comparison report used
 
 
-def classify(change: Change) -> Finding:
-    """The finding of one change: the one place a severity is decided."""
+_EXEMPTIONS = {Base.PROVISIONAL: ChangeKind.PROVISIONAL_EXEMPT, Base.DEPRECATED: ChangeKind.DEPRECATED_EXEMPT}
+
+
+def classify(change: Change, *, feature_base: str | None = None) -> Finding:
+    """The finding of one change: the one place a severity is decided.  A break that the
+    feature base (version ``feature_base``) exempts under PEP 605 (provisional, deprecated)
+    becomes a warning that names its exemption."""
     rule = RULE_BY_KIND[change.kind]
     words = sides(change)
     fields = message_fields(change, words)
     message = rule.message.format(**fields)
+    severity = rule.severity(change.tier)
+    exemption = None
+    if change.base is not None and severity == Severity.BREAK:
+        exempt = RULE_BY_KIND[_EXEMPTIONS[change.base]]
+        exemption, severity = exempt.id, exempt.severity(change.tier)
+        message = exempt.message.format(message=message, base=feature_base or "the feature base")
     return Finding(
         rule=rule.id,
         kind=change.kind,
         entity=change.entity,
         entity_kind=change.entity_kind,
         tier=change.tier,
-        severity=rule.severity(change.tier),
+        severity=severity,
         message=message,
         headline=(rule.headline or rule.message).format(**fields),
         old=words.old,
@@ -76,6 +91,8 @@ def classify(change: Change) -> Finding:
         shifted=change.shifted,
         impacts=change.impacts,
         header=change.header,
+        line=change.line,
+        exemption=exemption,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from abidiff.abi3 import NOTE_INVISIBLE, Abi3Audit, LevelSurface, SurfaceItem
 from abidiff.changes import Change, Diff
 from abidiff.ext import Examined, ExtensionResult, WheelTags
-from abidiff.model import Build, Snapshot
+from abidiff.model import Build, ManifestEntry, Snapshot
 from abidiff.rules.catalogue import RULE_BY_ID, Severity
 from abidiff.rules.describe import sides
 from abidiff.rules.judge import (
@@ -37,6 +37,9 @@ class Report:
 
     old: BuildIdentity
     new: BuildIdentity
+    # the last feature release (PEP 605): changes to what is newer (provisional) or what it
+    # deprecated do not make NEW an alpha; None when no base was given
+    feature_base: BuildIdentity | None
     verdict: Verdict
     release_kind: ReleaseKind
     stable_abi_verdict: StableVerdict
@@ -66,13 +69,16 @@ def compare_report(
     new_headers_only: bool | None = None,
 ) -> Report:
     """The report of a diff: its changes judged, suppressions applied, verdicts given."""
-    judged = judge((classify(change) for change in result.changes), suppressions, today=today)
+    base = result.feature_base
+    findings = (classify(change, feature_base=base.version if base else None) for change in result.changes)
+    judged = judge(findings, suppressions, today=today)
     changes = tuple(sorted(judged.kept, key=report_order))
     full, kind, stable = verdicts(changes)
     counts, severity_counts = tally(changes)
     return Report(
         old=identity(result.old, headers_only=result.headers_only if old_headers_only is None else old_headers_only),
         new=identity(result.new, headers_only=result.headers_only if new_headers_only is None else new_headers_only),
+        feature_base=None if base is None else identity(base, headers_only=False),
         verdict=full,
         release_kind=kind,
         stable_abi_verdict=stable,
@@ -88,18 +94,33 @@ def compare_report(
     )
 
 
+def stable_manifest(*snapshots: Snapshot) -> tuple[ManifestEntry, ...]:
+    """The stable ABI manifest to judge exports by: the first build's own (snapshots of git
+    refs carry theirs), else the copy shipped with abidiff."""
+    for snapshot in snapshots:
+        if snapshot.manifest:
+            return snapshot.manifest
+    from abidiff.data import stable_abi
+
+    return stable_abi().entries
+
+
 def compare(
     old: Snapshot,
     new: Snapshot,
     suppressions: Iterable[object] = (),
     *,
     today: datetime.date | None = None,
+    feature_base: Snapshot | None = None,
 ) -> Report:
-    """The report of ``old`` against ``new`` with ``suppressions`` (from :mod:`abidiff.suppress`)."""
+    """The report of ``old`` against ``new`` with ``suppressions`` (from :mod:`abidiff.suppress`),
+    judged by the stable ABI manifest (:func:`stable_manifest`) and, when given, PEP 605's
+    feature base."""
     from abidiff.diff import diff
 
+    manifest = stable_manifest(new, old)
     return compare_report(
-        diff(old, new),
+        diff(old, new, manifest=manifest, feature_base=feature_base),
         suppressions,
         today=today,
         old_headers_only=not old.binaries,

@@ -1,0 +1,363 @@
+"""The pure engine on hand-made snapshots (no libclang): each rule's logic in milliseconds,
+both ways (the case that fires and the near miss that must not)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from abidiff.changes import ChangeKind, EntityKind
+from abidiff.commands.common import findings_status
+from abidiff.commands.compare import exit_status
+from abidiff.model import (
+    Binary,
+    BinaryFormat,
+    BinaryRole,
+    Build,
+    Field,
+    Function,
+    Macro,
+    ManifestEntry,
+    Param,
+    Record,
+    RecordKind,
+    ReleaseLevel,
+    Snapshot,
+    Symbol,
+    SymbolKind,
+    Tier,
+    Typedef,
+    TypeRef,
+    Variable,
+)
+from abidiff.rules import Finding, Report, Severity, StableVerdict, Verdict, compare
+
+HEADER = "cpython/object.h"
+
+
+def _build(version: str = "3.13.0a1", level: ReleaseLevel = ReleaseLevel.ALPHA) -> Build:
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return Build(
+        version=version,
+        hexversion=(major << 24) | (minor << 16),
+        release_level=level,
+        release_serial=1,
+        target="x86_64-pc-linux-gnu",
+        pointer_size=8,
+        origin=f"hand-made {version}",
+    )
+
+
+def _type(spelling: str, canonical: str | None = None) -> TypeRef:
+    return TypeRef(spelling=spelling, canonical=canonical or spelling)
+
+
+def _function(name: str, returns: str = "int", *params: str, tier: Tier = Tier.PUBLIC, **extra: object) -> Function:
+    limited = {"limited_since": "3.2"} if tier == Tier.LIMITED else {}
+    return Function(
+        name=name,
+        returns=_type(returns),
+        params=tuple(Param(name=f"p{i}", type=_type(p)) for i, p in enumerate(params)),
+        header=HEADER,
+        tier=tier,
+        **{**limited, **extra},  # type: ignore[arg-type]
+    )
+
+
+def _data(name: str, spelling: str = "PyTypeObject", tier: Tier = Tier.PUBLIC, size: int = 8) -> Variable:
+    return Variable(name=name, type=_type(spelling, "struct _typeobject"), size=size, header=HEADER, tier=tier)
+
+
+def _field(name: str, offset: int, spelling: str = "long", size: int = 64, **extra: object) -> Field:
+    return Field(name=name, type=_type(spelling), offset_bits=offset, size_bits=size, **extra)  # type: ignore[arg-type]
+
+
+def _record(name: str, *fields: Field, size: int | None = None, alias: str | None = None, **extra: object) -> Record:
+    end = max((f.offset_bits or 0) + (f.size_bits or 0) for f in fields) // 8 if fields else 0
+    return Record(
+        name=name,
+        kind=RecordKind.STRUCT,
+        aliases=(alias,) if alias else (),
+        complete=True,
+        size=size if size is not None else end,
+        align=8,
+        fields=fields,
+        header=HEADER,
+        tier=Tier.PUBLIC,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _lib(*names: str, kinds: dict[str, SymbolKind] | None = None) -> Binary:
+    kinds = kinds or {}
+    return Binary(
+        role=BinaryRole.LIBPYTHON,
+        path="/lib/libpython3.13.so.1.0",
+        format=BinaryFormat.ELF,
+        arch="x86_64",
+        bits=64,
+        symbols=tuple(Symbol(name=n, kind=kinds.get(n, SymbolKind.FUNCTION)) for n in sorted(names)),
+    )
+
+
+def _snap(build: Build | None = None, **parts: object) -> Snapshot:
+    return Snapshot(build=build or _build(), **parts)  # type: ignore[arg-type]
+
+
+def _only(report: Report, rule: str) -> list[Finding]:
+    return [change for change in report.changes if change.rule == rule]
+
+
+# -- a struct tag given to an untagged typedef'd struct (3.8 -> 3.9's PyCodeObject) ------------
+
+
+def test_a_tag_given_to_a_typedefd_struct_is_the_same_type() -> None:
+    old = _snap(functions=(_function("PyCode_New", "PyCodeObject *"),))
+    new = _snap(functions=(replace(old.functions[0], returns=_type("PyCodeObject *", "struct PyCodeObject *")),))
+    assert compare(old, new).changes == ()
+
+
+def test_another_struct_is_another_type() -> None:
+    old = _snap(functions=(_function("PyCode_New", "PyCodeObject *"),))
+    new = _snap(functions=(replace(old.functions[0], returns=_type("PyFrameObject *", "struct _frame *")),))
+    [finding] = compare(old, new).changes
+    assert (finding.rule, finding.severity) == ("ABI202", Severity.BREAK)
+
+
+# -- removals of what the old build never exported -------------------------------------------
+
+
+def test_data_the_old_build_never_exported_is_a_source_change() -> None:
+    gone = _data("PyNullImporter_Type", tier=Tier.LIMITED)
+    old = _snap(variables=(gone,), binaries=(_lib("PyList_New"),))
+    new = _snap(binaries=(_lib("PyList_New"),))
+    [finding] = compare(old, new).changes
+    assert (finding.rule, finding.severity) == ("ABI211", Severity.WARNING)
+    assert "never exported" in finding.message
+
+
+def test_data_the_old_build_exported_is_a_break() -> None:
+    gone = _data("PyNullImporter_Type", tier=Tier.LIMITED)
+    old = _snap(
+        variables=(gone,), binaries=(_lib("PyNullImporter_Type", kinds={"PyNullImporter_Type": SymbolKind.DATA}),)
+    )
+    new = _snap(binaries=(_lib(),))
+    report = compare(old, new)
+    assert [(c.rule, c.severity) for c in report.changes] == [("ABI302", Severity.BREAK)]
+    assert report.stable_abi_verdict == StableVerdict.BROKEN
+
+
+# -- module init functions linked into libpython ------------------------------------------
+
+
+def test_pyinit_exports_are_no_api() -> None:
+    old = _snap(binaries=(_lib("PyList_New", "PyInit__typing"),))
+    new = _snap(binaries=(_lib("PyList_New", "PyInit_xxsubtype"),))
+    report = compare(old, new)
+    assert report.changes == ()
+    assert exit_status(report) == 0
+
+
+def test_other_exports_still_count() -> None:
+    old = _snap(binaries=(_lib("PyList_New", "PySignal_SetWakeupFd"),))
+    new = _snap(binaries=(_lib("PyList_New"),))
+    assert [c.rule for c in compare(old, new).changes] == ["ABI601"]
+
+
+# -- the stable ABI manifest judges exports ---------------------------------------------------
+
+_MANIFEST = (ManifestEntry(kind="function", name="PyCFunction_New", added="3.2"),)
+
+
+def test_an_export_of_the_manifest_is_stable_abi() -> None:
+    old = _snap(
+        _build("3.8.18", ReleaseLevel.FINAL), binaries=(_lib("PyCFunction_New", "PyList_New"),), manifest=_MANIFEST
+    )
+    new = _snap(_build("3.9.18", ReleaseLevel.FINAL), binaries=(_lib("PyList_New"),), manifest=_MANIFEST)
+    report = compare(old, new)
+    [finding] = _only(report, "ABI601")
+    assert (finding.tier, finding.severity) == (Tier.LIMITED, Severity.BREAK)
+    assert report.stable_abi_verdict == StableVerdict.BROKEN
+
+
+def test_an_export_outside_the_manifest_promises_nothing() -> None:
+    old = _snap(
+        _build("3.8.18", ReleaseLevel.FINAL), binaries=(_lib("_PyCFunction_Fast", "PyList_New"),), manifest=_MANIFEST
+    )
+    new = _snap(_build("3.9.18", ReleaseLevel.FINAL), binaries=(_lib("PyList_New"),), manifest=_MANIFEST)
+    [finding] = compare(old, new).changes
+    assert (finding.tier, finding.severity) == (Tier.PRIVATE, Severity.WARNING)
+
+
+def test_headers_only_the_manifest_says_what_stays_exported() -> None:
+    kept = (ManifestEntry(kind="function", name="PyEval_CallObject", added="3.2", abi_only=True),)
+    old = _snap(functions=(_function("PyEval_CallObject", tier=Tier.LIMITED),), manifest=kept)
+    new = _snap(manifest=kept)
+    report = compare(old, new)
+    assert [c.rule for c in report.changes] == ["ABI209"]
+    assert "stable ABI manifest" in report.changes[0].message
+    assert report.stable_abi_verdict == StableVerdict.INTACT
+
+
+def test_headers_only_without_the_manifest_counts_as_removed() -> None:
+    old = _snap(functions=(_function("PyEval_CallObject", tier=Tier.LIMITED),), manifest=_MANIFEST)
+    report = compare(old, _snap(manifest=_MANIFEST))
+    assert [c.rule for c in report.changes] == ["ABI201"]
+    assert report.stable_abi_verdict == StableVerdict.BROKEN
+
+
+# -- typedefs -----------------------------------------------------------------------------
+
+
+def _typedef(name: str, canonical: str, tier: Tier = Tier.PUBLIC) -> Typedef:
+    return Typedef(name=name, type=_type(canonical), header=HEADER, tier=tier)
+
+
+def test_typedef_removed() -> None:
+    old = _snap(typedefs=(_typedef("PyNoArgsFunction", "PyObject *(*)(PyObject *)"),))
+    [finding] = compare(old, _snap()).changes
+    assert (finding.rule, finding.severity, finding.entity) == ("ABI504", Severity.WARNING, "PyNoArgsFunction")
+
+
+def test_typedef_replaced_by_a_macro_is_no_removal() -> None:
+    old = _snap(typedefs=(_typedef("Py_UNICODE", "wchar_t"),))
+    new = _snap(macros=(Macro(name="Py_UNICODE", header=HEADER, tier=Tier.PUBLIC),))
+    assert _only(compare(old, new), "ABI504") == []
+
+
+def test_typedef_changed() -> None:
+    old = _snap(typedefs=(_typedef("_PyFrameEvalFunction", "PyObject *(*)(struct _frame *, int)", Tier.PRIVATE),))
+    new = _snap(
+        typedefs=(_typedef("_PyFrameEvalFunction", "PyObject *(*)(struct _ts *, struct _frame *, int)", Tier.PRIVATE),)
+    )
+    [finding] = compare(old, new).changes
+    assert (finding.rule, finding.severity) == ("ABI505", Severity.INFO)
+    assert "struct _ts *" in finding.message
+
+
+def test_typedef_with_the_same_canonical_type_is_no_change() -> None:
+    old = _snap(typedefs=(_typedef("Py_ssize_t", "long"),))
+    new = _snap(typedefs=(replace(old.typedefs[0], type=_type("ssize_t", "long")),))
+    assert compare(old, new).changes == ()
+
+
+# -- PEP 605's feature base ----------------------------------------------------------------
+
+
+def _base() -> Snapshot:
+    return _snap(
+        _build("3.12.0", ReleaseLevel.FINAL),
+        functions=(_function("PyList_New"), _function("PyOld_Deprecated", deprecated=True)),
+        records=(_record("struct _old", _field("a", 0), _field("b", 64), alias="OldObject"),),
+    )
+
+
+def test_a_change_to_a_function_new_since_the_base_is_provisional() -> None:
+    old = _snap(functions=(_function("PyList_New"), _function("PyList_Extend", "int", "PyObject *")))
+    new = _snap(functions=(_function("PyList_New"), _function("PyList_Extend", "int", "PyObject *", "PyObject *")))
+    without = compare(old, new)
+    assert (without.verdict, [c.severity for c in without.changes]) == (Verdict.ABI_BREAKING, [Severity.BREAK])
+    report = compare(old, new, feature_base=_base())
+    [finding] = report.changes
+    assert (finding.rule, finding.severity, finding.exemption) == ("ABI204", Severity.WARNING, "ABI002")
+    assert "provisional since 3.12.0" in finding.message
+    assert report.verdict == Verdict.BINARY_COMPATIBLE
+    assert report.feature_base is not None and report.feature_base.version == "3.12.0"
+
+
+def test_a_limited_function_new_since_the_base_is_never_provisional() -> None:
+    old = _snap(functions=(_function("PyLong_AsInt", "int", "PyObject *", tier=Tier.LIMITED),))
+    new = _snap(functions=(_function("PyLong_AsInt", "long", "PyObject *", tier=Tier.LIMITED),))
+    report = compare(old, new, feature_base=_base())
+    assert [(c.severity, c.exemption) for c in report.changes] == [(Severity.BREAK, None)]
+    assert (report.verdict, report.stable_abi_verdict) == (Verdict.ABI_BREAKING, StableVerdict.BROKEN)
+
+
+def test_a_change_to_a_function_of_the_base_is_a_break() -> None:
+    old = _snap(functions=(_function("PyList_New", "int"),))
+    new = _snap(functions=(_function("PyList_New", "long"),))
+    assert compare(old, new, feature_base=_base()).verdict == Verdict.ABI_BREAKING
+
+
+def test_removing_what_the_base_deprecated_is_no_break() -> None:
+    old = _snap(functions=(_function("PyOld_Deprecated"),), binaries=(_lib("PyOld_Deprecated"),))
+    new = _snap(binaries=(_lib(),))
+    [finding] = compare(old, new, feature_base=_base()).changes
+    assert (finding.rule, finding.severity, finding.exemption) == ("ABI201", Severity.WARNING, "ABI003")
+    assert [c.severity for c in compare(old, new).changes] == [Severity.BREAK]
+
+
+def test_removing_a_deprecated_limited_function_still_breaks() -> None:
+    base = replace(_base(), functions=(_function("PyOld_Deprecated", tier=Tier.LIMITED, deprecated=True),))
+    old = _snap(functions=(_function("PyOld_Deprecated", tier=Tier.LIMITED),), binaries=(_lib("PyOld_Deprecated"),))
+    report = compare(old, _snap(binaries=(_lib(),)), feature_base=base)
+    assert report.stable_abi_verdict == StableVerdict.BROKEN
+
+
+def test_a_new_struct_is_provisional_whatever_changes() -> None:
+    old = _snap(records=(_record("struct _new", _field("a", 0)),))
+    new = _snap(records=(_record("struct _new", _field("z", 0), _field("a", 64)),))
+    report = compare(old, new, feature_base=_base())
+    assert report.verdict == Verdict.BINARY_COMPATIBLE
+    assert {c.exemption for c in report.changes if c.rule == "ABI103"} == {"ABI002"}
+
+
+def test_a_provisional_field_that_moves_nothing_is_exempt() -> None:
+    record = _record("struct _old", _field("a", 0), _field("b", 64), _field("c", 128, "int", 32), alias="OldObject")
+    changed = replace(record, fields=(*record.fields[:2], _field("c", 128, "unsigned int", 32)))
+    report = compare(_snap(records=(record,)), _snap(records=(changed,)), feature_base=_base())
+    [finding] = report.changes
+    assert (finding.rule, finding.exemption) == ("ABI105", "ABI002")
+
+
+def test_a_provisional_field_that_resizes_the_struct_is_a_break() -> None:
+    record = _record("struct _old", _field("a", 0), _field("b", 64), _field("c", 128, "int", 32), alias="OldObject")
+    grown = replace(record, size=24, fields=(*record.fields[:2], _field("c", 128, "long", 64)))
+    report = compare(_snap(records=(record,)), _snap(records=(grown,)), feature_base=_base())
+    assert report.verdict == Verdict.ABI_BREAKING
+
+
+def test_a_field_of_the_base_is_never_provisional() -> None:
+    record = _record("struct _old", _field("a", 0), _field("b", 64), alias="OldObject")
+    changed = replace(record, fields=(record.fields[0], _field("b", 64, "double")))
+    report = compare(_snap(records=(record,)), _snap(records=(changed,)), feature_base=_base())
+    assert report.verdict == Verdict.ABI_BREAKING
+
+
+# -- exit status -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("severities", "status"),
+    [((), 0), (("info",), 0), (("compatible",), 4), (("warning", "info"), 4), (("break",), 12)],
+)
+def test_information_alone_does_not_set_bit_4(severities: tuple[str, ...], status: int) -> None:
+    findings = [
+        Finding(
+            rule="ABI210",
+            kind=ChangeKind.DECLARATION_ADDED,
+            entity="x",
+            entity_kind=EntityKind.FUNCTION,
+            tier=Tier.PUBLIC,
+            severity=Severity(severity),
+            message="m",
+            headline="m",
+            old=None,
+            new=None,
+            detail="",
+            shifted=(),
+            impacts=(),
+            header=None,
+        )
+        for severity in severities
+    ]
+    assert findings_status(findings) == status
+
+
+def test_additions_alone_exit_0() -> None:
+    old = _snap(functions=(_function("PyList_New"),))
+    new = _snap(functions=(_function("PyList_New"), _function("PyList_Extend")))
+    report = compare(old, new)
+    assert [c.rule for c in report.changes] == ["ABI210"]
+    assert exit_status(report) == 0
