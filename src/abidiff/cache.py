@@ -30,30 +30,24 @@ removes its temporaries in ``finally``; one killed outright (SIGKILL) leaves a `
 that no reader ever looks at, swept by :meth:`SnapshotCache.info` and
 :meth:`SnapshotCache.clear` once it is an hour old and its process is gone.
 
-The default directory is ``$ABIDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/abidiff`` when that
-is an absolute path, else ``~/.cache/abidiff`` when the home directory is usable (an
-existing directory, absolute, not ``/``).  With none of them, snapshots are not kept
-across runs: the cache lives in a private temporary directory removed at exit, and a
-warning says so once.
+Where the cache is by default: :mod:`abidiff.cachedir`.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import re
 import secrets
 import shutil
 import stat
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from abidiff import files
 from abidiff import snapshot as snapshot_io
+from abidiff.cachedir import default_cache_dir, expand, session_dir
 from abidiff.errors import AbidiffError, SnapshotError
 from abidiff.model import Snapshot, StrEnum
 
@@ -90,75 +84,6 @@ class CacheState(StrEnum):
     NEWER = "newer"  # the marker of a later layout: a newer abidiff's
     FOREIGN = "foreign"  # a directory abidiff did not make
     NOT_A_DIRECTORY = "not-a-directory"
-
-
-def _usable_home() -> str | None:
-    """The home directory when it can hold a cache: absolute, existing, not ``/``."""
-    home = os.environ.get("HOME")
-    if home is None:
-        try:
-            home = os.path.expanduser("~")  # the password database (POSIX), USERPROFILE (Windows)
-        except (KeyError, ImportError):  # pragma: no cover - a uid without a passwd entry
-            return None
-        if home == "~":
-            return None
-    if not home or not os.path.isabs(home):
-        return None
-    home = os.path.abspath(home)
-    if os.path.dirname(home) == home:  # the root of a file system is nobody's home
-        return None
-    return home if os.path.isdir(home) else None
-
-
-def _expand(path: str) -> str:
-    if path == "~" or path.startswith(("~/", "~" + os.sep)):
-        home = _usable_home()
-        if home is not None:
-            path = home + path[1:]
-    elif path.startswith("~"):
-        path = os.path.expanduser(path)  # ~user
-    return os.path.abspath(path)
-
-
-def default_cache_dir() -> str | None:
-    """``$ABIDIFF_CACHE_DIR``, else ``$XDG_CACHE_HOME/abidiff`` (an absolute path only, as the
-    XDG base directory specification says), else ``~/.cache/abidiff`` when the home
-    directory is usable; None when there is no place for a persistent cache."""
-    wanted = os.environ.get("ABIDIFF_CACHE_DIR")
-    if wanted:
-        return _expand(wanted)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):
-        return os.path.join(xdg, "abidiff")
-    home = _usable_home()
-    return os.path.join(home, ".cache", "abidiff") if home is not None else None
-
-
-_session: dict[str, str] = {}
-
-
-def _session_dir() -> str:
-    """A private directory for this process's non-persistent cache, removed at exit; the
-    first call says on stderr that snapshots are not kept."""
-    found = _session.get("dir")
-    if found is None:
-        found = tempfile.mkdtemp(prefix="abidiff-cache-")
-        _session["dir"] = found
-        owner = os.getpid()
-
-        def remove() -> None:
-            if os.getpid() == owner:  # not in a forked worker
-                shutil.rmtree(found, ignore_errors=True)
-
-        atexit.register(remove)
-        with contextlib.suppress(AttributeError, OSError, ValueError):  # stderr closed (2>&-): say nothing
-            sys.stderr.write(
-                "abidiff: warning: no cache directory: HOME is not a usable directory (unset, empty, relative, "
-                "missing or /) and neither ABIDIFF_CACHE_DIR nor an absolute XDG_CACHE_HOME is set, so snapshots "
-                "are not cached across runs\n"
-            )
-            sys.stderr.flush()
-    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,9 +201,9 @@ class SnapshotCache:
     """
 
     def __init__(self, directory: str | None = None) -> None:
-        chosen = _expand(directory) if directory else default_cache_dir()
+        chosen = expand(directory) if directory else default_cache_dir()
         self.persistent = chosen is not None
-        self.directory = chosen if chosen is not None else _session_dir()
+        self.directory = chosen if chosen is not None else session_dir()
         self._ours = not self.persistent  # the private directory is ours from the start
 
     # --- layout ---------------------------------------------------------------------
@@ -618,3 +543,6 @@ def _listdir(directory: str) -> list[str]:
         return os.listdir(directory)
     except OSError:
         return []
+
+
+__all__ = ["LAYOUT", "MARKER", "STALE_SECONDS", "CacheInfo", "CacheState", "SnapshotCache", "default_cache_dir"]
