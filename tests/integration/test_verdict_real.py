@@ -1,0 +1,174 @@
+"""PEP 605's verdict on the real builds of this machine (issue 10): false breaks that are gone,
+breaks that compare and abi3 now agree on, the feature base on real header trees."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from abidiff.abi3 import audit, choose_manifest
+from abidiff.builder import snapshot_of
+from abidiff.commands.compare import exit_status
+from abidiff.compare import compare
+from abidiff.model import Snapshot
+from abidiff.options import BuildOptions
+from abidiff.rules import Severity, StableVerdict, Verdict, abi3_report
+from tests.conftest import snapshot_cached
+from tests.realbuilds import PYENV, debian_python311, pyenv_python
+
+pytestmark = pytest.mark.integration
+
+
+def _snap(version: str) -> Snapshot:
+    return snapshot_cached(pyenv_python(version))
+
+
+# -- 3.8 -> 3.9 ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def report_38_39():  # type: ignore[no-untyped-def]
+    return compare(_snap("3.8.18"), _snap("3.9.18"))
+
+
+def test_38_39_no_break_names_a_pycodeobject_tag(report_38_39) -> None:  # type: ignore[no-untyped-def]
+    breaks = [c for c in report_38_39.changes if c.severity == Severity.BREAK]
+    assert breaks, "3.8 -> 3.9 does break the full ABI (PyTypeObject lost tp_print)"
+    assert not [c.message for c in breaks if "struct PyCodeObject" in c.message]
+    # the functions themselves are still compared: PyCode_New is there on both sides
+    assert not [c for c in report_38_39.changes if c.entity == "PyCode_New" and c.rule == "ABI202"]
+
+
+def test_38_39_no_break_for_data_38_never_exported(report_38_39) -> None:  # type: ignore[no-untyped-def]
+    old = _snap("3.8.18")
+    exported = {symbol.name for binary in old.binaries for symbol in binary.symbols}
+    never = [c for c in report_38_39.changes if c.rule == "ABI211"]
+    assert never, "3.8 declares data its libpython never exported (PyNullImporter_Type, ...)"
+    for change in never:
+        assert change.entity not in exported
+        assert change.severity != Severity.BREAK
+    removed_data = [c for c in report_38_39.changes if c.rule == "ABI302"]
+    assert all(c.entity in exported for c in removed_data)
+
+
+def test_38_39_pycfunction_new_is_a_stable_abi_break_in_compare_and_abi3(report_38_39) -> None:  # type: ignore[no-untyped-def]
+    [finding] = [c for c in report_38_39.changes if c.entity == "PyCFunction_New"]
+    assert (finding.tier, finding.severity) == ("limited", Severity.BREAK)
+    assert report_38_39.stable_abi_verdict == StableVerdict.BROKEN
+    build = _snap("3.9.18")
+    entries, source = choose_manifest(build)
+    audit_report = abi3_report(audit(build, manifest=entries, manifest_source=source))
+    assert any(c.rule == "ABI804" and c.entity == "PyCFunction_New" for c in audit_report.changes)
+
+
+# -- a patch-level pair of two distributions -------------------------------------------------
+
+
+def test_debian_3112_against_pyenv_3117_has_no_break_and_no_export_noise() -> None:
+    report = compare(snapshot_cached(debian_python311()), _snap("3.11.7"))
+    assert (report.verdict, report.stable_abi_verdict) == (Verdict.BINARY_COMPATIBLE, StableVerdict.INTACT)
+    assert not [c for c in report.changes if c.entity.startswith("PyInit_")]
+    # what is left is real: 3.11.7 fixed the limited-API guard of PyModule_AddObjectRef (3.10)
+    listed = {(c.rule, c.entity) for c in report.changes if c.severity != Severity.INFO}
+    assert listed <= {("ABI701", "PyModule_AddObjectRef")}, listed
+    assert exit_status(report) in (0, 4)
+
+
+# -- the feature base on real header trees -----------------------------------------------------
+
+
+def _copy_include(version: str, dest: Path) -> Path:
+    feature = ".".join(version.split(".")[:2])
+    source = Path(PYENV) / version / "include" / f"python{feature}"
+    if not (source / "Python.h").is_file():
+        pytest.skip(f"the headers of CPython {version} are absent at {source}")
+    target = dest / f"include-{version}"
+    shutil.copytree(source, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def three_trees(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapshot, Snapshot]:
+    """Feature base 3.12 headers, OLD the 3.13 headers, NEW 3.13 with two edits: PyList_Extend
+    (public, new in 3.13) and PyLong_AsInt (limited, new in 3.13) each take one more argument."""
+    root = tmp_path_factory.mktemp("trees")
+    base = _copy_include("3.12.1", root)
+    old = _copy_include("3.13.0", root)
+    new = _copy_include("3.13.0", root / "edited")
+    _edit(
+        new / "cpython" / "listobject.h",
+        "PyList_Extend(PyObject *self, PyObject *iterable)",
+        "PyList_Extend(PyObject *self, PyObject *iterable, int flags)",
+    )
+    _edit(
+        new / "longobject.h",
+        "PyAPI_FUNC(int) PyLong_AsInt(PyObject *);",
+        "PyAPI_FUNC(int) PyLong_AsInt(PyObject *, int);",
+    )
+    options = BuildOptions()
+    return snapshot_of(str(base), options), snapshot_of(str(old), options), snapshot_of(str(new), options)
+
+
+def test_a_function_new_since_the_base_is_provisional(three_trees) -> None:  # type: ignore[no-untyped-def]
+    base, old, new = three_trees
+    without = compare(old, new)
+    extend = [c for c in without.changes if c.entity == "PyList_Extend"]
+    assert [c.severity for c in extend] == [Severity.BREAK]
+    judged = compare(old, new, feature_base=base)
+    [finding] = [c for c in judged.changes if c.entity == "PyList_Extend"]
+    assert (finding.severity, finding.exemption) == (Severity.WARNING, "ABI002")
+
+
+def test_a_limited_function_new_since_the_base_breaks_either_way(three_trees) -> None:  # type: ignore[no-untyped-def]
+    base, old, new = three_trees
+    for report in (compare(old, new), compare(old, new, feature_base=base)):
+        [finding] = [c for c in report.changes if c.entity == "PyLong_AsInt" and c.rule == "ABI204"]
+        assert (finding.severity, finding.exemption) == (Severity.BREAK, None)
+        assert (report.verdict, report.stable_abi_verdict) == (Verdict.ABI_BREAKING, StableVerdict.BROKEN)
+
+
+def test_only_the_provisional_change_makes_a_beta(three_trees, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base, old, _new = three_trees
+    tree = _copy_include("3.13.0", tmp_path)
+    _edit(
+        tree / "cpython" / "listobject.h",
+        "PyList_Extend(PyObject *self, PyObject *iterable)",
+        "PyList_Extend(PyObject *self, PyObject *iterable, int flags)",
+    )
+    only_provisional = snapshot_of(str(tree), BuildOptions())
+    assert compare(old, only_provisional).verdict == Verdict.ABI_BREAKING
+    assert compare(old, only_provisional, feature_base=base).verdict == Verdict.BINARY_COMPATIBLE
+
+
+def test_datetime_capi_field_inserted_is_a_break(tmp_path: Path) -> None:
+    old_tree = _copy_include("3.13.0", tmp_path)
+    new_tree = _copy_include("3.13.0", tmp_path / "edited")
+    text = (new_tree / "datetime.h").read_text(encoding="utf-8")
+    match = re.search(r"typedef struct \{\n\s*/\* type objects \*/\n\s*PyTypeObject \*DateType;", text)
+    if match is None:
+        pytest.skip("datetime.h of 3.13.0 does not have the PyDateTime_CAPI layout this test edits")
+    _edit(new_tree / "datetime.h", match.group(0), match.group(0) + "\n    PyTypeObject *InsertedType;")
+    options = BuildOptions()
+    report = compare(snapshot_of(str(old_tree), options), snapshot_of(str(new_tree), options))
+    if not any("PyDateTime_CAPI" in c.entity for c in report.changes):
+        pytest.fail("PyDateTime_CAPI is not read: datetime.h must be read like every public header")
+    assert report.verdict == Verdict.ABI_BREAKING
+    assert any(c.entity.startswith("PyDateTime_CAPI.") and c.severity == Severity.BREAK for c in report.changes)
+
+
+def test_the_feature_base_is_stated_in_every_format(three_trees) -> None:  # type: ignore[no-untyped-def]
+    from abidiff.report.registry import render
+
+    base, old, new = three_trees
+    report = compare(old, new, feature_base=base)
+    for name in ("text", "json", "markdown", "news"):
+        assert base.build.version in render(report, name), name
