@@ -10,7 +10,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -60,24 +60,38 @@ def snapshot_of(
     return found if isinstance(found, Snapshot) else found.make()
 
 
-def snapshots_of(specs: Sequence[str], options: BuildOptions | None = None) -> list[Snapshot]:
+def snapshots_of(
+    specs: Sequence[str], options: BuildOptions | None = None, *, ready: Callable[[str], None] | None = None
+) -> list[Snapshot]:
     """The snapshots of several builds.  Those the cache holds are read first; when more
     than one must be made, each is made in a thread of its own and their header
-    configurations are parsed by one shared pool of worker processes."""
+    configurations are parsed by one shared pool of worker processes.  ``ready(spec)`` is
+    called (from any thread) as each snapshot is ready: progress for the caller to show."""
     options = options or BuildOptions()
     if len(specs) > 1:  # interpreters answer their sysconfig probe at the same time
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
             found = list(threads.map(lambda spec: _lookup(spec, options), specs))
     else:
         found = [_lookup(spec, options) for spec in specs]
+    if ready is not None:
+        for spec, item in zip(specs, found, strict=True):
+            if isinstance(item, Snapshot):
+                ready(spec)
+
+    def make(item: _Pending) -> Snapshot:
+        snapshot = item.make()
+        if ready is not None:
+            ready(item.spec)
+        return snapshot
+
     pending = [item for item in found if isinstance(item, _Pending)]
     if len(pending) > 1:
         from abidiff.headers import shared_pool
 
         with shared_pool(), concurrent.futures.ThreadPoolExecutor(max_workers=len(pending)) as threads:
-            made = dict(zip(map(id, pending), threads.map(_Pending.make, pending), strict=True))
+            made = dict(zip(map(id, pending), threads.map(make, pending), strict=True))
     else:
-        made = {id(item): item.make() for item in pending}
+        made = {id(item): make(item) for item in pending}
     return [item if isinstance(item, Snapshot) else made[id(item)] for item in found]
 
 

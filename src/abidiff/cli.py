@@ -34,6 +34,7 @@ Tell whether the C ABI of CPython broke between two builds, and how.
   abidiff symbols FILE       list the exports of one binary (ELF, PE, Mach-O)
   abidiff abi3 BUILD         audit the limited API / stable ABI of a build
   abidiff ext EXT_OR_WHEEL   audit what an extension or a wheel imports
+  abidiff series BUILD...    judge and name every release of a series (PEP 605)
   abidiff cache info|clear   the snapshot cache
 
 A BUILD is a Python interpreter (path or name on PATH), an installed prefix, an include \

@@ -8,8 +8,8 @@ rich are imported inside ``run``.
 
 from __future__ import annotations
 
-from abidiff.commands import abi3, cache, compare, dump, ext, symbols
+from abidiff.commands import abi3, cache, compare, dump, ext, series, symbols
 
-COMMANDS = (compare, dump, symbols, abi3, ext, cache)
+COMMANDS = (compare, dump, symbols, abi3, ext, series, cache)
 
 __all__ = ["COMMANDS"]

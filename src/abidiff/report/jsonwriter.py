@@ -22,6 +22,7 @@ class Envelope:
 
 def _envelopes() -> dict[type, Envelope]:
     from abidiff.rules.reports import Abi3Report, ExtReport, Report
+    from abidiff.series import SeriesReport
 
     table: dict[type, Envelope] = {
         Report: Envelope(
@@ -31,6 +32,9 @@ def _envelopes() -> dict[type, Envelope]:
             name="abidiff-abi3", version=1, title="abidiff abi3 report", schema_file="abi3.schema.json"
         ),
         ExtReport: Envelope(name="abidiff-ext", version=1, title="abidiff ext report", schema_file="ext.schema.json"),
+        SeriesReport: Envelope(
+            name="abidiff-series", version=1, title="abidiff release series", schema_file="series.schema.json"
+        ),
     }
     return table
 

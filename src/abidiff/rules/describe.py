@@ -384,12 +384,18 @@ def _tag_mismatch(change: Change) -> Sides:
     return Sides(", ".join(change.fact("filename_tags", ())), ", ".join(change.fact("metadata_tags", ())))
 
 
+_LABELS = {"alpha": "an alpha", "beta": "a beta", "candidate": "a release candidate", "final": "a final release"}
+
+
 def _series(change: Change) -> Sides:
     """A release of a series (ABI901, ABI902): what it does to the full ABI of ``previous``."""
     breaks, previous = change.fact("breaks", 0), change.fact("previous")
     plural = "break" if breaks == 1 else "breaks"
     detail = f"{breaks} full-ABI {plural} against {previous}" if breaks else f"binary compatible with {previous}"
-    return Sides(describe(change.old), describe(change.new), detail)
+    old = describe(change.old)
+    if change.kind == ChangeKind.SERIES_LABEL_MISMATCH:  # the release level of its own label
+        old = _LABELS.get(str(change.old), old)
+    return Sides(old, describe(change.new), detail)
 
 
 _AUDIT_DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
