@@ -57,7 +57,7 @@ def test_output_that_is_an_input_is_refused(snapshot_file: Path, tmp_path: Path,
     shutil.copy(snapshot_file, b)
     other = tmp_path / "other.txt"
     other.write_text("[[suppress]]\nrule = 'ABI102'\nreason = 'known'\n")
-    argv: list[str | Path] = {
+    cases: dict[str, list[str | Path]] = {
         "compare-old": [a, b, "--format", "json", "-o", a],
         "compare-new": [a, b, "-o", "b.json"],  # relative to the working directory
         "compare-suppressions": [a, b, "--suppressions", other, "--format", "markdown", "-o", other],
@@ -66,8 +66,8 @@ def test_output_that_is_an_input_is_refused(snapshot_file: Path, tmp_path: Path,
         "abi3-against": ["abi3", a, "--against", b, "-o", b],
         "lib": [a, b, "--lib", other, "-o", other],
         "pyconfig": ["dump", a, "--pyconfig", other, "-o", other],
-    }[case]
-    proc = abidiff(*argv, cwd=tmp_path)
+    }
+    proc = abidiff(*cases[case], cwd=tmp_path)
     assert_refused(proc, {a: a.read_bytes(), b: b.read_bytes(), other: other.read_bytes()})
 
 
