@@ -160,7 +160,7 @@ def repo_state(repo: Path) -> RepoState:
         if path.is_file():
             files[str(path.relative_to(repo))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return RepoState(
-        status=git(repo, "status", "--porcelain", "--untracked-files=all"),
+        status=git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all"),
         head=git(repo, "rev-parse", "HEAD"),
         head_ref=git(repo, "symbolic-ref", "-q", "HEAD"),
         index=(repo / ".git" / "index").read_bytes(),

@@ -121,8 +121,10 @@ def _lookup(spec: str, options: BuildOptions) -> Snapshot | _Pending:
     """The snapshot of ``spec`` when it is a snapshot file or the cache holds it; else what
     :meth:`_Pending.make` needs to make it."""
     cache = _cache(options)
-    if _is_git_spec(spec):
-        return _lookup_git(spec, options, cache)
+    if is_git_spec(spec) or _ref_before_program(spec):
+        found = _lookup_git(spec, options, cache)
+        if found is not None:
+            return found
     resolved = resolve(spec)
     if resolved.kind == SpecKind.SNAPSHOT:
         return snapshot_of_resolved(resolved, options)
@@ -217,7 +219,7 @@ def _cache(options: BuildOptions) -> SnapshotCache | None:
     return SnapshotCache(options.cache_dir)
 
 
-def _is_git_spec(spec: str) -> bool:
+def is_git_spec(spec: str) -> bool:
     """``git:REF``, or a spec that is neither a path nor a program on PATH."""
     from abidiff.sources.gitref import GIT_PREFIX
 
@@ -230,15 +232,35 @@ def _is_git_spec(spec: str) -> bool:
     return not os.path.lexists(os.path.expanduser(spec)) and (os.sep in spec or shutil.which(spec) is None)
 
 
-def _lookup_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot | _Pending:
-    """The cached snapshot of a git ref, or its plan: the ref is resolved here, once."""
+def _ref_before_program(spec: str) -> bool:
+    """A word with the syntax of a ref that is also a program on PATH (``HEAD`` is one where
+    libwww-perl is installed): tried as a git ref first, as docs/git-refs.md says."""
+    from abidiff.sources import looks_like_path
+    from abidiff.sources.gitref import is_ref_like
+
+    if not is_ref_like(spec) or looks_like_path(spec) or os.path.lexists(os.path.expanduser(spec)):
+        return False
+    return shutil.which(spec) is not None
+
+
+def _lookup_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -> Snapshot | _Pending | None:
+    """The cached snapshot of a git ref, or its plan: the ref is resolved here, once.  None
+    when ``spec`` names no commit but a program on PATH (the caller resolves that)."""
     from abidiff.sources import gitref
 
+    explicit = spec.startswith(gitref.GIT_PREFIX)
     try:
         plan = gitref.plan_gitref(spec, options, cache=cache)
+    except gitref.GitMissing:
+        if not explicit and shutil.which(spec) is not None:
+            return None
+        raise
     except BuildSpecError as exc:
-        if spec.startswith(gitref.GIT_PREFIX):
+        missing = isinstance(exc, gitref.RefNotFound)
+        if explicit or (not missing and gitref.is_ref_like(spec)):  # the ref is fine: an error of the build
             raise
+        if missing and shutil.which(spec) is not None:
+            return None
         raise BuildSpecError(
             f"no build found for '{spec}': tried a path (none exists); a program on PATH (none); "
             f"a git ref: {exc.message}",
@@ -294,9 +316,12 @@ def _local_key(resolved: ResolvedBuild, options: BuildOptions) -> str:
         for part in parts:
             digest.update(str(part).encode("utf-8", "surrogateescape") + b"\0")
 
+    from abidiff.fingerprint import reader_fingerprint
+
     feed(
         "abidiff-local",
         snapshot_io.SCHEMA_VERSION,
+        reader_fingerprint(),
         resolved.kind,
         resolved.origin,
         resolved.soabi,

@@ -181,3 +181,19 @@ def test_failing_configure_from_the_command_line(cpython_repo: Path, tmp_path: P
     assert "no acceptable C compiler found" in proc.stderr  # the log's tail
     assert "abidiff: hint:" in proc.stderr
     assert repo_state(cpython_repo) == before
+
+
+def test_configure_progress_on_stderr(cpython_repo: Path, tmp_path: Path) -> None:
+    """Without --pyconfig, the configure run is announced on stderr, with its time."""
+    from tests.integration.test_gitref import CONFIGURE_OK, add_configure
+
+    add_configure(cpython_repo, CONFIGURE_OK)
+    env = {"ABIDIFF_NO_PROGRESS": "", "ABIDIFF_TEST_CONFIGURE_RUNS": str(tmp_path / "runs")}
+    proc = abidiff("dump", "HEAD", "--repo", str(cpython_repo), cache=tmp_path / "cache", env=env)
+    assert proc.returncode == 0, proc.stderr
+    sha = git(cpython_repo, "rev-parse", "HEAD").strip()[:12]
+    lines = proc.stderr.splitlines()
+    assert lines[0] == f"abidiff: HEAD ({sha}): ./configure --enable-shared …"
+    assert lines[-1].startswith(f"abidiff: HEAD ({sha}): ./configure --enable-shared: done in ")
+    again = abidiff("dump", "HEAD", "--repo", str(cpython_repo), cache=tmp_path / "cache", env=env)
+    assert again.stderr == "" and again.stdout == proc.stdout  # cached: nothing runs, nothing to say

@@ -415,3 +415,18 @@ def test_build_refuses_a_target(cpython_repo: Path, tmp_path: Path) -> None:
     options = options_for(cpython_repo, tmp_path / "cache", build_binaries=True, target="windows")
     with pytest.raises(BuildSpecError, match="cannot be combined with --target windows"):
         plan_gitref("HEAD", options)
+
+
+def test_progress_of_a_long_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step's start, a note every HEARTBEAT seconds (what is being compiled), its end."""
+    from abidiff.sources.gitref import make
+
+    monkeypatch.setattr(make, "HEARTBEAT", 0.3)
+    notes: list[str] = []
+    script = "echo 'gcc -c Objects/longobject.c -o Objects/longobject.o'; sleep 1"
+    status = make.run_logged(
+        ["/bin/sh", "-c", script], cwd=str(tmp_path), log=str(tmp_path / "log"), label="make x", progress=notes.append
+    )
+    assert status == 0
+    assert notes[0] == "make x …" and notes[-1].startswith("make x: done in ")
+    assert any(note.endswith("s, Objects/longobject.o") for note in notes[1:-1]), notes

@@ -11,7 +11,15 @@
 
 from __future__ import annotations
 
-from abidiff.sources.gitref.git import HEADER_PATHS, extract_tree, locate, read_blobs, repository_root
+from abidiff.sources.gitref.git import (
+    HEADER_PATHS,
+    GitMissing,
+    RefNotFound,
+    extract_tree,
+    locate,
+    read_blobs,
+    repository_root,
+)
 from abidiff.sources.gitref.make import BuiltLibrary, Progress, build_libpython, run_configure
 from abidiff.sources.gitref.plan import GitRefPlan, build_plan, commit_of, plan_gitref, resolve_gitref
 from abidiff.sources.gitref.pyconfig import (
@@ -33,8 +41,10 @@ __all__ = [
     "WINDOWS_TRIPLE",
     "WINSTUB_DIR",
     "BuiltLibrary",
+    "GitMissing",
     "GitRefPlan",
     "Progress",
+    "RefNotFound",
     "build_libpython",
     "build_plan",
     "check_ref",

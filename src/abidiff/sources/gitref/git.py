@@ -34,6 +34,14 @@ _SPECIAL = (b"symlink", b"dangling", b"loop", b"notdir")  # answers of --follow-
 _MAX_SMALL_BLOB = 16 << 20  # read_blobs keeps blobs in memory: pyconfig.h is a few kB
 
 
+class RefNotFound(BuildSpecError):
+    """No commit of that name: no repository there, or none of that name in it."""
+
+
+class GitMissing(ToolchainError):
+    """git is not installed."""
+
+
 def git_env() -> dict[str, str]:
     env = {
         key: value
@@ -56,8 +64,8 @@ def git_command(repo: str, args: Sequence[str]) -> list[str]:
     return ["git", "--no-pager", "-c", "core.fsmonitor=false", "-C", repo, *args]
 
 
-def _no_git() -> ToolchainError:
-    return ToolchainError(
+def _no_git() -> GitMissing:
+    return GitMissing(
         "git is not installed: a git ref needs it to read the repository",
         hint="install git (Debian: apt-get install git), or give installed builds instead of refs",
     )
@@ -102,23 +110,23 @@ class Location:
 def _existing_dir(repo: str | None) -> str:
     where = os.path.abspath(os.path.expanduser(repo or os.getcwd()))
     if not os.path.isdir(where):
-        raise BuildSpecError(f"the repository {where} does not exist", hint="give the CPython checkout with --repo DIR")
+        raise RefNotFound(f"the repository {where} does not exist", hint="give the CPython checkout with --repo DIR")
     return where
 
 
-def _not_a_checkout(where: str, stderr: bytes) -> BuildSpecError:
+def _not_a_checkout(where: str, stderr: bytes) -> RefNotFound:
     text = stderr.decode("utf-8", "replace")
     if "dubious ownership" in text:
-        return BuildSpecError(
+        return RefNotFound(
             f"git refuses to read {where}: it belongs to another user",
             hint=f"git config --global --add safe.directory {where}",
         )
     if "must be run in a work tree" in text:
-        return BuildSpecError(
+        return RefNotFound(
             f"{where} is a bare git repository: abidiff reads refs of a checkout",
             hint="give a CPython checkout with --repo DIR",
         )
-    return BuildSpecError(
+    return RefNotFound(
         f"{where} is not in a git repository ({last_line(stderr)})",
         hint="run abidiff inside a CPython checkout, or give one with --repo DIR",
     )
@@ -138,7 +146,7 @@ def locate(ref: str, repo: str | None = None) -> Location:
     if not root:
         raise _not_a_checkout(where, proc.stderr)
     if not SHA.match(sha):
-        raise BuildSpecError(
+        raise RefNotFound(
             f"no commit '{ref}' in the repository {root}",
             hint=f"list the tags with 'git -C {root} tag --list', or fetch them with 'git -C {root} fetch --tags'",
         )

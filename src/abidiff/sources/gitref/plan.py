@@ -82,8 +82,8 @@ def plan_gitref(spec: str, options: BuildOptions, *, cache: SnapshotCache | None
             f"--build compiles libpython for this machine: it cannot be combined with --target {options.target}",
             hint="leave out --build to compare the headers for that target",
         )
-    pyconfig = given_pyconfig(options)
     where = locate(ref, options.repo)
+    pyconfig = given_pyconfig(options)
     if pyconfig is None and is_windows(triple):
         pyconfig = windows_pyconfig(where.root, where.commit, ref)
     elif pyconfig is None and triple is not None:

@@ -163,10 +163,12 @@ def snapshot_cache_key(
     """The cache key of a git-ref snapshot: sha256 over commit, target triple, the content
     hash of pyconfig.h, the snapshot schema version, whether binaries were built (and the
     key of the libpython build they come from)."""
+    from abidiff.fingerprint import reader_fingerprint
     from abidiff.snapshot import SCHEMA_VERSION
 
     material: dict[str, object] = {
         "kind": "gitref",
+        "reader": reader_fingerprint(),
         "commit": commit,
         "target": triple or host_triple(),
         "pyconfig_sha256": pyconfig_sha256,
