@@ -230,7 +230,7 @@ def render_json(report: SeriesReport) -> str:
 
 @register(SeriesReport, "news", "PEP 605's release notes of every release")
 def render_news(report: SeriesReport) -> str:
-    lines: list[str] = []
+    lines: list[str] = [summary_line(report) + ".", ""]
     for index in range(len(report.releases)):
         notes = release_notes(report, index)
         lines += [notes.title, "=" * len(notes.title), ""]
