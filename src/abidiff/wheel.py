@@ -35,6 +35,10 @@ _FILENAME = re.compile(
     r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-(?P<build>\d[^-]*))?-(?P<python>[^-]+)-(?P<abi>[^-]+)-(?P<platform>[^-]+)\.whl$"
 )
 _CP_TAG = re.compile(r"^cp3(\d+)$")
+# one expanded tag of a WHEEL file's Tag line: python-abi-platform, no part empty
+_WHEEL_TAG = re.compile(r"^[^-\s]+-[^-\s]+-[^-\s]+$")
+_MAX_MINOR_DIGITS = 4  # cp39, cp313, ... cp39999: anything longer is not a CPython version
+_WHEEL_FILE_BYTES = 1 << 20  # a WHEEL file is a few lines
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,14 +93,26 @@ def filename_tags(filename: str) -> tuple[str, ...]:
 
 
 def abi3_version(tags: tuple[str, ...]) -> str | None:
-    """The lowest ``3.X`` of the ``cp3X-abi3-*`` tags, or None when no tag is abi3."""
+    """The lowest ``3.X`` of the ``cp3X-abi3-*`` tags (each ``python-abi-platform``), or
+    None when no tag is abi3."""
     versions = []
     for tag in tags:
         python, abi, _platform = tag.split("-", 2)
         match = _CP_TAG.match(python)
-        if abi == "abi3" and match:
-            versions.append(int(match.group(1)))
+        if abi != "abi3" or not match:
+            continue
+        if len(match.group(1)) > _MAX_MINOR_DIGITS:
+            raise InputError(
+                f"the wheel tag {_shorten(tag)} names no CPython version (cp3 and {len(match.group(1))} digits)",
+                hint="an abi3 wheel is tagged cp3X-abi3-PLATFORM, X the oldest Python 3 minor version it supports",
+            )
+        versions.append(int(match.group(1)))
     return f"3.{min(versions)}" if versions else None
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    """``text`` quoted, cut to ``limit`` characters with an ellipsis (a hostile tag can be long)."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _unsafe_name(name: str) -> str | None:
@@ -167,9 +183,26 @@ def _wheel_file(archive: zipfile.ZipFile, source: str, limits: Limits) -> tuple[
     ]
     if not candidates:
         return ()
-    raw = b"".join(_read_member(archive, candidates[0], source, limits))
+    info = candidates[0]
+    if info.file_size > _WHEEL_FILE_BYTES:
+        raise InputError(
+            f"{source}: {info.filename} is {info.file_size} bytes, over the limit of {_WHEEL_FILE_BYTES}"
+            " (a WHEEL file is a few lines)",
+            hint=_HINT,
+        )
+    raw = b"".join(_read_member(archive, info, source, limits))
     message = HeaderParser().parsestr(raw.decode("utf-8", "replace"))
-    return tuple(sorted(tag.strip() for tag in message.get_all("Tag") or ()))
+    tags = tuple(sorted(str(tag).strip() for tag in message.get_all("Tag") or ()))
+    for tag in tags:
+        if not _WHEEL_TAG.match(tag):
+            parts = tag.split("-") if tag else []
+            why = f"{len(parts)} part{'s' * (len(parts) != 1)}" if len(parts) != 3 else "an empty part or a space"
+            raise InputError(
+                f"{source}: the Tag line {_shorten(tag)} of {info.filename} is not python-abi-platform (it has {why})",
+                hint="a WHEEL file lists one tag per Tag line, e.g. 'Tag: cp39-abi3-manylinux2014_x86_64'"
+                " (PEP 427): rebuild the wheel",
+            )
+    return tags
 
 
 def _open(path: str) -> zipfile.ZipFile:

@@ -1,13 +1,32 @@
-"""The Mach-O export trie decoder: hand-built tries, and a property that any bytes give
-exports or a TrieError (never a hang, a crash or another exception)."""
+"""The Mach-O export trie decoder: hand-built tries, corrupt ones, and ones built to cost time
+or memory (deep, spelling long names, many nodes) against the limits.  The properties (any
+bytes give exports or a TrieError; a built trie reads back) are in tests/property/."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from abidiff.binaries import _trie
+from abidiff.binaries._common import LIMITS
+
+
+def _load_craft() -> ModuleType:
+    path = Path(__file__).resolve().parents[2] / "scripts" / "craft_hostile_binaries.py"
+    spec = importlib.util.spec_from_file_location("abidiff_craft_hostile", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+craft = _load_craft()
 
 
 def uleb(value: int) -> bytes:
@@ -84,24 +103,43 @@ def test_corrupt_tries(data: bytes, message: str) -> None:
         _trie.walk(data)
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.binary(max_size=256))
-def test_any_bytes_give_exports_or_trie_error(data: bytes) -> None:
-    try:
-        exports = _trie.walk(data)
-    except _trie.TrieError:
-        return
-    assert len(exports) <= len(data)  # a node is visited once: at most one export per byte
+def test_uleb_padded_by_the_crafting_script() -> None:
+    assert _trie.read_uleb128(craft.uleb(300, 5), 0) == (300, 5)
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.dictionaries(
-        st.from_regex(r"_[A-Za-z][A-Za-z0-9_]{0,20}", fullmatch=True),
-        st.tuples(st.sampled_from([0, 1, 2, 4]), st.integers(0, 1 << 40)),
-        max_size=20,
-    )
-)
-def test_round_trip(exports: dict[str, tuple[int, int]]) -> None:
-    walked = {e.name: (e.flags, e.address) for e in _trie.walk(build_trie(exports))}
-    assert walked == exports
+def test_deeper_than_the_limit() -> None:
+    with pytest.raises(_trie.TrieLimitError, match="deeper than 4096 nodes, the limit"):
+        _trie.walk(craft.comb_trie(5000))
+    assert len(_trie.walk(craft.comb_trie(4000))) == 4000  # a leaf per level, under the limit
+
+
+def test_an_edge_longer_than_a_name_may_be() -> None:
+    data = b"\x00\x01" + b"e" * (70 << 10) + b"\x00\x00"
+    with pytest.raises(_trie.TrieLimitError, match="longer than 64 KiB, the limit"):
+        _trie.walk(data)
+
+
+def test_names_spelled_on_the_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comb with 16-byte edges spells 16, 32, 48... bytes at each level: the total is
+    checked as it grows (here against a limit of 1 MiB)."""
+    monkeypatch.setattr(_trie, "LIMITS", replace(LIMITS, names_bytes=1 << 20))
+    with pytest.raises(_trie.TrieLimitError, match="names spelled while walking it add up to more than 1 MiB"):
+        _trie.walk(craft.comb_trie(400, b"x" * 16))
+    assert len(_trie.walk(craft.comb_trie(200, b"x" * 16))) == 200  # 2 x 320 KiB spelled
+
+
+def test_node_and_export_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root with 100 leaves: 101 nodes and 100 exports, against smaller limits."""
+    leaf = craft.uleb(2) + b"\x00\x00\x00"
+    root = bytearray(b"\x00\x64")
+    start = 2 + 100 * (3 + 5)
+    for number in range(100):
+        root += b"%02d\x00" % number + craft.uleb(start + number * len(leaf), 5)
+    trie = bytes(root) + leaf * 100
+    assert len(_trie.walk(trie)) == 100
+    monkeypatch.setattr(_trie, "LIMITS", replace(LIMITS, trie_nodes=100))
+    with pytest.raises(_trie.TrieLimitError, match="more than 100 nodes, the limit"):
+        _trie.walk(trie)
+    monkeypatch.setattr(_trie, "LIMITS", replace(LIMITS, symbols=99))
+    with pytest.raises(_trie.TrieLimitError, match="more than 99 exports, the limit"):
+        _trie.walk(trie)

@@ -8,19 +8,24 @@ naming the file.  See ``docs/binaries.md`` for what counts as an export in each 
 
 from __future__ import annotations
 
+import mmap
+import os
 from dataclasses import dataclass
 
-from abidiff.binaries._common import Image, file_size, open_binary
+from abidiff.binaries._common import Image, file_identity, file_size, open_binary
 from abidiff.binaries.detect import sniff
 from abidiff.errors import BinaryError
 from abidiff.model import Binary, BinaryFormat, BinaryRole
 
-__all__ = ["ImportTable", "read_binary", "read_import_table", "read_imports"]
+__all__ = ["ImportTable", "file_identity", "read_binary", "read_import_table", "read_imports"]
 
 
 def _images(path: str, role: BinaryRole, *, imports: bool) -> tuple[Image, ...]:
-    size = file_size(path)
+    """Every image of ``path``, read by the reader its magic bytes name.  The file is opened
+    once, without blocking, and checked to be a regular file on the open descriptor (a FIFO,
+    a device, a directory are refused by name); the readers never read it whole."""
     with open_binary(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
         head = handle.read(8)
         kind = sniff(head)
         if kind is None:
@@ -31,15 +36,19 @@ def _images(path: str, role: BinaryRole, *, imports: bool) -> tuple[Image, ...]:
         if kind == BinaryFormat.ELF:
             from abidiff.binaries.elf import read_elf
 
-            handle.seek(0)
             return read_elf(handle, path, size, role, imports=imports)
         if kind == BinaryFormat.MACHO:
             from abidiff.binaries.macho import read_macho
 
             return read_macho(handle, path, size, role, imports=imports)
-    from abidiff.binaries.pe import read_pe  # pefile maps the file itself
+        from abidiff.binaries.pe import read_pe
 
-    return read_pe(path, role, imports=imports)
+        try:  # pefile reads a map of the file (never a copy of it all)
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise BinaryError(f"cannot read {path}: {exc}", hint="check the file") from exc
+        with mapped:
+            return read_pe(mapped, path, role, imports=imports)
 
 
 def read_binary(path: str, role: BinaryRole) -> tuple[Binary, ...]:
@@ -86,3 +95,17 @@ def read_import_table(path: str) -> ImportTable:
         by_library=tuple((library, tuple(sorted(merged[library]))) for library in sorted(merged, key=str.lower)),
         binaries=tuple(image.binary for image in images),
     )
+
+
+def file_head(path: str, count: int = 8) -> bytes:
+    """The first ``count`` bytes of ``path`` (a regular file of a sane size, else a one-line
+    :class:`~abidiff.errors.BinaryError`), to tell a binary from a wheel."""
+    file_size(path)
+    with open_binary(path) as handle:
+        head: bytes = handle.read(count)
+    return head
+
+
+def is_binary(head: bytes) -> bool:
+    """Whether ``head`` starts an ELF, PE or Mach-O file."""
+    return sniff(head) is not None

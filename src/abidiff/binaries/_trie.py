@@ -4,12 +4,16 @@ A prefix tree: each node holds a ULEB128 ``terminal size``, then (when non-zero)
 export's flags and address (or a re-export's dylib ordinal and imported name, or a stub
 and its resolver), then a child count and, per child, a NUL-terminated edge label and the
 ULEB128 offset of the child node.  Every read is bounded by the trie; a node is visited at
-most once, so a corrupt trie (cycles, offsets past its end) ends in :class:`TrieError`.
+most once, so a corrupt trie (cycles, offsets past its end) ends in :class:`TrieError`, and
+one built to be expensive (deep, wide, spelling long names again and again) in
+:class:`TrieLimitError` once it passes one of the :data:`~abidiff.binaries._common.LIMITS`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from abidiff.binaries._common import LIMITS, size_text
 
 FLAG_KIND_MASK = 0x03
 FLAG_KIND_REGULAR = 0x00
@@ -20,11 +24,14 @@ FLAG_REEXPORT = 0x08
 FLAG_STUB_AND_RESOLVER = 0x10
 
 _MAX_ULEB_BYTES = 10  # 64 bits
-_MAX_NAME = 1 << 16
 
 
 class TrieError(ValueError):
     """A corrupt export trie; the message says where."""
+
+
+class TrieLimitError(TrieError):
+    """A trie over one of the :data:`~abidiff.binaries._common.LIMITS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +60,10 @@ def read_uleb128(data: bytes, offset: int) -> tuple[int, int]:
 
 
 def _cstring(data: bytes, offset: int) -> tuple[bytes, int]:
-    end = data.find(b"\0", offset, offset + _MAX_NAME)
+    end = data.find(b"\0", offset, offset + LIMITS.name_bytes + 1)
     if end < 0:
+        if offset + LIMITS.name_bytes < len(data):
+            raise TrieLimitError(f"string at {offset:#x} is longer than {size_text(LIMITS.name_bytes)}, the limit")
         raise TrieError(f"string at {offset:#x} is not terminated within the trie")
     return data[offset:end], end + 1
 
@@ -79,33 +88,50 @@ def _terminal(data: bytes, start: int, end: int, name: bytes) -> TrieExport:
 
 
 def walk(data: bytes) -> tuple[TrieExport, ...]:
-    """Every export in the trie ``data``, in trie order."""
+    """Every export in the trie ``data``, in trie order, within :data:`LIMITS`: at most
+    ``trie_nodes`` nodes, each visited once, ``trie_depth`` deep, ``symbols`` exports with names
+    of at most ``name_bytes`` each; and the names spelled on the way (every node's prefix) add
+    up to at most ``names_bytes``, so that a trie built to spell a long name at every node ends
+    early (a real trie, whose every inner node branches, spells at most twice its exports'
+    names: 6 MiB for libLLVM's 46,000)."""
     if not data:
         return ()
     found: list[TrieExport] = []
     visited: set[int] = set()
-    stack: list[tuple[int, bytes]] = [(0, b"")]
+    spelled = 0
+    stack: list[tuple[int, bytes, int]] = [(0, b"", 1)]
     while stack:
-        node, prefix = stack.pop()
+        node, prefix, depth = stack.pop()
         if node in visited:
             raise TrieError(f"node at {node:#x} is reached twice (a cycle or shared node)")
         if not 0 <= node < len(data):
             raise TrieError(f"node at {node:#x} lies past the end of the trie ({len(data)} bytes)")
         visited.add(node)
+        if len(visited) > LIMITS.trie_nodes:
+            raise TrieLimitError(f"more than {LIMITS.trie_nodes} nodes, the limit")
         terminal_size, position = read_uleb128(data, node)
         children_at = position + terminal_size
         if children_at >= len(data):
             raise TrieError(f"node at {node:#x} declares {terminal_size} bytes of export information past the end")
         if terminal_size:
             found.append(_terminal(data, position, children_at, prefix))
+            if len(found) > LIMITS.symbols:
+                raise TrieLimitError(f"more than {LIMITS.symbols} exports, the limit")
         count = data[children_at]
         position = children_at + 1
+        if count and depth >= LIMITS.trie_depth:
+            raise TrieLimitError(f"deeper than {LIMITS.trie_depth} nodes, the limit (at node {node:#x})")
         children = []
         for _ in range(count):
             edge, position = _cstring(data, position)
             child, position = read_uleb128(data, position)
-            if len(prefix) + len(edge) > _MAX_NAME:
-                raise TrieError(f"a name longer than {_MAX_NAME} bytes at node {node:#x}")
-            children.append((child, prefix + edge))
+            if len(prefix) + len(edge) > LIMITS.name_bytes:
+                raise TrieLimitError(f"a name longer than {size_text(LIMITS.name_bytes)}, the limit, at node {node:#x}")
+            spelled += len(prefix) + len(edge)
+            if spelled > LIMITS.names_bytes:
+                raise TrieLimitError(
+                    f"the names spelled while walking it add up to more than {size_text(LIMITS.names_bytes)}, the limit"
+                )
+            children.append((child, prefix + edge, depth + 1))
         stack.extend(reversed(children))
     return tuple(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from abidiff.binaries._common import open_regular
 from abidiff.model import BinaryFormat
 
 ELF_MAGIC = b"\x7fELF"
@@ -37,8 +38,13 @@ def sniff(head: bytes) -> BinaryFormat | None:
 
 
 def sniff_file(path: str) -> BinaryFormat | None:
+    """The format of the regular file ``path``, or None (also for a FIFO, a device, a
+    directory, a missing file: opened without blocking, never read past 8 bytes)."""
+    handle = open_regular(path)
+    if handle is None:
+        return None
     try:
-        with open(path, "rb") as handle:
+        with handle:
             return sniff(handle.read(8))
     except OSError:
         return None
@@ -49,10 +55,13 @@ def is_program(path: str) -> bool:
 
     ELF: ``ET_EXEC``, or ``ET_DYN`` with a ``PT_INTERP`` segment (a PIE); Mach-O:
     ``MH_EXECUTE``; PE: no ``IMAGE_FILE_DLL`` flag.  Reads only the headers it needs, and
-    answers False for anything it cannot read.
+    answers False for anything it cannot read or that is not a regular file.
     """
+    opened = open_regular(path)
+    if opened is None:
+        return False
     try:
-        with open(path, "rb") as handle:
+        with opened as handle:
             head = handle.read(64)
             kind = sniff(head)
             if kind == BinaryFormat.ELF and len(head) >= 64:

@@ -1,10 +1,18 @@
-"""ELF (pyelftools): the defined, visible dynamic symbols of a shared library or program.
+"""ELF (constants from pyelftools, own bounded walk): the defined, visible dynamic symbols.
 
 An export is a ``.dynsym`` entry that is defined (``st_shndx != SHN_UNDEF``), bound
 ``STB_GLOBAL``, ``STB_WEAK`` or ``STB_GNU_UNIQUE``, with ``STV_DEFAULT`` or
 ``STV_PROTECTED`` visibility, of any type but ``STT_SECTION``/``STT_FILE``: exactly what
 ``nm -D --defined-only`` lists in upper case.  Its GNU version comes from ``.gnu.version``
-and ``.gnu.version_d``.  pyelftools seeks in the open file; the file is never read whole.
+and ``.gnu.version_d``.
+
+pyelftools trusts what a file says: it reads a string up to the next NUL wherever that is,
+decompresses a ``SHF_COMPRESSED`` section to whatever size its header claims, and builds an
+object per section and per entry.  So this reader walks the few structures it needs itself,
+through :class:`~abidiff.binaries._common.Window` (every offset and length checked against
+the file before it is read) and within :data:`~abidiff.binaries._common.LIMITS`: the section
+table, ``.dynsym``, its string table, ``.dynamic``, ``.gnu.version`` and ``.gnu.version_d``.
+Nothing else of the file is read.
 """
 
 from __future__ import annotations
@@ -12,36 +20,29 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from elftools.common.exceptions import ELFError
-from elftools.construct.core import ConstructError
-from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_E_MACHINE
 
-from abidiff.binaries._common import Image, corrupt
-from abidiff.errors import BinaryError
+from abidiff.binaries._common import (
+    LIMITS,
+    Image,
+    NameBudget,
+    StringTable,
+    Window,
+    corrupt,
+    over_limit,
+)
 from abidiff.model import Binary, BinaryFormat, BinaryRole, Symbol, SymbolBinding, SymbolKind
 
-# pyelftools reports a corrupt file with any of these (its own, its vendored construct's,
-# and the stdlib's from a bad length, index or string); nothing else is caught.
-# OSError: a seek or read the file refused (an offset that passed our checks but not the OS's).
-_LIBRARY_ERRORS = (
-    ELFError,
-    ConstructError,
-    struct.error,
-    ValueError,
-    KeyError,
-    IndexError,
-    UnicodeDecodeError,
-    OSError,
-)
-
+_MACHINE_NAMES = {value: name for name, value in ENUM_E_MACHINE.items() if name != "_default_"}
 _ARCHES = {
     "EM_X86_64": "x86_64",
     "EM_386": "i386",
     "EM_AARCH64": "aarch64",
     "EM_ARM": "arm",
     "EM_PPC": "ppc",
+    "EM_PPC64": "ppc64",
     "EM_S390": "s390x",
     "EM_RISCV": "riscv",
     "EM_MIPS": "mips",
@@ -49,208 +50,39 @@ _ARCHES = {
     "EM_LOONGARCH": "loongarch",
     "EM_IA_64": "ia64",
 }
-_SYM_SIZE = {32: 16, 64: 24}
-_SECTION_HEADER_SIZE = {1: 40, 2: 64}  # by EI_CLASS
-_SHN_XINDEX = 0xFFFF
-# the section type each section we read must link to (sh_link); pyelftools asserts it
-_LINKS = {
-    "SHT_DYNSYM": "SHT_STRTAB",
-    "SHT_DYNAMIC": "SHT_STRTAB",
-    "SHT_GNU_verdef": "SHT_STRTAB",
-    "SHT_GNU_versym": "SHT_DYNSYM",
+_WITH_BITS = {"riscv", "loongarch", "mips"}
+
+# ELF header fields after e_ident, by EI_CLASS (1: 32 bits, 2: 64 bits)
+_HEADER = {1: "HHIIIIIHHHHHH", 2: "HHIQQQIHHHHHH"}
+_HEADER_SIZE = {1: 52, 2: 64}
+_SECTION = {1: "IIIIIIIIII", 2: "IIQQQQIIQQ"}  # Elf_Shdr
+_SECTION_SIZE = {1: 40, 2: 64}
+_SYMBOL = {1: "IIIBBH", 2: "IBBHQQ"}  # Elf_Sym
+_SYMBOL_SIZE = {1: 16, 2: 24}
+_DYNAMIC = {1: "iI", 2: "qQ"}  # Elf_Dyn
+_BITS = {1: 32, 2: 64}
+
+SHT_STRTAB = 3
+SHT_DYNAMIC = 6
+SHT_NOBITS = 8
+SHT_DYNSYM = 11
+SHT_GNU_VERDEF = 0x6FFFFFFD
+SHT_GNU_VERSYM = 0x6FFFFFFF
+SHF_COMPRESSED = 0x800
+_TYPE_NAMES = {
+    SHT_STRTAB: "SHT_STRTAB",
+    SHT_DYNAMIC: "SHT_DYNAMIC",
+    SHT_DYNSYM: "SHT_DYNSYM",
+    SHT_GNU_VERDEF: "SHT_GNU_verdef",
+    SHT_GNU_VERSYM: "SHT_GNU_versym",
 }
-_SHT_NOBITS = 8
-_MAX_SYMBOLS = 1 << 22  # 4 M dynamic symbols: far beyond any real library
+# the section type each section we read must link to (sh_link)
+_LINKS = {SHT_DYNSYM: SHT_STRTAB, SHT_DYNAMIC: SHT_STRTAB, SHT_GNU_VERDEF: SHT_STRTAB, SHT_GNU_VERSYM: SHT_DYNSYM}
+_SHN_XINDEX = 0xFFFF
+DT_NULL, DT_NEEDED, DT_SONAME = 0, 1, 14
+_VER_FLG_BASE = 0x1
+_VERDEF_SIZE, _VERDAUX_SIZE = 20, 8
 
-
-@dataclass(frozen=True, slots=True)
-class _DynSym:
-    name: str
-    defined: bool
-    binding: SymbolBinding | None  # None: local, or a binding we do not export
-    visible: bool
-    kind: SymbolKind | None  # None: STT_SECTION, STT_FILE
-    size: int
-    version: str | None
-
-
-def read_elf(handle: BinaryIO, path: str, size: int, role: BinaryRole, *, imports: bool = False) -> tuple[Image, ...]:
-    try:
-        return (_read(handle, path, size, role, imports),)
-    except BinaryError:
-        raise
-    except _LIBRARY_ERRORS as exc:
-        raise corrupt(path, f"corrupt ELF file ({type(exc).__name__}: {_first_line(exc)})") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else "no detail"
-
-
-def _check_header(handle: BinaryIO, path: str, size: int) -> None:
-    """Check the ELF header's section table (and the section-name table pyelftools reads
-    when it opens the file) against the file size, before pyelftools trusts them."""
-    head = handle.read(64)
-    handle.seek(0)
-    if len(head) < 52:
-        raise corrupt(path, f"an ELF file of {size} bytes is too short for its header")
-    ei_class, ei_data = head[4], head[5]
-    if ei_class not in _SECTION_HEADER_SIZE or ei_data not in (1, 2):
-        raise corrupt(path, f"unknown ELF class {ei_class} or byte order {ei_data}")
-    endian = "<" if ei_data == 1 else ">"
-    if ei_class == 2:
-        if len(head) < 64:
-            raise corrupt(path, f"an ELF file of {size} bytes is too short for its header")
-        (shoff,) = struct.unpack_from(endian + "Q", head, 0x28)
-        shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", head, 0x3A)
-    else:
-        (shoff,) = struct.unpack_from(endian + "I", head, 0x20)
-        shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", head, 0x2E)
-    if shoff == 0:
-        return  # no section table (pyelftools then has no sections)
-    if shentsize != _SECTION_HEADER_SIZE[ei_class]:
-        raise corrupt(path, f"section headers of {shentsize} bytes, not {_SECTION_HEADER_SIZE[ei_class]}")
-    count = max(shnum, 1)  # 0: extended numbering, the count is in section 0
-    if shoff + count * shentsize > size:
-        raise corrupt(
-            path,
-            f"the section table at offset {shoff:#x} ({count} entries) lies past the end of the file ({size} bytes)",
-        )
-    if shstrndx == _SHN_XINDEX or shnum == 0:
-        return
-    if shstrndx >= shnum:
-        raise corrupt(path, f"the section-name table is section {shstrndx} of {shnum}")
-    handle.seek(shoff + shstrndx * shentsize)
-    entry = handle.read(shentsize)
-    handle.seek(0)
-    if ei_class == 2:
-        sh_type, offset, length = (
-            struct.unpack_from(endian + "I", entry, 4)[0],
-            *struct.unpack_from(endian + "QQ", entry, 0x18),
-        )
-    else:
-        sh_type, offset, length = (
-            struct.unpack_from(endian + "I", entry, 4)[0],
-            *struct.unpack_from(endian + "II", entry, 0x10),
-        )
-    if sh_type != _SHT_NOBITS and offset + length > size:
-        raise corrupt(
-            path,
-            f"the section-name table at offset {offset:#x} ({length} bytes) lies past the end of the file "
-            f"({size} bytes)",
-        )
-
-
-def _read(handle: BinaryIO, path: str, size: int, role: BinaryRole, want_imports: bool) -> Image:
-    _check_header(handle, path, size)
-    elf = ELFFile(handle)
-    bits = elf.elfclass
-    if bits not in _SYM_SIZE:
-        raise corrupt(path, f"ELF class {bits} is neither 32 nor 64 bits")
-    _check_sections(elf, path, size)
-    soname, needed = _dynamic(elf)
-    exports: list[Symbol] = []
-    undefined: set[str] = set()
-    for sym in _dynamic_symbols(elf, path, bits):
-        if sym.binding is None or sym.kind is None or not sym.name:
-            continue
-        if not sym.defined:
-            undefined.add(sym.name)
-        elif sym.visible:
-            exports.append(
-                Symbol(name=sym.name, kind=sym.kind, binding=sym.binding, size=sym.size, version=sym.version)
-            )
-    binary = Binary(
-        role=role,
-        path=path,
-        format=BinaryFormat.ELF,
-        arch=_arch(elf.header["e_machine"], bits),
-        bits=bits,
-        little_endian=bool(elf.little_endian),
-        soname=soname,
-        needed=needed,
-        symbols=tuple(sorted(exports, key=lambda s: (s.name, s.version or ""))),
-    )
-    return Image(binary=binary, imports=tuple(sorted(undefined)) if want_imports else ())
-
-
-def _arch(machine: Any, bits: int) -> str:
-    if machine in ("EM_PPC64",):
-        return "ppc64"
-    name = _ARCHES.get(machine)
-    if name is None:
-        return str(machine).removeprefix("EM_").lower()
-    if name in ("riscv", "loongarch", "mips"):
-        return f"{name}{bits}"
-    return name
-
-
-def _check_sections(elf: ELFFile, path: str, size: int) -> None:
-    """Refuse sections we are going to read whose bytes lie past the end of the file."""
-    for section in elf.iter_sections():
-        kind = section["sh_type"]
-        if kind not in ("SHT_DYNSYM", "SHT_DYNAMIC", "SHT_GNU_versym", "SHT_GNU_verdef", "SHT_STRTAB"):
-            continue
-        wanted_link = _LINKS.get(kind)
-        if wanted_link is not None:
-            link = section["sh_link"]
-            if not 0 <= link < elf.num_sections() or elf.get_section(link)["sh_type"] != wanted_link:
-                raise corrupt(
-                    path, f"section {section.name or kind} links to section {link}, which is not a {wanted_link}"
-                )
-        offset, length = section["sh_offset"], section["sh_size"]
-        if offset + length > size:
-            raise corrupt(
-                path,
-                f"section {section.name or kind} at offset {offset:#x} ({length} bytes) lies past the end "
-                f"of the file ({size} bytes)",
-            )
-
-
-def _section(elf: ELFFile, kind: str) -> Any:
-    for section in elf.iter_sections():
-        if section["sh_type"] == kind:
-            return section
-    return None
-
-
-def _dynamic(elf: ELFFile) -> tuple[str | None, tuple[str, ...]]:
-    section = _section(elf, "SHT_DYNAMIC")
-    if section is None:
-        return None, ()
-    soname: str | None = None
-    needed: list[str] = []
-    for number, tag in enumerate(section.iter_tags()):
-        if number > 1 << 16:
-            break
-        if tag.entry.d_tag == "DT_SONAME":
-            soname = tag.soname
-        elif tag.entry.d_tag == "DT_NEEDED":
-            needed.append(tag.needed)
-    return soname, tuple(needed)
-
-
-def _version_names(elf: ELFFile) -> dict[int, str]:
-    """Version index -> name, from ``.gnu.version_d`` (the versions this file defines)."""
-    section = _section(elf, "SHT_GNU_verdef")
-    names: dict[int, str] = {}
-    if section is None:
-        return names
-    for number, (verdef, auxiliaries) in enumerate(section.iter_versions()):
-        if number > 1 << 12:
-            break
-        if verdef["vd_flags"] & 0x1:  # VER_FLG_BASE: the file's own name, not a version
-            continue
-        first = next(iter(auxiliaries), None)
-        if first is not None:
-            names[verdef["vd_ndx"]] = first.name
-    return names
-
-
-# the raw fields of an Elf32_Sym / Elf64_Sym: pyelftools finds and checks the sections, and
-# the table itself is unpacked in one go (its per-symbol parse costs 0.1 s for libpython)
-_SYM_LAYOUT = {32: "IIIBBH", 64: "IBBHQQ"}
 _STB = {1: SymbolBinding.GLOBAL, 2: SymbolBinding.WEAK, 10: SymbolBinding.GLOBAL}  # 10: STB_GNU_UNIQUE
 _STT = {
     0: SymbolKind.UNKNOWN,  # STT_NOTYPE
@@ -263,40 +95,277 @@ _STT = {
 _STV_VISIBLE = {0, 3}  # STV_DEFAULT, STV_PROTECTED
 
 
-def _dynamic_symbols(elf: ELFFile, path: str, bits: int) -> Iterator[_DynSym]:
-    table = _section(elf, "SHT_DYNSYM")
+@dataclass(frozen=True, slots=True)
+class _Section:
+    index: int
+    name_offset: int
+    type: int
+    flags: int
+    offset: int
+    size: int
+    link: int
+    info: int
+    entsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    elf_class: int  # 1 or 2
+    endian: str  # "<" or ">"
+    machine: int
+    shoff: int
+    shentsize: int
+    shnum: int
+    shstrndx: int
+
+
+class _Elf:
+    """One ELF file: its header, its section table, and bounded reads of its sections."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.path = window.path
+        self.header = _header(window)
+        self.sections = self._section_table()
+
+    @property
+    def endian(self) -> str:
+        return self.header.endian
+
+    def _section_table(self) -> tuple[_Section, ...]:
+        header = self.header
+        if header.shoff == 0:
+            return ()  # no section table (a stripped-down file): no sections, no symbols
+        entry = _SECTION_SIZE[header.elf_class]
+        if header.shentsize != entry:
+            raise corrupt(self.path, f"section headers of {header.shentsize} bytes, not {entry}")
+        count = header.shnum
+        if count == 0:  # extended numbering: the count is in section 0's sh_size
+            first = self.window.read(header.shoff, entry, "the section table")
+            count = struct.unpack_from(header.endian + _SECTION[header.elf_class], first)[5]
+        if count > LIMITS.sections:
+            raise over_limit(self.path, f"a section table of {count} sections, over the limit of {LIMITS.sections}")
+        if not self.window.contains(header.shoff, count * entry):
+            raise corrupt(
+                self.path,
+                f"the section table at offset {header.shoff:#x} ({count} entries) lies past the end of the file "
+                f"({self.window.size} bytes)",
+            )
+        raw = self.window.read(header.shoff, count * entry, "the section table")
+        layout = header.endian + _SECTION[header.elf_class]
+        return tuple(
+            _Section(index, name, kind, flags, offset, size, link, info, entsize)
+            for index, (name, kind, flags, _addr, offset, size, link, info, _align, entsize) in enumerate(
+                struct.iter_unpack(layout, raw)
+            )
+        )
+
+    def label(self, section: _Section) -> str:
+        """The section as messages name it: ``.dynsym``, or ``section 3 (SHT_DYNSYM)`` when its
+        name cannot be read (at most 64 bytes of the section-name table are)."""
+        fallback = f"section {section.index} ({_TYPE_NAMES.get(section.type, hex(section.type))})"
+        index = self.header.shstrndx
+        if index == _SHN_XINDEX and self.sections:
+            index = self.sections[0].link
+        if not 0 <= index < len(self.sections):
+            return fallback
+        names = self.sections[index]
+        start = names.offset + section.name_offset
+        length = min(64, names.size - section.name_offset, self.window.size - start)
+        if section.name_offset >= names.size or length <= 0 or not self.window.contains(start, length):
+            return fallback
+        raw = self.window.read(start, length, "a section name").partition(b"\0")
+        text = raw[0].decode("ascii", "replace")
+        return text if raw[1] and text.isprintable() and text else fallback
+
+    def first(self, kind: int) -> _Section | None:
+        return next((section for section in self.sections if section.type == kind), None)
+
+    def linked(self, section: _Section) -> _Section:
+        """The section ``section`` links to, checked to be of the type it must be."""
+        wanted = _LINKS[section.type]
+        link = section.link
+        if not 0 <= link < len(self.sections) or self.sections[link].type != wanted:
+            raise corrupt(
+                self.path,
+                f"section {self.label(section)} links to section {link}, which is not a {_TYPE_NAMES[wanted]}",
+            )
+        return self.sections[link]
+
+    def data(self, section: _Section) -> bytes:
+        """The bytes of ``section`` (bounded by the file and by :attr:`Limits.table_bytes`)."""
+        if section.flags & SHF_COMPRESSED:
+            raise corrupt(
+                self.path,
+                f"section {self.label(section)} is compressed (SHF_COMPRESSED), which a loaded section never is",
+            )
+        if section.type == SHT_NOBITS:
+            return b""
+        if not self.window.contains(section.offset, section.size):
+            raise corrupt(
+                self.path,
+                f"section {self.label(section)} at offset {section.offset:#x} ({section.size} bytes) lies past "
+                f"the end of the file ({self.window.size} bytes)",
+            )
+        return self.window.table(section.offset, section.size, f"section {self.label(section)}")
+
+    def strings(self, section: _Section, budget: NameBudget) -> StringTable:
+        """The string table ``section`` links to."""
+        table = self.linked(section)
+        return StringTable(self.data(table), budget, what=f"section {self.label(table)}")
+
+
+def read_elf(handle: BinaryIO, path: str, size: int, role: BinaryRole, *, imports: bool = False) -> tuple[Image, ...]:
+    elf = _Elf(Window(handle, path, 0, size))
+    budget = NameBudget(path)
+    soname, needed = _dynamic(elf, budget)
+    exports: list[Symbol] = []
+    undefined: set[str] = set()
+    for symbol in _dynamic_symbols(elf, budget):
+        if not symbol.defined:
+            undefined.add(symbol.name)
+        elif symbol.visible:
+            exports.append(symbol.symbol)
+    binary = Binary(
+        role=role,
+        path=path,
+        format=BinaryFormat.ELF,
+        arch=_arch(elf.header.machine, _BITS[elf.header.elf_class]),
+        bits=_BITS[elf.header.elf_class],
+        little_endian=elf.endian == "<",
+        soname=soname,
+        needed=needed,
+        symbols=tuple(sorted(exports, key=lambda s: (s.name, s.version or ""))),
+    )
+    return (Image(binary=binary, imports=tuple(sorted(undefined)) if imports else ()),)
+
+
+def _header(window: Window) -> _Header:
+    size = window.size
+    ident = window.read(0, min(size, 64), "the ELF header")
+    if len(ident) < 52:
+        raise corrupt(window.path, f"an ELF file of {size} bytes is too short for its header")
+    elf_class, data = ident[4], ident[5]
+    if elf_class not in _HEADER or data not in (1, 2):
+        raise corrupt(window.path, f"unknown ELF class {elf_class} or byte order {data}")
+    if len(ident) < _HEADER_SIZE[elf_class]:
+        raise corrupt(window.path, f"an ELF file of {size} bytes is too short for its header")
+    endian = "<" if data == 1 else ">"
+    fields = struct.unpack_from(endian + _HEADER[elf_class], ident, 16)
+    _type, machine, _version, _entry, _phoff, shoff, _flags, _ehsize, _phentsize, _phnum, shentsize, shnum, shstrndx = (
+        fields
+    )
+    return _Header(elf_class, endian, machine, shoff, shentsize, shnum, shstrndx)
+
+
+def _arch(machine: int, bits: int) -> str:
+    name = _MACHINE_NAMES.get(machine, f"EM_{machine}")
+    arch = _ARCHES.get(name)
+    if arch is None:
+        return name.removeprefix("EM_").lower()
+    return f"{arch}{bits}" if arch in _WITH_BITS else arch
+
+
+def _dynamic(elf: _Elf, budget: NameBudget) -> tuple[str | None, tuple[str, ...]]:
+    """``DT_SONAME`` and the ``DT_NEEDED`` names, in file order."""
+    section = elf.first(SHT_DYNAMIC)
+    if section is None:
+        return None, ()
+    strings = elf.strings(section, budget)
+    data = elf.data(section)
+    layout = elf.endian + _DYNAMIC[elf.header.elf_class]
+    entry = struct.calcsize(layout)
+    soname: str | None = None
+    needed: list[str] = []
+    for number, (tag, value) in enumerate(struct.iter_unpack(layout, data[: len(data) - len(data) % entry])):
+        if tag == DT_NULL:
+            break
+        if number >= LIMITS.dynamic_entries:
+            raise over_limit(elf.path, f".dynamic has more than {LIMITS.dynamic_entries} entries, the limit")
+        if tag == DT_SONAME:
+            soname = strings.name(value, "DT_SONAME")
+        elif tag == DT_NEEDED:
+            needed.append(strings.name(value, f"DT_NEEDED entry {number}"))
+    return soname, tuple(needed)
+
+
+def _version_names(elf: _Elf, budget: NameBudget) -> dict[int, str]:
+    """Version index -> name, from ``.gnu.version_d`` (the versions this file defines)."""
+    section = elf.first(SHT_GNU_VERDEF)
+    names: dict[int, str] = {}
+    if section is None:
+        return names
+    strings = elf.strings(section, budget)
+    data = elf.data(section)
+    label = elf.label(section)
+    count = section.info  # sh_info: the number of version definitions
+    if count > LIMITS.versions:
+        raise over_limit(elf.path, f"section {label} defines {count} versions, over the limit of {LIMITS.versions}")
+    offset = 0
+    for number in range(count):
+        if offset + _VERDEF_SIZE > len(data):
+            raise corrupt(elf.path, f"version definition {number} of section {label} lies past its end")
+        _version, flags, index, _count, _hash, aux, following = struct.unpack_from(elf.endian + "HHHHIII", data, offset)
+        if not flags & _VER_FLG_BASE:  # the base entry is the file's own name, not a version
+            if offset + aux + _VERDAUX_SIZE > len(data):
+                raise corrupt(elf.path, f"the name of version definition {number} of section {label} lies past its end")
+            (name_offset,) = struct.unpack_from(elf.endian + "I", data, offset + aux)
+            names[index] = strings.name(name_offset, f"version definition {number}")
+        if following == 0:
+            break
+        offset += following
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class _DynSym:
+    symbol: Symbol
+    defined: bool
+    visible: bool
+
+    @property
+    def name(self) -> str:
+        return self.symbol.name
+
+
+def _dynamic_symbols(elf: _Elf, budget: NameBudget) -> Iterator[_DynSym]:
+    """The global and weak dynamic symbols with a name (defined or not), in table order."""
+    table = elf.first(SHT_DYNSYM)
     if table is None:
         return
-    if table["sh_entsize"] != _SYM_SIZE[bits]:
-        raise corrupt(path, f".dynsym has entries of {table['sh_entsize']} bytes, not {_SYM_SIZE[bits]}")
-    count = table.num_symbols()
-    if count > _MAX_SYMBOLS:
-        raise corrupt(path, f".dynsym claims {count} symbols")
-    versym = _section(elf, "SHT_GNU_versym")
-    if versym is not None and versym["sh_size"] < 2 * count:
-        raise corrupt(path, f".gnu.version has {versym['sh_size'] // 2} entries for {count} symbols")
-    names = _version_names(elf) if versym is not None else {}
-    endian = "<" if elf.little_endian else ">"
-    raw = table.data()[: count * _SYM_SIZE[bits]]
-    strings = elf.get_section(table["sh_link"]).data()
-    versions = struct.unpack(f"{endian}{count}H", versym.data()[: 2 * count]) if versym is not None else ()
-    for index, fields in enumerate(struct.iter_unpack(endian + _SYM_LAYOUT[bits], raw)):
+    elf_class = elf.header.elf_class
+    if table.entsize != _SYMBOL_SIZE[elf_class]:
+        raise corrupt(elf.path, f".dynsym has entries of {table.entsize} bytes, not {_SYMBOL_SIZE[elf_class]}")
+    count = table.size // table.entsize
+    if count > LIMITS.symbols:
+        raise over_limit(elf.path, f".dynsym holds {count} symbols, over the limit of {LIMITS.symbols}")
+    strings = elf.strings(table, budget)
+    raw = elf.data(table)[: count * table.entsize]
+    versym = elf.first(SHT_GNU_VERSYM)
+    versions: tuple[int, ...] = ()
+    names: dict[int, str] = {}
+    if versym is not None:
+        elf.linked(versym)
+        if versym.size < 2 * count:
+            raise corrupt(elf.path, f".gnu.version has {versym.size // 2} entries for {count} symbols")
+        versions = struct.unpack(f"{elf.endian}{count}H", elf.data(versym)[: 2 * count])
+        names = _version_names(elf, budget)
+    for index, fields in enumerate(struct.iter_unpack(elf.endian + _SYMBOL[elf_class], raw)):
         if index == 0:
             continue  # the null symbol
-        if bits == 64:
+        if elf_class == 2:
             st_name, st_info, st_other, st_shndx, _value, st_size = fields
         else:
             st_name, _value, st_size, st_info, st_other, st_shndx = fields
-        end = strings.find(b"\0", st_name)
-        if st_name >= len(strings) or end < 0:
-            raise corrupt(path, f".dynsym entry {index} names offset {st_name}, past its string table")
+        binding, kind = _STB.get(st_info >> 4), _STT.get(st_info & 0xF)
+        if binding is None or kind is None or st_name == 0:  # local, section, file; no name
+            continue
+        name = strings.name(st_name, f"dynamic symbol {index}")
+        if not name:
+            continue
         version = names.get(versions[index] & 0x7FFF) if versions else None
         yield _DynSym(
-            name=strings[st_name:end].decode("utf-8", "surrogateescape"),
+            Symbol(name=name, kind=kind, binding=binding, size=st_size, version=version),
             defined=st_shndx != 0,  # SHN_UNDEF
-            binding=_STB.get(st_info >> 4),
             visible=(st_other & 0x3) in _STV_VISIBLE,
-            kind=_STT.get(st_info & 0xF),
-            size=st_size,
-            version=version,
         )

@@ -20,7 +20,17 @@ from typing import BinaryIO
 from macholib import mach_o
 
 from abidiff.binaries import _trie
-from abidiff.binaries._common import Image, Window, corrupt, cstring
+from abidiff.binaries._common import (
+    LIMITS,
+    AddressMap,
+    Image,
+    NameBudget,
+    StringTable,
+    Window,
+    corrupt,
+    cstring,
+    over_limit,
+)
 from abidiff.model import Binary, BinaryFormat, BinaryRole, Symbol, SymbolBinding, SymbolKind
 
 _CPU_ARCH_ABI64 = 0x01000000
@@ -46,8 +56,6 @@ _DYLIB_COMMANDS = (
 )
 _MAX_FAT_SLICES = 32
 _MAX_COMMANDS_BYTES = 16 << 20
-_MAX_SYMBOLS = 1 << 22
-_MAX_LINKEDIT_BYTES = 256 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +123,7 @@ def _slice(window: Window, role: BinaryRole, want_imports: bool) -> Image:
         raise corrupt(window.path, f"{sizeofcmds} bytes of load commands")
     block = window.read(header_size, sizeofcmds, "the load commands")
     commands = _load_commands(window.path, block, ncmds, endian, wide)
-    exports, undefined = _exports(window, commands, endian, wide)
+    exports, undefined = _exports(window, commands, endian, wide, NameBudget(window.path))
     binary = Binary(
         role=role,
         path=window.path,
@@ -219,35 +227,37 @@ def _section_kind(flags: int) -> SymbolKind:
     return SymbolKind.DATA
 
 
-def _kind_at(commands: _Commands, address: int) -> SymbolKind:
-    for section in commands.sections:
-        if section.address <= address < section.address + section.size:
-            return section.kind
-    return SymbolKind.UNKNOWN
+def _address_map(commands: _Commands) -> AddressMap:
+    return AddressMap.of([(s.address, s.address + s.size, s.kind) for s in commands.sections])
 
 
 def _c_name(raw: str) -> str:
     return raw[1:] if raw.startswith("_") else raw
 
 
-def _exports(window: Window, commands: _Commands, endian: str, wide: bool) -> tuple[list[Symbol], set[str]]:
+def _exports(
+    window: Window, commands: _Commands, endian: str, wide: bool, budget: NameBudget
+) -> tuple[list[Symbol], set[str]]:
     undefined: set[str] = set()
     from_symtab: list[Symbol] = []
     if commands.symtab is not None:
-        from_symtab, undefined = _symtab(window, commands, endian, wide)
+        from_symtab, undefined = _symtab(window, commands, endian, wide, budget)
     if commands.trie is None:
         return from_symtab, undefined
     offset, length = commands.trie
-    if length > _MAX_LINKEDIT_BYTES:
-        raise corrupt(window.path, f"an export trie of {length} bytes")
     try:
-        entries = _trie.walk(window.read(offset, length, "the export trie"))
+        entries = _trie.walk(window.table(offset, length, "the export trie"))
+    except _trie.TrieLimitError as exc:
+        raise over_limit(window.path, f"the export trie: {exc}") from exc
     except _trie.TrieError as exc:
         raise corrupt(window.path, f"corrupt export trie: {exc}") from exc
-    return [_trie_symbol(window.path, commands, entry) for entry in entries], undefined
+    for entry in entries:
+        budget.charge(len(entry.name))
+    addresses = _address_map(commands)
+    return [_trie_symbol(commands, addresses, entry) for entry in entries], undefined
 
 
-def _trie_symbol(path: str, commands: _Commands, entry: _trie.TrieExport) -> Symbol:
+def _trie_symbol(commands: _Commands, addresses: AddressMap, entry: _trie.TrieExport) -> Symbol:
     binding = SymbolBinding.WEAK if entry.flags & _trie.FLAG_WEAK_DEFINITION else SymbolBinding.GLOBAL
     name = _c_name(entry.name)
     if entry.flags & _trie.FLAG_REEXPORT:
@@ -263,31 +273,35 @@ def _trie_symbol(path: str, commands: _Commands, entry: _trie.TrieExport) -> Sym
     elif entry.flags & _trie.FLAG_STUB_AND_RESOLVER:
         kind = SymbolKind.FUNCTION
     else:
-        kind = _kind_at(commands, (commands.image_base or 0) + (entry.address or 0))
+        kind = addresses.kind_at((commands.image_base or 0) + (entry.address or 0))
     return Symbol(name=name, kind=kind, binding=binding)
 
 
-def _symtab(window: Window, commands: _Commands, endian: str, wide: bool) -> tuple[list[Symbol], set[str]]:
+def _symtab(
+    window: Window, commands: _Commands, endian: str, wide: bool, budget: NameBudget
+) -> tuple[list[Symbol], set[str]]:
     assert commands.symtab is not None
     symoff, nsyms, stroff, strsize = commands.symtab
-    if nsyms > _MAX_SYMBOLS or strsize > _MAX_LINKEDIT_BYTES:
-        raise corrupt(window.path, f"a symbol table of {nsyms} symbols and {strsize} bytes of names")
+    if nsyms > LIMITS.symbols:
+        raise over_limit(window.path, f"a symbol table of {nsyms} symbols, over the limit of {LIMITS.symbols}")
     entry_format = endian + ("IBBHQ" if wide else "IBBHI")
     entry_size = struct.calcsize(entry_format)
-    table = window.read(symoff, nsyms * entry_size, "the symbol table")
-    strings = window.read(stroff, strsize, "the string table")
+    table = window.table(symoff, nsyms * entry_size, "the symbol table")
+    strings = StringTable(
+        window.table(stroff, strsize, "the string table"), budget, what="the string table", transform=_c_name
+    )
     exports: list[Symbol] = []
     undefined: set[str] = set()
-    for strx, n_type, n_sect, n_desc, n_value in struct.iter_unpack(entry_format, table):
+    for number, (strx, n_type, n_sect, n_desc, n_value) in enumerate(struct.iter_unpack(entry_format, table)):
         if n_type & mach_o.N_STAB or not n_type & mach_o.N_EXT or n_type & mach_o.N_PEXT:
             continue
-        name = cstring(strings, strx)
+        name = strings.name(strx, f"symbol {number}") if strx else ""
         if not name:
             continue
         section_type = n_type & mach_o.N_TYPE
         if section_type == mach_o.N_UNDF:
             if n_value == 0:  # a non-zero value is a common symbol: defined
-                undefined.add(_c_name(name))
+                undefined.add(name)
                 continue
             kind = SymbolKind.DATA
         elif section_type == mach_o.N_SECT and 0 < n_sect <= len(commands.sections):
@@ -295,5 +309,5 @@ def _symtab(window: Window, commands: _Commands, endian: str, wide: bool) -> tup
         else:
             kind = SymbolKind.UNKNOWN
         binding = SymbolBinding.WEAK if n_desc & mach_o.N_WEAK_DEF else SymbolBinding.GLOBAL
-        exports.append(Symbol(name=_c_name(name), kind=kind, binding=binding))
+        exports.append(Symbol(name=name, kind=kind, binding=binding))
     return exports, undefined
