@@ -172,3 +172,42 @@ def test_the_feature_base_is_stated_in_every_format(three_trees) -> None:  # typ
     report = compare(old, new, feature_base=base)
     for name in ("text", "json", "markdown", "news"):
         assert base.build.version in render(report, name), name
+
+
+# -- a git-ref comparison (headers only) and one of installed builds agree ---------------------
+
+
+def test_git_refs_and_installed_builds_agree_on_the_stable_abi_of_312_313(tmp_path: Path) -> None:
+    import io
+    import json
+    import subprocess
+
+    from abidiff.cli import main_inner
+    from tests.gitrepo import git, need_git
+
+    need_git()
+    repo = tmp_path / "cpython"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for version in ("3.12.1", "3.13.0"):
+        include = repo / "Include"
+        if include.exists():
+            shutil.rmtree(include)
+        source = _copy_include(version, tmp_path / "copies")
+        shutil.copytree(source, include, ignore=shutil.ignore_patterns("pyconfig.h"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", version)
+        git(repo, "tag", f"v{version}")
+    pyconfig = Path(PYENV) / "3.13.0" / "include" / "python3.13" / "pyconfig.h"
+    out = io.StringIO()
+    status = main_inner(
+        ["v3.12.1", "v3.13.0", "--repo", str(repo), "--pyconfig", str(pyconfig), "--format", "json"], stdout=out
+    )
+    by_refs = json.loads(out.getvalue())
+    installed = compare(_snap("3.12.1"), _snap("3.13.0"))
+    assert by_refs["old"]["headers_only"] and by_refs["new"]["headers_only"]
+    assert by_refs["stable_abi_verdict"] == installed.stable_abi_verdict == StableVerdict.INTACT
+    assert status & 8  # both say the full ABI broke (PyThreadState and friends)
+    kept = [c for c in by_refs["changes"] if c["rule"] == "ABI209" and "manifest" in c["detail"]]
+    assert kept, "the functions 3.13 removed from the limited API headers stay exported by the manifest"
+    assert not subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout
