@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -338,8 +339,15 @@ def _local_key(resolved: ResolvedBuild, options: BuildOptions) -> str:
             for name in sorted(files):
                 path = os.path.join(directory, name)
                 feed(os.path.relpath(path, root))
-                with open(path, "rb") as handle:
-                    digest.update(hashlib.sha256(handle.read()).digest())
+                try:  # a FIFO, a loop, a huge or unreadable file: the header reader says what is wrong
+                    info = os.stat(path)
+                    if not stat.S_ISREG(info.st_mode) or info.st_size > 16 * 1024 * 1024:
+                        feed("unhashed", info.st_mode, info.st_size, info.st_mtime_ns)
+                        continue
+                    with open(path, "rb") as handle:
+                        digest.update(hashlib.sha256(handle.read()).digest())
+                except OSError as exc:
+                    feed("unreadable", exc.errno)
     for library in merge_libraries(resolved.libraries, options.libs):
         info = os.stat(library.path)
         feed(library.role, library.path, info.st_size, info.st_mtime_ns, info.st_ino)
