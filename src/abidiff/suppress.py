@@ -19,7 +19,6 @@ import datetime
 import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from abidiff.errors import InputError
 from abidiff.rules import ReportedChange
@@ -62,17 +61,6 @@ class Outcome:
     warnings: tuple[str, ...]
 
 
-def _toml() -> Any:
-    try:
-        import tomllib
-    except ModuleNotFoundError as exc:  # Python 3.10
-        raise SuppressionError(
-            "--suppressions needs the TOML reader of Python 3.11 or later (tomllib)",
-            hint="run abidiff with Python 3.11+, or compare without --suppressions",
-        ) from exc
-    return tomllib
-
-
 def _date(value: object, where: str) -> datetime.date | None:
     if value is None:
         return None
@@ -99,7 +87,8 @@ def _optional_str(entry: Mapping[str, object], key: str, where: str) -> str | No
 
 def parse(text: str, *, source: str = "<suppressions>") -> tuple[Suppression, ...]:
     """The entries of a suppressions file; :class:`SuppressionError` when malformed."""
-    toml = _toml()
+    from abidiff import tomlreader as toml
+
     try:
         document = toml.loads(text)
     except toml.TOMLDecodeError as exc:

@@ -25,10 +25,9 @@ CPython says the syntax "is not fixed".
 from __future__ import annotations
 
 import re
-from types import ModuleType
 from typing import Any
 
-from abidiff.errors import InputError, ToolchainError
+from abidiff.errors import InputError
 from abidiff.model import ManifestEntry
 
 KINDS = frozenset({"function", "data", "struct", "macro", "const", "typedef", "feature_macro"})
@@ -83,27 +82,9 @@ def parse_manifest(text: str, *, source: str, toml: bool) -> tuple[ManifestEntry
 # --- TOML (3.11+) -----------------------------------------------------------------------
 
 
-def _toml_module() -> ModuleType:
-    try:
-        import tomllib
-
-        return tomllib
-    except ModuleNotFoundError:
-        pass
-    try:
-        import tomli  # type: ignore[import-not-found,unused-ignore]
-
-        return tomli  # type: ignore[no-any-return,unused-ignore]
-    except ModuleNotFoundError as exc:
-        raise ToolchainError(
-            "reading Misc/stable_abi.toml needs a TOML parser: this Python has no tomllib (3.11+) "
-            "and the tomli package is not installed",
-            hint="pip install tomli, or run abidiff with Python 3.11 or newer",
-        ) from exc
-
-
 def _parse_toml(text: str, source: str) -> list[ManifestEntry]:
-    toml = _toml_module()
+    from abidiff import tomlreader as toml
+
     try:
         document: dict[str, Any] = toml.loads(text)
     except toml.TOMLDecodeError as exc:
