@@ -264,7 +264,8 @@ def test_json_report_validates_and_is_byte_stable(base_snapshot: Snapshot) -> No
 def test_text_and_markdown(base_snapshot: Snapshot) -> None:
     report = audit(_with_manifest(base_snapshot, _entry("function", "Py_NewRef", "3.11")))
     assert "ABI801 warning: function Py_NewRef" in render_text(report)
-    assert "| ABI801 | warning |" in render_markdown(report)
+    assert "<summary>Warnings (1)</summary>" in render_markdown(report)
+    assert "- **ABI801** `Py_NewRef`" in render_markdown(report)
 
 
 @pytest.mark.parametrize(

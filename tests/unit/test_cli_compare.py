@@ -83,4 +83,4 @@ def test_machine_formats_go_to_stdout(files) -> None:  # type: ignore[no-untyped
 def test_unknown_format_is_a_usage_error(files) -> None:  # type: ignore[no-untyped-def]
     old, new = files(())
     with pytest.raises(UsageError):
-        compare_main(old, new, fmt="sarif", stdout=io.StringIO(), stderr=io.StringIO())
+        compare_main(old, new, fmt="pdf", stdout=io.StringIO(), stderr=io.StringIO())

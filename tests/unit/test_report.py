@@ -101,10 +101,10 @@ def test_same_inputs_give_the_same_bytes(base_snapshot, variant_snapshot, pep605
 
 GOLDEN_TEXT = """\
 ╭─────────────────────────── abidiff 3.11.0a1 -> 3.11.0a2 ────────────────────────────╮
-│ full ABI:   abi-breaking (PEP 605: alpha)                                           │
-│ stable ABI: broken                                                                  │
-│ old: 3.11.0a1  headers OLD                                                          │
-│ new: 3.11.0a2  headers NEW                                                          │
+│ full ABI:     abi-breaking (PEP 605: alpha)                                         │
+│ stable ABI:   broken                                                                │
+│ old:          3.11.0a1  headers OLD                                                 │
+│ new:          3.11.0a2  headers NEW                                                 │
 │ headers only: a declaration removed from the headers counts as removed from the ABI │
 ╰─────────────────────────────────────────────────────────────────────────────────────╯
 changes per rule
@@ -117,11 +117,12 @@ changes per rule
 Breaks (2)
   PyObject
     ABI103 [limited] new field ob_example added to the PyObject struct (size 16 -> 24 bytes)
-      impacts: struct PyASCIIObject (head), struct PyFrameObject (head), struct PyHeapTypeObject
-(head), struct PyTypeObject (head), struct PyVarObject (head), function PyType_Copy and 1 more
+           impacts: struct PyASCIIObject (head), struct PyFrameObject (head), struct
+           PyHeapTypeObject (head), struct PyTypeObject (head), struct PyVarObject (head), function
+           PyType_Copy and 1 more
   PyTypeObject
     ABI102 [public] field tp_doc removed from the PyTypeObject struct
-      impacts: struct PyHeapTypeObject (head), function PyType_Copy, data PyType_Type
+           impacts: struct PyHeapTypeObject (head), function PyType_Copy, data PyType_Type
 
 Warnings in APIs without a promise (private, unstable) (1), by rule:
   ABI201 function removed (1): _PyObject_IsFreed
@@ -139,7 +140,7 @@ def test_text_report_golden(pep605_report) -> None:  # type: ignore[no-untyped-d
 def test_text_report_of_no_change(base_snapshot) -> None:  # type: ignore[no-untyped-def]
     text = terminal.render_plain(_pinned(compare(base_snapshot, base_snapshot)))
     assert "binary-compatible (PEP 605: beta)" in text
-    assert "stable ABI: intact" in text
+    assert "stable ABI:   intact" in text
     assert "No change." in text
     assert "\x1b[" not in text
 

@@ -15,7 +15,14 @@ if TYPE_CHECKING:
     from abidiff.model import Build
 
 NAME = "abi3"
-FORMATS = ("text", "json", "markdown")
+
+
+def formats() -> tuple[tuple[str, str], ...]:
+    """(name, help) of the report formats of an abi3 audit: the registry's."""
+    from abidiff.report.registry import formats as registered
+    from abidiff.rules import Abi3Report
+
+    return tuple((fmt.name, fmt.help) for fmt in registered(Abi3Report))
 
 
 def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -36,7 +43,8 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         help="the stable ABI manifest to judge by (default: the build's own, else the copy shipped "
         "with abidiff for builds with binaries)",
     )
-    common.add_format(parser, FORMATS, "report format")
+    common.add_report_format(parser, formats)
+    common.add_max_chars(parser)
     common.add_output(parser)
     common.add_suppressions(parser)
 
@@ -52,6 +60,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
+        max_chars=args.max_chars,
+        full_report=args.full_report,
     )
 
 
@@ -76,6 +86,8 @@ def abi3_main(
     stdout: TextIO,
     stderr: TextIO,
     options: BuildOptions | None = None,
+    max_chars: int | None = None,
+    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff abi3 BUILD [--against OLD] [--manifest FILE|shipped|none]`` and return
     the exit-status bits.
@@ -83,8 +95,9 @@ def abi3_main(
     ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  The report goes to ``stdout``
     or, with ``output``, atomically to that file.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    names = [name for name, _help in formats()]
+    if fmt not in names:
+        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     from abidiff.abi3 import audit, choose_manifest
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
@@ -107,5 +120,6 @@ def abi3_main(
     entries, source = choose_manifest(build, manifest)
     report = abi3_report(audit(build, old, manifest=entries, manifest_source=source), entries_suppressed)
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+    text = render(report, fmt, max_chars=max_chars, full_report=full_report)
+    common.write_report(text, output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

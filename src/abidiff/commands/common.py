@@ -11,9 +11,10 @@ import contextlib
 import errno
 import io
 import os
+import re
 import shutil
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, Protocol, TextIO, cast
 
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
@@ -47,6 +48,11 @@ class HelpFormatter(argparse.HelpFormatter):
     def __init__(self, prog: str) -> None:
         columns = shutil.get_terminal_size().columns
         super().__init__(prog, width=max(40, min(columns, HELP_WIDTH) - 2), max_help_position=30)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if isinstance(action.choices, ReportFormats):  # listed from the registry when shown
+            return action.choices.help_text().replace("%", "%%")
+        return super()._get_help_string(action)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         paragraphs = []
@@ -128,6 +134,69 @@ def options_from(args: argparse.Namespace) -> BuildOptions:
 
 def add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_text: str) -> None:
     parser.add_argument("--format", choices=tuple(choices), default="text", help=help_text)
+
+
+class ReportFormats(Sequence[str]):
+    """The report formats the registry (:mod:`abidiff.report.registry`) has for one document
+    type, as ``--format`` choices: looked up on first use, so that building the parser (and
+    ``--help`` of another command) imports no renderer."""
+
+    def __init__(self, load: Callable[[], Sequence[tuple[str, str]]]) -> None:
+        self._load = load
+        self._formats: tuple[tuple[str, str], ...] | None = None
+
+    def formats(self) -> tuple[tuple[str, str], ...]:
+        """(name, help) of each format, ``text`` first."""
+        if self._formats is None:
+            self._formats = tuple(self._load())
+        return self._formats
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self.formats()[index][0]
+
+    def __len__(self) -> int:
+        return len(self.formats())
+
+    def __contains__(self, name: object) -> bool:
+        return any(name == known for known, _help in self.formats())
+
+    def help_text(self) -> str:
+        listed = "; ".join(f"{name}: {text}" for name, text in self.formats())
+        return f"the report format, one of {listed}"
+
+
+def add_report_format(parser: argparse.ArgumentParser, load: Callable[[], Sequence[tuple[str, str]]]) -> None:
+    """``--format`` with the registry's formats for a document (``load`` returns their
+    (name, help) pairs; it runs only when the choices are needed)."""
+    # the help is made from the registry when it is shown (HelpFormatter._get_help_string)
+    parser.add_argument("--format", choices=ReportFormats(load), default="text", metavar="FORMAT", help="FORMATS")
+
+
+DEFAULT_MAX_CHARS = 60_000  # abidiff.report.markdown.DEFAULT_MAX_CHARS (a test keeps them equal)
+_COUNT = re.compile(r"\d{1,9}")
+
+
+def _max_chars(value: str) -> int:
+    if _COUNT.fullmatch(value.strip()) is None:
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        raise argparse.ArgumentTypeError(f"takes a number of characters such as 60000, not {shown!r}")
+    return int(value)
+
+
+def add_max_chars(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-chars",
+        metavar="N",
+        type=_max_chars,
+        default=None,
+        help=f"cut a markdown report to at most N characters, the least severe findings first, saying what "
+        f"was cut (default: {DEFAULT_MAX_CHARS}, under GitHub's 65536 for a comment; 0: no limit)",
+    )
+    parser.add_argument(
+        "--full-report",
+        metavar="WHERE",
+        help="where the full report is (a URL or a file name), said by a markdown report that was cut",
+    )
 
 
 def add_suppressions(parser: argparse.ArgumentParser) -> None:

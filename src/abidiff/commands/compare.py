@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from abidiff.rules import Report
 
 NAME = "compare"
-FORMATS = ("text", "json", "markdown", "news")
+
+
+def formats() -> tuple[tuple[str, str], ...]:
+    """(name, help) of the report formats of a comparison: the registry's."""
+    from abidiff.report.registry import formats as registered
+    from abidiff.rules import Report
+
+    return tuple((fmt.name, fmt.help) for fmt in registered(Report))
 
 
 def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
@@ -32,12 +39,8 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     )
     parser.add_argument("old", metavar="OLD", help="the older build")
     parser.add_argument("new", metavar="NEW", help="the newer build")
-    common.add_format(
-        parser,
-        FORMATS,
-        "text (rich on a terminal, plain otherwise; the default), json (versioned, schema in the package), "
-        "markdown (a PR comment or CI step summary), news (PEP 605 release-note text)",
-    )
+    common.add_report_format(parser, formats)
+    common.add_max_chars(parser)
     common.add_output(parser)
     common.add_suppressions(parser)
     add_feature_base(parser)
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
+        max_chars=args.max_chars,
+        full_report=args.full_report,
     )
 
 
@@ -81,16 +86,20 @@ def compare_main(
     stderr: TextIO,
     today: datetime.date | None = None,
     options: BuildOptions | None = None,
+    max_chars: int | None = None,
+    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff OLD NEW`` and return the exit-status bits.
 
     The report goes to ``stdout`` or, with ``output``, atomically to that file; the text
     report is rich (colours) only when ``stdout`` is a terminal.  Suppression warnings go to
     ``stderr`` unless the text report shows them itself.  Errors are raised as
-    :class:`~abidiff.errors.AbidiffError` for the CLI to render.
+    :class:`~abidiff.errors.AbidiffError` for the CLI to render.  ``max_chars`` and
+    ``full_report``: see :func:`abidiff.report.markdown.render`.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    names = [name for name, _help in formats()]
+    if fmt not in names:
+        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     from abidiff.builder import snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress
@@ -122,5 +131,6 @@ def compare_main(
         with common.writing(stdout):
             render_terminal(report, make_console(file=stdout))
     else:
-        common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+        text = render(report, fmt, max_chars=max_chars, full_report=full_report)
+        common.write_report(text, output, stdout, inputs=inputs)
     return exit_status(report)

@@ -14,7 +14,14 @@ from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
 
 NAME = "ext"
-FORMATS = ("text", "json", "markdown")
+
+
+def formats() -> tuple[tuple[str, str], ...]:
+    """(name, help) of the report formats of an extension audit: the registry's."""
+    from abidiff.report.registry import formats as registered
+    from abidiff.rules import ExtReport
+
+    return tuple((fmt.name, fmt.help) for fmt in registered(ExtReport))
 _ABI3_VERSION = re.compile(r"3\.\d{1,3}")
 
 
@@ -53,7 +60,15 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         "--between", nargs=2, metavar=("OLD", "NEW"), help="the builds whose ABI breaks to check it against"
     )
     parser.add_argument("--abi3", metavar="3.X", type=_abi3_argument, help="audit a bare module as abi3 for 3.X")
-    common.add_format(parser, FORMATS, "report format")
+    common.add_report_format(parser, formats)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="text and markdown: list every CPython import of every module (by default only a summary "
+        "line per module and the findings)",
+    )
+    common.add_max_chars(parser)
     common.add_output(parser)
     common.add_suppressions(parser)
 
@@ -70,6 +85,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
+        verbose=args.verbose,
+        max_chars=args.max_chars,
+        full_report=args.full_report,
     )
 
 
@@ -85,6 +103,9 @@ def ext_main(
     stdout: TextIO,
     stderr: TextIO,
     options: BuildOptions | None = None,
+    verbose: bool = False,
+    max_chars: int | None = None,
+    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff ext EXT_OR_WHEEL`` and return the exit-status bits.
 
@@ -92,8 +113,9 @@ def ext_main(
     does not say so.  Every build (``against``, both of ``between``) is read with
     ``options``.  The report goes to ``stdout`` or, with ``output``, atomically to that file.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    names = [name for name, _help in formats()]
+    if fmt not in names:
+        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     if abi3 is not None:
         abi3_version(abi3)
     from abidiff.builder import snapshots_of
@@ -127,5 +149,6 @@ def ext_main(
         path, examined, changes, truth_source=truth.source, build=snapshot, between=pair, suppressions=entries
     )
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+    text = render(report, fmt, verbose=verbose, max_chars=max_chars, full_report=full_report)
+    common.write_report(text, output, stdout, inputs=inputs)
     return common.findings_status(report.changes)

@@ -1,11 +1,13 @@
 """One registry of report formats: each renderer is registered once, for the document type
 it renders (a comparison :class:`~abidiff.rules.reports.Report`, an abi3 or ext report, a
 series), under a format name (``text``, ``json``, ``markdown``, ``news``, ...).  Commands ask
-:func:`formats` what they may offer and :func:`render` for the text."""
+:func:`formats` what they may offer and :func:`render` for the text.  A renderer may take
+keyword options (``max_chars``, ``verbose``): it declares their names when it registers, and
+:func:`render` passes it only those, so a command can give every format the same options."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -21,6 +23,7 @@ class Format:
     document: type
     help: str
     render: Renderer
+    options: frozenset[str] = frozenset()  # the keyword options the renderer takes
 
 
 _FORMATS: dict[tuple[type, str], Format] = {}
@@ -36,11 +39,14 @@ _RENDERER_MODULES = (
 )
 
 
-def register(document: type, name: str, help: str) -> Callable[[_F], _F]:
-    """Decorator: ``fn`` renders ``document`` values in format ``name``."""
+def register(document: type, name: str, help: str, *, options: Iterable[str] = ()) -> Callable[[_F], _F]:
+    """Decorator: ``fn`` renders ``document`` values in format ``name``; ``options``: the
+    keyword options it takes."""
 
     def decorate(fn: _F) -> _F:
-        _FORMATS[(document, name)] = Format(name=name, document=document, help=help, render=fn)
+        _FORMATS[(document, name)] = Format(
+            name=name, document=document, help=help, render=fn, options=frozenset(options)
+        )
         return fn
 
     return decorate
@@ -68,11 +74,12 @@ def format_names(document: type) -> tuple[str, ...]:
     return tuple(fmt.name for fmt in formats(document))
 
 
-def render(document: Any, name: str) -> str:
-    """``document`` in format ``name`` (a :class:`UsageError` for a format it does not have)."""
+def render(document: Any, name: str, **options: Any) -> str:
+    """``document`` in format ``name`` (a :class:`UsageError` for a format it does not have),
+    given those of ``options`` its renderer takes (the others are not for this format)."""
     _load()
     fmt = _FORMATS.get((type(document), name))
     if fmt is None:
         names = ", ".join(format_names(type(document)))
         raise UsageError(f"unknown report format '{name}' (choose from {names})")
-    return fmt.render(document)
+    return fmt.render(document, **{key: value for key, value in options.items() if key in fmt.options})

@@ -1,7 +1,11 @@
-"""The human report (rich, on stderr): a verdict panel, a count per rule, the breaks grouped by
-entity, then the warnings of the public and limited API; warnings of APIs without a promise
-(private, unstable) are summed up by rule.  Compatible and informational changes are only
-counted.  The JSON and Markdown reports list everything."""
+"""The human report (rich on a terminal, plain text otherwise; on stdout): a verdict panel, a
+count per rule, the breaks grouped by entity, then the warnings of the public and limited API;
+warnings of APIs without a promise (private, unstable) are summed up by rule.  Compatible and
+informational changes are only counted: the JSON report lists every change, and so does the
+Markdown report up to its size limit.
+
+A line that wraps keeps its indent: each item is a two-column grid (its label, its text), so
+a continuation starts under the text, not at column 0."""
 
 from __future__ import annotations
 
@@ -37,28 +41,45 @@ def _impacts(change: ReportedChange) -> str | None:
     return f"impacts: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
+def hanging(label: Any, text: Any, *, indent: int = 0, more: tuple[Any, ...] = ()) -> Any:
+    """``label`` then ``text``, whose wrapped lines (and the ``more`` lines) start under the
+    text: a grid of two columns, indented by ``indent``."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(label, text)
+    for line in more:
+        grid.add_row("", line)
+    return Padding(grid, (0, 0, 0, indent), expand=False) if indent else grid
+
+
 def _verdict_panel(report: Report) -> Any:
     from rich.panel import Panel
+    from rich.table import Table
     from rich.text import Text
 
     alpha = report.release_kind == ReleaseKind.ALPHA
     broken = report.stable_abi_verdict == StableVerdict.BROKEN
-    text = Text()
-    text.append("full ABI:   ")
-    text.append(f"{report.verdict}", style="bold red" if alpha else "bold green")
-    text.append(f" (PEP 605: {report.release_kind})\n")
-    text.append("stable ABI: ")
-    text.append(f"{report.stable_abi_verdict}", style="bold red" if broken else "bold green")
-    text.append(f"\nold: {report.old.version}  {report.old.origin}")
-    text.append(f"\nnew: {report.new.version}  {report.new.origin}")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    verdict = Text(f"{report.verdict}", style="bold red" if alpha else "bold green")
+    verdict.append(f" (PEP 605: {report.release_kind})", style="")
+    grid.add_row("full ABI:", verdict)
+    grid.add_row("stable ABI:", Text(f"{report.stable_abi_verdict}", style="bold red" if broken else "bold green"))
+    grid.add_row("old:", Text(f"{report.old.version}  {report.old.origin}"))
+    grid.add_row("new:", Text(f"{report.new.version}  {report.new.origin}"))
     if report.feature_base is not None:
-        text.append(f"\nfeature base (PEP 605): {report.feature_base.version}  {report.feature_base.origin}")
+        base = report.feature_base
+        grid.add_row("feature base:", Text(f"{base.version}  {base.origin} (PEP 605)"))
     if report.label_mismatch:
-        text.append("\nlabel: ", style="bold yellow")
-        text.append(report.label_mismatch)
+        grid.add_row(Text("label:", style="bold yellow"), Text(report.label_mismatch))
     if report.headers_only:
-        text.append("\nheaders only: a declaration removed from the headers counts as removed from the ABI")
-    return Panel(text, title=f"abidiff {report.old.version} -> {report.new.version}", expand=False)
+        grid.add_row("headers only:", "a declaration removed from the headers counts as removed from the ABI")
+    return Panel(grid, title=f"abidiff {report.old.version} -> {report.new.version}", expand=False)
 
 
 def _counts_table(report: Report) -> Any:
@@ -80,15 +101,12 @@ def _section(console: Any, title: str, changes: list[ReportedChange], style: str
         return
     console.print(Text(f"{title} ({len(changes)})", style=f"bold {style}"))
     for owner, group in _group(changes).items():
-        console.print(Text(f"  {owner}", style="bold"))
+        console.print(hanging("", Text(owner, style="bold"), indent=1))
         for change in group:
-            line = Text("    ")
-            line.append(change.rule, style=style)
-            line.append(f" [{change.tier}] {change.message}")
-            console.print(line)
             impacts = _impacts(change)
-            if impacts:
-                console.print(Text(f"      {impacts}", style="dim"))
+            more = (Text(impacts, style="dim"),) if impacts else ()
+            text = Text(f"[{change.tier}] {change.message}")
+            console.print(hanging(Text(change.rule, style=style), text, indent=4, more=more))
     console.print()
 
 
@@ -106,11 +124,13 @@ def _summary(console: Any, title: str, changes: list[ReportedChange], style: str
         names = sorted({change.entity for change in group})
         shown = ", ".join(names[:MAX_NAMES_SHOWN])
         more = len(names) - MAX_NAMES_SHOWN
-        line = Text("  ")
-        line.append(rule, style=style)
-        line.append(f" {RULE_BY_ID[rule].title} ({len(group)}): {shown}" + (f" and {more} more" if more > 0 else ""))
-        console.print(line)
+        text = Text(f"{RULE_BY_ID[rule].title} ({len(group)}): {shown}" + (f" and {more} more" if more > 0 else ""))
+        console.print(hanging(Text(rule, style=style), text, indent=2))
     console.print()
+
+
+def _plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"
 
 
 def render(report: Report, console: Any) -> None:
@@ -138,14 +158,14 @@ def render(report: Report, console: Any) -> None:
         [c for c in warnings if str(c.tier) not in LISTED_TIERS],
         "yellow",
     )
-    quiet = len(by_severity[Severity.COMPATIBLE]) + len(by_severity[Severity.INFO])
-    if quiet:
+    compatible, info = len(by_severity[Severity.COMPATIBLE]), len(by_severity[Severity.INFO])
+    if compatible or info:
         console.print(
-            f"{len(by_severity[Severity.COMPATIBLE])} compatible and {len(by_severity[Severity.INFO])} "
-            "informational changes not listed (--format json or markdown lists every change)."
+            f"{compatible} compatible and {info} informational {_plural(compatible + info, 'change')} not listed "
+            "(--format json lists every change; --format markdown too, up to its --max-chars)."
         )
     if report.suppressed:
-        console.print(f"{report.suppressed} changes suppressed.")
+        console.print(f"{report.suppressed} {_plural(report.suppressed, 'change')} suppressed.")
     for warning in report.suppression_warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 
