@@ -300,3 +300,24 @@ def test_shipped_schemas_are_current() -> None:
         [sys.executable, os.path.join(ROOT, "scripts", "regen.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_abi8xx_finding_is_suppressed_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``abidiff abi3 --suppressions``: the one judge applies them to the audit's findings."""
+    from abidiff.cli import main_inner
+    from tests.conftest import make_variant
+
+    new = make_variant(str(tmp_path), (_UNGUARDED,))
+    args = ["abi3", new, "--against", BASE_HEADERS, "--format", "json"]
+    out = io.StringIO()
+    assert main_inner(args, stdout=out) == EXIT_ABI_CHANGE
+    [finding] = json.loads(out.getvalue())["changes"]
+    suppressions = tmp_path / "known.toml"
+    suppressions.write_text(
+        f'[[suppress]]\nrule = "{finding["rule"]}"\nentity = "{finding["entity"]}"\nreason = "known"\n',
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    assert main_inner([*args, "--suppressions", str(suppressions)], stdout=out) == EXIT_OK
+    document = json.loads(out.getvalue())
+    assert (document["changes"], document["suppressed"], document["suppression_warnings"]) == ([], 1, [])

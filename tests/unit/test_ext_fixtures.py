@@ -308,3 +308,20 @@ def test_shipped_schema_matches(ext_fixtures: dict[str, str]) -> None:
     _status, document = _run(ext_fixtures["elf/full"])
     with open(os.path.join(ROOT, "src", "abidiff", "schemas", "ext.schema.json"), encoding="utf-8") as handle:
         jsonschema.validate(document, json.load(handle))
+
+
+def test_an_abi8xx_finding_of_ext_is_suppressed_end_to_end(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """``abidiff ext --suppressions``: ABI812 of the abi3 fixture tagged 3.9, then suppressed."""
+    from abidiff.cli import main_inner
+
+    args = ["ext", ext_fixtures["elf/abi3"], "--abi3", "3.9", "--format", "json"]
+    suppressions = tmp_path / "known.toml"
+    suppressions.write_text(
+        '[[suppress]]\nrule = "ABI812"\nentity = "Py_NewRef"\nreason = "guarded"\n', encoding="utf-8"
+    )
+    out = io.StringIO()
+    assert main_inner([*args, "--suppressions", str(suppressions)], stdout=out) == EXIT_OK
+    document = json.loads(out.getvalue())
+    assert (document["changes"], document["suppressed"]) == ([], 1)
+    out = io.StringIO()
+    assert main_inner(args, stdout=out) == EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE
