@@ -204,9 +204,19 @@ def snapshot_of_resolved(
         typedefs=headers.typedefs,
         macros=headers.macros,
         manifest=manifest,
-        warnings=headers.warnings,
+        warnings=(*headers.warnings, *_no_library(resolved, libraries)),
     )
     return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read)
+
+
+def _no_library(resolved: ResolvedBuild, libraries: tuple[Library, ...]) -> tuple[str, ...]:
+    """A prefix or an interpreter whose libpython was not found: headers only, said so."""
+    if libraries or resolved.kind not in (SpecKind.PREFIX, SpecKind.INTERPRETER):
+        return ()
+    return (
+        f"no libpython found for {resolved.origin} (looked in lib/ and lib/<multiarch>/): its exports "
+        "are not compared (headers only); give it with --lib FILE",
+    )
 
 
 # --- git refs and the cache ---------------------------------------------------------------

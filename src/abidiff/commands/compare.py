@@ -14,6 +14,7 @@ from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, UsageError
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
+    from abidiff.model import Snapshot
     from abidiff.rules import Report
 
 NAME = "compare"
@@ -44,6 +45,16 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
     common.add_output(parser)
     common.add_suppressions(parser)
     add_feature_base(parser)
+    parser.add_argument(
+        "--old-lib",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="add a binary to OLD only, or replace its libpython (repeatable; --lib applies to both)",
+    )
+    parser.add_argument(
+        "--new-lib", metavar="FILE", action="append", default=[], help="the same for NEW only (repeatable)"
+    )
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -54,6 +65,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         output=args.output,
         suppressions=args.suppressions,
         feature_base=args.feature_base,
+        side_libs=(tuple(args.old_lib), tuple(args.new_lib)),
         stdout=stdout,
         stderr=stderr,
         options=common.options_from(args),
@@ -74,6 +86,25 @@ def exit_status(report: Report) -> int:
     return status
 
 
+def _snapshots(
+    specs: Sequence[str], options: BuildOptions | None, side_libs: tuple[tuple[str, ...], tuple[str, ...]]
+) -> list[Snapshot]:
+    """The snapshots of ``specs`` (OLD, NEW, maybe the feature base); ``side_libs``: the
+    binaries of --old-lib and --new-lib, added to one side each."""
+    from dataclasses import replace
+
+    from abidiff.builder import snapshots_of
+
+    if not any(side_libs):
+        return snapshots_of(specs, options)
+    base = options or BuildOptions()
+    found = [
+        snapshots_of((spec,), replace(base, libs=(*base.libs, *libs)))[0]
+        for spec, libs in zip(specs[:2], side_libs, strict=True)
+    ]
+    return found + (snapshots_of(specs[2:], options) if len(specs) > 2 else [])
+
+
 def compare_main(
     old_spec: str,
     new_spec: str,
@@ -82,6 +113,7 @@ def compare_main(
     output: str | None = None,
     suppressions: str | None = None,
     feature_base: str | None = None,
+    side_libs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
     stdout: TextIO,
     stderr: TextIO,
     today: datetime.date | None = None,
@@ -106,13 +138,14 @@ def compare_main(
     from abidiff.report.registry import render
 
     inputs = common.refuse_output_clash(
-        output, (old_spec, new_spec, feature_base, suppressions, *common.build_inputs(options))
+        output,
+        (old_spec, new_spec, feature_base, suppressions, *common.build_inputs(options), *side_libs[0], *side_libs[1]),
     )
     entries = common.load_suppressions(suppressions)
     explicit = feature_base not in (None, NONE)
     specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
     with progress(f"reading {' and '.join(specs)}"):
-        old, new, *rest = snapshots_of(specs, options)
+        old, new, *rest = _snapshots(specs, options, side_libs)
     base_snapshot = rest[0] if rest else None
     if not explicit:
         base_spec = default_spec(feature_base, (old_spec, new_spec), new.build, options)

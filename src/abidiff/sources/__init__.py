@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import os
+import platform
 import re
 import shutil
 import stat
@@ -149,17 +150,47 @@ def _prefix_include(prefix: str) -> str | None:
     return os.path.dirname(candidates[-1]) if candidates else None
 
 
+def _multiarch_dirs(prefix: str, leaf: str) -> list[str]:
+    """``prefix/<leaf>/<multiarch>`` directories (Debian: ``lib/x86_64-linux-gnu``,
+    ``include/x86_64-linux-gnu``), the host's first."""
+    found = sorted(
+        path
+        for path in glob.glob(os.path.join(glob.escape(prefix), leaf, "*-*-*"))
+        if os.path.isdir(path) and not os.path.islink(path)
+    )
+    host = f"{platform.machine()}-linux-gnu"
+    return sorted(found, key=lambda path: os.path.basename(path) != host)
+
+
+def _prefix_config_dirs(prefix: str, include: str) -> tuple[str, ...]:
+    """Debian's ``include/python3.X/pyconfig.h`` is a wrapper that includes
+    ``<multiarch>/python3.X/pyconfig.h``: that directory holds the build's configuration."""
+    name = os.path.basename(include)
+    for directory in _multiarch_dirs(prefix, "include"):
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(os.path.join(candidate, "pyconfig.h")):
+            return (candidate,)
+    return ()
+
+
 def _prefix_libraries(prefix: str) -> tuple[Library, ...]:
+    """libpython in ``prefix/lib``, else in a multiarch ``prefix/lib/<triple>`` (Debian), and
+    the stable-ABI library beside it."""
     found = []
-    shared = sorted(glob.glob(os.path.join(glob.escape(prefix), "lib", "libpython3.*.so*")))
-    shared += sorted(glob.glob(os.path.join(glob.escape(prefix), "lib", "libpython3.*.dylib")))
-    shared += sorted(glob.glob(os.path.join(glob.escape(prefix), "python3[0-9]*.dll")))
-    if shared:
-        found.append(Library(role=BinaryRole.LIBPYTHON, path=os.path.realpath(shared[-1])))
-    for name in ("lib/libpython3.so", "python3.dll"):
-        path = os.path.join(prefix, name)
-        if os.path.isfile(path):
-            found.append(Library(role=BinaryRole.STABLE_ABI, path=os.path.realpath(path)))
+    for libdir in (os.path.join(prefix, "lib"), *_multiarch_dirs(prefix, "lib")):
+        shared = sorted(glob.glob(os.path.join(glob.escape(libdir), "libpython3.*.so*")))
+        shared += sorted(glob.glob(os.path.join(glob.escape(libdir), "libpython3.*.dylib")))
+        if shared:
+            found.append(Library(role=BinaryRole.LIBPYTHON, path=os.path.realpath(shared[-1])))
+            stable = os.path.join(libdir, "libpython3.so")
+            if os.path.isfile(stable):
+                found.append(Library(role=BinaryRole.STABLE_ABI, path=os.path.realpath(stable)))
+            return tuple(found)
+    dlls = sorted(glob.glob(os.path.join(glob.escape(prefix), "python3[0-9]*.dll")))
+    if dlls:
+        found.append(Library(role=BinaryRole.LIBPYTHON, path=os.path.realpath(dlls[-1])))
+    if os.path.isfile(os.path.join(prefix, "python3.dll")):
+        found.append(Library(role=BinaryRole.STABLE_ABI, path=os.path.realpath(os.path.join(prefix, "python3.dll"))))
     return tuple(found)
 
 
@@ -242,6 +273,7 @@ def _resolve_directory(spec: str, path: str) -> ResolvedBuild:
             spec=spec,
             origin=f"prefix {os.path.realpath(path)}",
             include_dir=include,
+            config_dirs=_prefix_config_dirs(path, include),
             libraries=_prefix_libraries(path),
         )
     tried.append("an installed prefix (no include/python3.X/Python.h)")
