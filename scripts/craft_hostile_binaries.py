@@ -129,6 +129,28 @@ def elf_compressed_dynstr(data: bytes, *, inflated_mib: int, declared_bytes: int
     return bytes(patched)
 
 
+def _elf_section_named(data: bytes, name: bytes) -> int:
+    shstrndx = struct.unpack_from("<H", data, 0x3E)[0]
+    sections = _elf_sections(data)
+    names_at = sections[shstrndx][1][4]
+    for header, fields in sections:
+        start = names_at + fields[0]
+        if data[start : data.index(b"\0", start)] == name:
+            return header
+    raise ValueError(f"no section {name!r}")
+
+
+def elf_compressed_debug_info(data: bytes, *, declared_bytes: int) -> bytes:
+    """``.debug_info`` flagged ``SHF_COMPRESSED``, its first bytes an ``Elf64_Chdr`` declaring
+    ``declared_bytes`` (what pyelftools would allocate and inflate into)."""
+    patched = bytearray(data)
+    header = _elf_section_named(data, b".debug_info")
+    fields = struct.unpack_from(_SECTION, data, header)
+    struct.pack_into("<IIQQ", patched, fields[4], ELFCOMPRESS_ZLIB, 0, declared_bytes, 1)
+    _patch_section(patched, header, offset=fields[4], size=fields[5], flags=fields[2] | SHF_COMPRESSED)
+    return bytes(patched)
+
+
 def elf_needed_amplification(data: bytes, *, entries: int, name_bytes: int) -> bytes:
     """A ``.dynamic`` of ``entries`` ``DT_NEEDED`` entries all naming one string of
     ``name_bytes`` bytes (appended to a copy of ``.dynstr``), then ``DT_NULL``."""

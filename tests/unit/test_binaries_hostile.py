@@ -189,6 +189,22 @@ def test_a_string_table_over_the_size_limit_is_not_read(fixture_bytes: dict[str,
     assert error.message == f"{path}: section .dynstr is 2.0 GiB, over the limit of 128 MiB"
 
 
+def test_dwarf_check_of_a_good_file_and_of_a_compressed_bomb(fixture_bytes: dict[str, bytes], tmp_path: Path) -> None:
+    """``--dwarf`` hands the file to pyelftools, which inflates a compressed section to the
+    size its header declares: checked first, with the bounded reader."""
+    from abidiff.binaries.dwarf import check_layouts, has_dwarf
+
+    good = write(tmp_path, "libgood.so", fixture_bytes["elf-x86_64.so"])
+    assert has_dwarf(good)
+    assert check_layouts(good, ()).warnings == ()
+    path = write(
+        tmp_path, "libbomb.so", craft.elf_compressed_debug_info(fixture_bytes["elf-x86_64.so"], declared_bytes=6 << 30)
+    )
+    for read in (lambda: has_dwarf(path), lambda: check_layouts(path, ())):
+        error = bounded(read, megabytes=8)
+        assert error.message == f"{path}: section .debug_info is 6 GiB once read, over the limit of 512 MiB"
+
+
 # --- Mach-O ---------------------------------------------------------------------------------
 
 
@@ -279,7 +295,18 @@ def test_pe_errors_say_what_is_wrong_once(fixture_bytes: dict[str, bytes], tmp_p
 def test_limits_are_documented() -> None:
     text = (ROOT / "docs" / "binaries.md").read_text(encoding="utf-8")
     section = text[text.index("## Limits") :]
-    for value in ("128 MiB", "1,048,576", "64 KiB", "64 MiB", "65,536", "32,768", "4,194,304", "4,096", "8,192"):
+    for value in (
+        "128 MiB",
+        "1,048,576",
+        "64 KiB",
+        "64 MiB",
+        "65,536",
+        "32,768",
+        "4,194,304",
+        "4,096",
+        "8,192",
+        "512 MiB",
+    ):
         assert value in section, value
     assert LIMITS == _common.Limits()
     assert (LIMITS.table_bytes, LIMITS.symbols, LIMITS.name_bytes, LIMITS.names_bytes) == (
@@ -289,4 +316,4 @@ def test_limits_are_documented() -> None:
         64 * _MIB,
     )
     assert (LIMITS.sections, LIMITS.dynamic_entries, LIMITS.versions) == (65_536, 65_536, 32_768)
-    assert (LIMITS.trie_nodes, LIMITS.trie_depth) == (4_194_304, 4_096)
+    assert (LIMITS.trie_nodes, LIMITS.trie_depth, LIMITS.debug_section_bytes) == (4_194_304, 4_096, 512 * _MIB)

@@ -40,6 +40,7 @@ class Limits:
     versions: int = 1 << 15  # ELF version definitions (a version index has 15 bits)
     trie_nodes: int = 1 << 22  # Mach-O export trie nodes
     trie_depth: int = 4096  # Mach-O export trie: nodes from the root to the deepest one
+    debug_section_bytes: int = 512 * _MIB  # ELF .debug_* (inflated), read whole by pyelftools (--dwarf)
 
 
 LIMITS = Limits()

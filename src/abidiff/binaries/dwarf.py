@@ -10,7 +10,9 @@ reports each disagreement as a one-line warning.
 Only the top-level DIEs of each compile unit are looked at (C types of file scope live
 there); the walk stops once every wanted record was found.  pyelftools loads the
 ``.debug_*`` sections it needs into memory (for libpython3.13 ~16 MB of ``.debug_info``),
-and the walk takes seconds, so callers make it opt-in.
+and the walk takes seconds, so callers make it opt-in.  pyelftools trusts the file, so the
+file is first checked with the bounded ELF reader: its section table and names, and the size
+of each debug section once inflated.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from elftools.common.exceptions import DWARFError, ELFError
 from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
-from abidiff.binaries._common import corrupt, file_size, open_binary
+from abidiff.binaries._common import LIMITS, NameBudget, Window, corrupt, open_binary, over_limit, size_text
+from abidiff.binaries.elf import SHF_COMPRESSED, SHT_NOBITS, BoundedElf
 from abidiff.model import Field, Record, Tier
 
 _LIBRARY_ERRORS = (
@@ -37,6 +40,7 @@ _LIBRARY_ERRORS = (
     KeyError,
     IndexError,
     UnicodeDecodeError,
+    OSError,
 )
 _RECORD_TAGS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union"}
 _QUALIFIERS = {"DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_restrict_type", "DW_TAG_atomic_type"}
@@ -66,12 +70,39 @@ class DwarfCheck:
 
 def has_dwarf(path: str) -> bool:
     """True when the ELF file ``path`` carries ``.debug_info``."""
-    file_size(path)
     with open_binary(path) as handle:
-        try:
-            return ELFFile(handle).get_section_by_name(".debug_info") is not None
-        except _LIBRARY_ERRORS as exc:
-            raise corrupt(path, f"corrupt ELF file ({type(exc).__name__})") from exc
+        return ".debug_info" in _check_for_pyelftools(handle, path)
+
+
+def _check_for_pyelftools(handle: BinaryIO, path: str) -> tuple[str, ...]:
+    """The section names of the ELF file open in ``handle``, once the file is known to be
+    safe to give to pyelftools, which trusts it: the section table and every name within the
+    limits, and no debug section that inflates (``SHF_COMPRESSED``, ``.zdebug_*``) or reads
+    to more than :attr:`~abidiff.binaries._common.Limits.debug_section_bytes`."""
+    size = os.fstat(handle.fileno()).st_size
+    window = Window(handle, path, 0, size)
+    if window.read(0, min(4, size), "the ELF magic") != b"\x7fELF":
+        raise corrupt(path, "not an ELF file: DWARF is read from ELF files only")
+    elf = BoundedElf(window)
+    names = elf.section_names(NameBudget(path))
+    for section, name in zip(elf.sections, names, strict=True):
+        if not name.startswith((".debug_", ".zdebug_")) or section.type == SHT_NOBITS:
+            continue
+        declared = section.size
+        if section.flags & SHF_COMPRESSED:
+            header = window.read(section.offset, 24 if elf.header.elf_class == 2 else 12, f"section {name}")
+            layout = elf.endian + ("IIQ" if elf.header.elf_class == 2 else "III")
+            declared = struct.unpack_from(layout, header)[-1]  # ch_size
+        elif name.startswith(".zdebug_"):
+            header = window.read(section.offset, 12, f"section {name}")
+            declared = struct.unpack_from(">Q", header, 4)[0] if header[:4] == b"ZLIB" else section.size
+        if declared > LIMITS.debug_section_bytes:
+            raise over_limit(
+                path,
+                f"section {name} is {size_text(declared)} once read, over the limit of "
+                f"{size_text(LIMITS.debug_section_bytes)}",
+            )
+    return names
 
 
 def wanted_records(records: Iterable[Record]) -> tuple[Record, ...]:
@@ -82,8 +113,9 @@ def wanted_records(records: Iterable[Record]) -> tuple[Record, ...]:
 def check_layouts(path: str, records: Iterable[Record]) -> DwarfCheck:
     """Compare ``records`` (from the headers) with the DWARF of the ELF file ``path``."""
     wanted = wanted_records(records)
-    file_size(path)
     with open_binary(path) as handle:
+        _check_for_pyelftools(handle, path)
+        handle.seek(0)
         try:
             found = _find_layouts(handle, wanted)
         except _LIBRARY_ERRORS as exc:

@@ -119,8 +119,9 @@ class _Header:
     shstrndx: int
 
 
-class _Elf:
-    """One ELF file: its header, its section table, and bounded reads of its sections."""
+class BoundedElf:
+    """One ELF file: its header, its section table, and bounded reads of its sections (also
+    the check that the DWARF reader runs before it lets pyelftools open a file)."""
 
     def __init__(self, window: Window) -> None:
         self.window = window
@@ -178,6 +179,19 @@ class _Elf:
         text = raw[0].decode("ascii", "replace")
         return text if raw[1] and text.isprintable() and text else fallback
 
+    def section_names(self, budget: NameBudget) -> tuple[str, ...]:
+        """The name of every section, read from the section-name table within the limits
+        (what pyelftools reads, unbounded, for every section it builds)."""
+        index = self.header.shstrndx
+        if index == _SHN_XINDEX and self.sections:
+            index = self.sections[0].link
+        if not self.sections or index == 0:
+            return ("",) * len(self.sections)
+        if index >= len(self.sections):
+            raise corrupt(self.path, f"the section-name table is section {index} of {len(self.sections)}")
+        table = StringTable(self.data(self.sections[index]), budget, what="the section-name table")
+        return tuple(table.name(s.name_offset, f"section {s.index}") if s.name_offset else "" for s in self.sections)
+
     def first(self, kind: int) -> _Section | None:
         return next((section for section in self.sections if section.type == kind), None)
 
@@ -216,7 +230,7 @@ class _Elf:
 
 
 def read_elf(handle: BinaryIO, path: str, size: int, role: BinaryRole, *, imports: bool = False) -> tuple[Image, ...]:
-    elf = _Elf(Window(handle, path, 0, size))
+    elf = BoundedElf(Window(handle, path, 0, size))
     budget = NameBudget(path)
     soname, needed = _dynamic(elf, budget)
     exports: list[Symbol] = []
@@ -266,7 +280,7 @@ def _arch(machine: int, bits: int) -> str:
     return f"{arch}{bits}" if arch in _WITH_BITS else arch
 
 
-def _dynamic(elf: _Elf, budget: NameBudget) -> tuple[str | None, tuple[str, ...]]:
+def _dynamic(elf: BoundedElf, budget: NameBudget) -> tuple[str | None, tuple[str, ...]]:
     """``DT_SONAME`` and the ``DT_NEEDED`` names, in file order."""
     section = elf.first(SHT_DYNAMIC)
     if section is None:
@@ -289,7 +303,7 @@ def _dynamic(elf: _Elf, budget: NameBudget) -> tuple[str | None, tuple[str, ...]
     return soname, tuple(needed)
 
 
-def _version_names(elf: _Elf, budget: NameBudget) -> dict[int, str]:
+def _version_names(elf: BoundedElf, budget: NameBudget) -> dict[int, str]:
     """Version index -> name, from ``.gnu.version_d`` (the versions this file defines)."""
     section = elf.first(SHT_GNU_VERDEF)
     names: dict[int, str] = {}
@@ -328,7 +342,7 @@ class _DynSym:
         return self.symbol.name
 
 
-def _dynamic_symbols(elf: _Elf, budget: NameBudget) -> Iterator[_DynSym]:
+def _dynamic_symbols(elf: BoundedElf, budget: NameBudget) -> Iterator[_DynSym]:
     """The global and weak dynamic symbols with a name (defined or not), in table order."""
     table = elf.first(SHT_DYNSYM)
     if table is None:
