@@ -146,3 +146,28 @@ def test_macros(minimal_snapshot: Snapshot) -> None:
 )
 def test_clean_spelling(spelling: str, cleaned: str) -> None:
     assert clean_spelling(spelling) == cleaned
+
+
+def _line(relative: str, text: str) -> int:
+    import os
+
+    from tests.conftest import MINIMAL_HEADERS
+
+    with open(os.path.join(MINIMAL_HEADERS, relative), encoding="utf-8") as handle:
+        return next(number for number, line in enumerate(handle.read().splitlines(), start=1) if text in line)
+
+
+def test_places(minimal_snapshot: Snapshot) -> None:
+    """Every declaration says where it is: header, line, column (of its name)."""
+    obj = _get(minimal_snapshot.records, "struct _object")
+    assert (obj.header, obj.line, obj.column) == ("object.h", _line("object.h", "typedef struct _object {"), 16)
+    assert obj.fields[1].line == _line("object.h", "*ob_type;")
+    assert [m.line for m in obj.fields[0].members] == [_line("object.h", "ob_refcnt;"), _line("object.h", "split[2]")]
+    send = _get(minimal_snapshot.enums, "PySendResult")
+    assert [e.line for e in send.enumerators] == [_line("object.h", f"{e.name} =") for e in send.enumerators]
+    refcnt = _get(minimal_snapshot.functions, "Py_REFCNT")
+    assert (refcnt.line, refcnt.column) == (_line("object.h", "Py_REFCNT("), len("static inline Py_ssize_t ") + 1)
+    assert _get(minimal_snapshot.functions, "_Py_IncRef").line == _line("limited.h", "_Py_IncRef")  # limited-only
+    assert _get(minimal_snapshot.macros, "HAVE_FORK").line == _line("pyconfig.h", "HAVE_FORK")
+    assert _get(minimal_snapshot.typedefs, "Py_ssize_t").line == _line("Python.h", "Py_ssize_t;")
+    assert _get(minimal_snapshot.variables, "PyType_Type").line == _line("object.h", "PyType_Type;")

@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from abidiff.errors import HeaderParseError
 from abidiff.headers import clangext
 from abidiff.headers.job import ParseJob, Reference, Scan, line_kept
 from abidiff.model import (
@@ -31,6 +32,8 @@ from abidiff.model import (
 )
 
 PLACEHOLDER = Tier.PUBLIC  # tiers are set by combine, from every configuration
+MAX_DECLARATIONS = 30_000  # of the build's headers in one parse; CPython 3.13's: ~3,600
+MAX_CURSORS = 150_000  # at the top level of one parse (macro expansions, system headers): 3.13: ~23,000
 EVAL_PREFIX = "__abidiff_m"
 
 # "(anonymous at /abs/path/object.h:175:5)", "(unnamed struct at ...)": paths and line
@@ -298,22 +301,37 @@ def is_include_guard(cursor: Any) -> bool:
 
 
 def top_level(tu: Any, wanted_kinds: frozenset[int]) -> list[Any]:
-    """The top-level cursors of the wanted kinds.
+    """The top-level cursors of the wanted kinds (:class:`HeaderParseError` past
+    :data:`MAX_CURSORS`: the time to read them grows with their number).
 
     A raw ``clang_visitChildren`` with the kind tested on the struct field: the bindings'
     ``get_children`` costs several times more on the ~16000 cursors of Python.h.
     """
     ci = clangext.cindex()
     found: list[Any] = []
+    seen = 0
 
     def visit(cursor: Any, _parent: Any, _data: Any) -> int:
+        nonlocal seen
+        seen += 1
+        if seen > MAX_CURSORS:
+            return 0  # CXChildVisit_Break: an exception would not cross libclang
         if cursor._kind_id in wanted_kinds:
             cursor._tu = tu
             found.append(cursor)
         return 1  # CXChildVisit_Continue
 
     ci.conf.lib.clang_visitChildren(tu.cursor, ci.callbacks["cursor_visit"](visit), [])
+    if seen > MAX_CURSORS:
+        raise _too_many(f"more than {MAX_CURSORS:,} top-level declarations and macros (with the system headers')")
     return found
+
+
+def _too_many(what: str) -> HeaderParseError:
+    return HeaderParseError(
+        f"the headers make {what}: this is no CPython include directory",
+        hint="CPython's headers make some 4,000 (limits: docs/snapshot.md)",
+    )
 
 
 def walk(tu: Any, extractor: Extractor, result: Scan, candidates: list[str], reference: Reference | None) -> None:
@@ -340,6 +358,7 @@ def walk(tu: Any, extractor: Extractor, result: Scan, candidates: list[str], ref
     def note(bucket: str, name: str, header: str, line: int) -> None:
         where.setdefault(bucket, {}).setdefault(name, []).append((header, line))
 
+    count = 0
     for cursor in top_level(tu, wanted):
         kind = cursor.kind
         if kind == kinds.VAR_DECL and candidates and cursor.spelling.startswith(EVAL_PREFIX):
@@ -350,6 +369,9 @@ def walk(tu: Any, extractor: Extractor, result: Scan, candidates: list[str], ref
         header, line, column = extractor.header_of(cursor)
         if header is None:
             continue
+        count += 1
+        if count > MAX_DECLARATIONS:
+            raise _too_many(f"more than {MAX_DECLARATIONS:,} declarations and macros")
         place = (header, line, column)
         if reference is not None and header in reference.included:
             ranges = full_skipped.get(header)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
+from abidiff.errors import HeaderParseError
 from abidiff.headers.job import ParseJob
 from abidiff.headers.tree import public_header_paths
 
 _DEFINE_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?!\()[ \t]*((?:[^\n\\]|\\\n|\\)*)", re.MULTILINE)
 _EVAL_BODY_RE = re.compile(r"^[\w\s()+\-*/%<>!~&|^?:,.']+$")
 _COMMENT_RE = re.compile(r"/\*.*?\*/|//.*")
+MAX_CANDIDATES = 20_000  # each is one line to evaluate; CPython's headers: ~1,500
 
 
 def macro_candidates(job: ParseJob) -> list[str]:
@@ -32,4 +34,10 @@ def macro_candidates(job: ParseJob) -> list[str]:
             body = _COMMENT_RE.sub(" ", body.replace("\\\n", " ")).strip()
             if body and _EVAL_BODY_RE.match(body):
                 names.add(macro)
+        if len(names) > MAX_CANDIDATES:
+            raise HeaderParseError(
+                f"the headers in {job.include_dir} define more than {MAX_CANDIDATES:,} macros that may be "
+                "integer constants: this is no CPython include directory",
+                hint="CPython's headers define some 1,500 (limits: docs/snapshot.md)",
+            )
     return sorted(names)

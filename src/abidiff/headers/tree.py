@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from abidiff.errors import BuildSpecError
 
-MAX_HEADER_BYTES = 4 * 1024 * 1024  # one header; CPython's largest public header is ~50 kB
-MAX_TREE_BYTES = 32 * 1024 * 1024  # every public header together; CPython's: ~1.5 MB
+MAX_HEADER_BYTES = 1024 * 1024  # one header; CPython's largest public header: 82 kB (3.6)
+MAX_TREE_BYTES = 4 * 1024 * 1024  # every public header together; CPython's: 0.6 to 0.7 MB
 MAX_FILES = 10_000  # files under the include directory; CPython's: ~250 with internal/
 
 INTERNAL_DIR = "internal"
@@ -52,7 +52,7 @@ def check_path(path: str, what: str) -> None:
     if not _is_utf8(path):
         raise BuildSpecError(
             f"the {what} {shown(path)} has a name that is not valid UTF-8, which libclang cannot open",
-            hint="rename it, or give it through a symbolic link whose path is UTF-8",
+            hint="rename it, or copy the tree to a directory whose path is UTF-8",
         )
 
 
@@ -81,8 +81,8 @@ class _Walk:
     files: int = 0
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+def _bytes(size: int) -> str:
+    return f"{size:,} bytes"
 
 
 def _read_header(path: str) -> tuple[bytes | None, str | None]:
@@ -96,7 +96,7 @@ def _read_header(path: str) -> tuple[bytes | None, str | None]:
     if info.st_size > MAX_HEADER_BYTES:
         return (
             None,
-            f"it is {_megabytes(info.st_size)}, over the limit of {_megabytes(MAX_HEADER_BYTES)} for one header",
+            f"it is {_bytes(info.st_size)}, over the limit of {_bytes(MAX_HEADER_BYTES)} for one header",
         )
     try:
         with open(path, "rb") as handle:
@@ -104,7 +104,7 @@ def _read_header(path: str) -> tuple[bytes | None, str | None]:
     except OSError as exc:
         return None, f"it cannot be read ({exc.strerror})"
     if len(data) > MAX_HEADER_BYTES:
-        return None, f"it is over the limit of {_megabytes(MAX_HEADER_BYTES)} for one header"
+        return None, f"it is over the limit of {_bytes(MAX_HEADER_BYTES)} for one header"
     return data, None
 
 
@@ -142,7 +142,7 @@ def _walk(root: str, walk: _Walk, *, prune_internal: bool, prefix: str = "") -> 
             walk.total += len(data)
 
 
-def _includes(name: str, text: bytes, names: dict[str, str]) -> set[str]:
+def _includes(name: str, text: bytes, names: set[str] | dict[str, str]) -> set[str]:
     """The tree's headers that ``name`` includes (every ``#include``, whatever its condition)."""
     found = set()
     here = posixpath.dirname(name)
@@ -194,8 +194,9 @@ def read_tree(include_dir: str, config_dirs: tuple[str, ...] = ()) -> HeaderTree
     config = _Walk(names={}, texts={}, problems={}, files=walk.files)
     for directory in config_dirs:
         _walk(directory, config, prune_internal=False)
+    known = set(walk.names) | set(walk.problems)
+    reached = _closure(["Python.h"], {name: _includes(name, text, known) for name, text in walk.texts.items()})
     graph = {name: _includes(name, text, walk.names) for name, text in walk.texts.items()}
-    reached = _closure(["Python.h"], graph) if "Python.h" in graph else set()
     essential = {name: why for name, why in walk.problems.items() if name in reached or name in ESSENTIAL}
     essential.update(config.problems)
     if essential:
@@ -204,13 +205,15 @@ def read_tree(include_dir: str, config_dirs: tuple[str, ...] = ()) -> HeaderTree
         raise BuildSpecError(
             f"the header {name} of {shown(include_dir)} is needed by Python.h, but {why}",
             details=others,
-            hint="give a complete, readable CPython include directory",
+            hint="give the include directory of a CPython build (limits: docs/snapshot.md)"
+            if "limit" in why
+            else "make it readable, or give a complete CPython include directory",
         )
     total = walk.total + config.total
     if total > MAX_TREE_BYTES:
         raise BuildSpecError(
-            f"the public headers of {shown(include_dir)} are {_megabytes(total)} together, over the limit of "
-            f"{_megabytes(MAX_TREE_BYTES)}",
+            f"the public headers of {shown(include_dir)} are {_bytes(total)} together, over the limit of "
+            f"{_bytes(MAX_TREE_BYTES)}",
             hint="give the include directory of a CPython build (see docs/snapshot.md, 'Limits')",
         )
     names = tuple(sorted(walk.names))
