@@ -33,6 +33,14 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from abidiff.cache import SnapshotCache
 
     cache = SnapshotCache(args.cache_dir)
+    if not cache.persistent:
+        common.write_report(
+            "no persistent cache: no --cache-dir, $ABIDIFF_CACHE_DIR, $XDG_CACHE_HOME or usable home directory; "
+            "each run keeps its snapshots in a private directory removed at exit\n",
+            None,
+            stdout,
+        )
+        return EXIT_OK
     if args.action == "clear":
         removed = cache.clear()
         text = f"removed {removed} entries from {cache.directory}\n"
