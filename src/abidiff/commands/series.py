@@ -165,6 +165,7 @@ def series_main(
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
     from abidiff.builder import snapshots_of
+    from abidiff.report.console import progress
     from abidiff.report.registry import render
     from abidiff.series import series
 
@@ -185,7 +186,8 @@ def series_main(
             with _progress((base_spec,), stderr) as ready:
                 made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
     _warn_order(snapshots, stderr)
-    report = series(snapshots, entries, feature_base=made.get(base_spec) if base_spec else None, today=today)
+    with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
+        report = series(snapshots, entries, feature_base=made.get(base_spec) if base_spec else None, today=today)
     rich_text = fmt == "text" and common.to_stdout(output) and stdout.isatty()
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
     if rich_text:
