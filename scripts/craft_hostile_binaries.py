@@ -79,7 +79,7 @@ def _append(data: bytearray, blob: bytes, align: int = 8) -> int:
 def _dynstr_header(data: bytes) -> int:
     """The header of the string table ``.dynsym`` links to (``.dynstr``)."""
     dynsym = _elf_section_of_type(data, SHT_DYNSYM)
-    link = struct.unpack_from(_SECTION, data, dynsym)[6]
+    link: int = struct.unpack_from(_SECTION, data, dynsym)[6]
     return _elf_sections(data)[link][0]
 
 

@@ -197,17 +197,17 @@ def _patch(data: bytes, offset: int, fmt: str, value: int) -> bytes:
 
 def _elf_section_offset_field(data: bytes, section_type: int) -> int:
     """The file offset of the ``sh_offset`` field of the first section of ``section_type``."""
-    (shoff,) = struct.unpack_from("<Q", data, 0x28)
+    shoff: int = struct.unpack_from("<Q", data, 0x28)[0]
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
     for index in range(shnum):
         header = shoff + index * shentsize
         if struct.unpack_from("<I", data, header + 4)[0] == section_type:
-            return header + 0x18
+            return int(header + 0x18)
     raise AssertionError("no such section")
 
 
 def _pe_export_rva_field(data: bytes) -> int:
-    (pe_offset,) = struct.unpack_from("<I", data, 0x3C)
+    pe_offset: int = struct.unpack_from("<I", data, 0x3C)[0]
     optional = pe_offset + 24
     magic = struct.unpack_from("<H", data, optional)[0]
     return optional + (112 if magic == 0x20B else 96)  # DataDirectory[0].VirtualAddress
