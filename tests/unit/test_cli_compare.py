@@ -38,11 +38,11 @@ def files(tmp_path, base_snapshot, variant_snapshot):  # type: ignore[no-untyped
     ("edits", "status"),
     [
         ((), EXIT_OK),
-        (ADDED, EXIT_ABI_CHANGE),
+        (ADDED, EXIT_OK),  # additions alone are information: no bit (docs/exit-codes.md)
         (PRIVATE_REMOVED, EXIT_ABI_CHANGE),
         (PUBLIC_BREAK, EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE),
     ],
-    ids=["no-change", "addition", "private-warning", "public-break"],
+    ids=["no-change", "addition-is-information", "private-warning", "public-break"],
 )
 def test_exit_status_bits(files, edits, status: int) -> None:  # type: ignore[no-untyped-def]
     old, new = files(edits)
