@@ -15,10 +15,11 @@ import subprocess
 import pytest
 
 from abidiff.abi3 import audit, choose_manifest
+from abidiff.rules import abi3_report
 from abidiff.model import Snapshot, version_key
 from abidiff.sources import resolve
 from tests.conftest import ROOT, snapshot_cached
-from tests.integration.test_limited_oracle import _preprocessed
+from tests.integration.test_limited_oracle import _preprocessed, _source
 from tests.realbuilds import need_gcc, pyenv_python
 
 pytestmark = pytest.mark.integration
@@ -63,7 +64,9 @@ def _visible(spec: str, level: str) -> tuple[frozenset[str], frozenset[str]]:
     assert resolved.include_dir is not None
     includes = [f"-I{d}" for d in resolved.config_dirs] + [f"-I{resolved.include_dir}"]
     roots = [os.path.realpath(d) + os.sep for d in (resolved.include_dir, *resolved.config_dirs)]
-    plain, _tags, defines = _preprocessed(gcc, includes, roots, level)
+    snapshot = snapshot_cached(spec)
+    source = _source(snapshot, resolved.include_dir, resolved.config_dirs)
+    plain, _tags, defines = _preprocessed(gcc, includes, roots, level, source)
     return frozenset(plain), frozenset(defines)
 
 
@@ -80,7 +83,7 @@ def _report(new_version: str, old_version: str):  # type: ignore[no-untyped-def]
     new, old = snapshot_cached(new_spec), snapshot_cached(old_spec)
     entries, source = choose_manifest(new)
     assert source is not None and "abidiff's copy" in source  # installed builds carry no manifest
-    return new_spec, old_spec, new, old, audit(new, old, manifest=entries, manifest_source=source)
+    return new_spec, old_spec, new, old, abi3_report(audit(new, old, manifest=entries, manifest_source=source))
 
 
 @pytest.mark.parametrize(("new_version", "old_version"), PAIRS)
