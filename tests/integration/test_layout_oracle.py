@@ -1,5 +1,8 @@
 """Every complete struct's size and every named field's offset, checked against gcc.
 
+Of every public header: the program includes ``Python.h`` and then the headers it does not
+include (``datetime.h``, ``structmember.h``, ...), as an extension would.
+
 The expected numbers are never written by hand: a C program of ``sizeof``/``offsetof`` is
 generated from the snapshot, compiled by gcc against the same headers, and run.  Bit-fields
 (which ``offsetof`` cannot name) are located by setting all their bits in a zeroed object
@@ -14,6 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from abidiff.headers.job import PREREQUISITES
+from abidiff.headers.tree import read_tree
 from abidiff.model import Field, Record, Snapshot
 from abidiff.sources import resolve
 from tests.conftest import snapshot_cached
@@ -36,10 +41,23 @@ def _c_type(record: Record) -> str:
     return record.name  # "struct _object", or the typedef name of an anonymous record
 
 
-def _program(snapshot: Snapshot) -> tuple[str, list[tuple[str, int | None]]]:
+def _includes(snapshot: Snapshot, include_dir: str, config_dirs: tuple[str, ...]) -> list[str]:
+    """``#include`` lines of Python.h and of the other public headers the snapshot read (those
+    it did not read are named in its warnings), each after what it needs (pyexpat.h: expat.h)."""
+    not_read = {warning.split(" was not read:")[0] for warning in snapshot.warnings if " was not read:" in warning}
+    lines = ["#include <Python.h>"]
+    for header in read_tree(include_dir, config_dirs).extra:
+        if header in not_read:
+            continue
+        lines += [f"#include <{needed}>" for needed in PREREQUISITES.get(header, ())]
+        lines.append(f"#include <{header}>")
+    return lines
+
+
+def _program(snapshot: Snapshot, includes: list[str]) -> tuple[str, list[tuple[str, int | None]]]:
     """C source printing one number per line, and the numbers the snapshot expects, in order."""
     lines = [
-        "#include <Python.h>",
+        *includes,
         "#include <stdio.h>",
         "#include <string.h>",
         "#include <stddef.h>",
@@ -84,8 +102,10 @@ def test_layouts_equal_gcc(build: str, tmp_path: os.PathLike[str]) -> None:
     spec = REAL_BUILDS[build]()
     resolved = resolve(spec)
     snapshot = snapshot_cached(spec)
-    source, expected = _program(snapshot)
+    assert resolved.include_dir is not None
+    source, expected = _program(snapshot, _includes(snapshot, resolved.include_dir, resolved.config_dirs))
     assert len(expected) > 300, "too few layout facts: the snapshot lost its records"
+    assert any(label.startswith("offsetof(PyDateTime_CAPI.") for label, _ in expected), "datetime.h was not read"
     c_file = os.path.join(tmp_path, "layouts.c")
     exe = os.path.join(tmp_path, "layouts")
     with open(c_file, "w") as handle:

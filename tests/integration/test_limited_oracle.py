@@ -1,7 +1,8 @@
 """``limited_since`` against an independent truth: gcc's preprocessor at each level.
 
-For each ``Py_LIMITED_API`` level, ``gcc -E -dD`` of ``#include <Python.h>`` gives the
-tokens and ``#define`` lines a limited-API user sees.  A C declaration must precede any use,
+For each ``Py_LIMITED_API`` level, ``gcc -E -dD`` of ``#include <Python.h>`` (and of the other
+public headers, as an extension would include them) gives the tokens and ``#define`` lines a
+limited-API user sees.  A C declaration must precede any use,
 so the lowest level at which a name's token appears in the build's own headers is the level
 that declares it (a tag counts where ``struct TAG`` appears, or one of its typedef names); for
 a macro, the lowest level with its ``#define``.  libclang is not involved.
@@ -15,8 +16,11 @@ import subprocess
 
 import pytest
 
+from abidiff.data import stable_abi
 from abidiff.headers import limited_levels
+from abidiff.headers.job import PREREQUISITES
 from abidiff.headers.patchlevel import read_patchlevel
+from abidiff.headers.tree import read_tree
 from abidiff.model import Snapshot, Tier, limited_api_hex, version_key
 from abidiff.sources import resolve
 from tests.conftest import snapshot_cached
@@ -30,60 +34,110 @@ _TAG = re.compile(r"\b(?:struct|union|enum)\s+([A-Za-z_]\w*)")
 _LINEMARKER = re.compile(r'^# \d+ "([^"]*)"')
 
 
-def _preprocessed(gcc: str, includes: list[str], roots: list[str], level: str) -> tuple[set[str], set[str], set[str]]:
+Seen = tuple[set[str], set[str], set[str]]
+
+
+def _preprocessed(gcc: str, includes: list[str], roots: list[str], level: str, source: str) -> Seen:
     """(identifiers, struct/union/enum tags, macros defined) that a user at ``level`` sees in
     the build's own headers: gcc's line markers tell which file each line comes from, so
     what system headers declare (``struct timeval``) is not counted."""
+    return _preprocessed_by_reach(gcc, includes, roots, level, source, "", frozenset())[False]
+
+
+def _preprocessed_by_reach(
+    gcc: str, includes: list[str], roots: list[str], level: str, source: str, include_root: str, reached: frozenset[str]
+) -> dict[bool, Seen]:
+    """:func:`_preprocessed`, under True for the headers Python.h reaches (``reached``, names
+    relative to ``include_root``; a name they declare is seen there first, whatever an extra
+    header that does not parse at that level, as 3.7's ast.h, names), under False for all."""
     proc = subprocess.run(
         [gcc, "-E", "-dD", "-x", "c", "-std=gnu11", *includes, f"-DPy_LIMITED_API=0x{limited_api_hex(level):08X}", "-"],
-        input="#include <Python.h>\n",
+        input=source,
         capture_output=True,
         text=True,
         check=True,
     )
-    ours = False
-    code: list[str] = []
-    defines: set[str] = set()
+    ours = inside = False
+    code: dict[bool, list[str]] = {True: [], False: []}
+    defines: dict[bool, set[str]] = {True: set(), False: set()}
     for line in proc.stdout.splitlines():
         marker = _LINEMARKER.match(line)
         if marker:
             path = os.path.realpath(marker.group(1))
-            ours = any(path.startswith(root) for root in roots)
+            root = next((root for root in roots if path.startswith(root)), None)
+            ours = root is not None
+            inside = ours and (root != include_root or path[len(root) :] in reached)
             continue
         if not ours:
             continue
-        if line.startswith("#define"):
-            defines.update(_DEFINE.findall(line))
-        elif not line.startswith("#"):
-            code.append(line)
-    text = "\n".join(code)
-    tags = set(_TAG.findall(text))
-    plain = set(_TOKEN.findall(_TAG.sub(" ", text)))  # identifiers that are not a tag
-    return plain, tags, defines
+        for where in {inside, False}:
+            if line.startswith("#define"):
+                defines[where].update(_DEFINE.findall(line))
+            elif not line.startswith("#"):
+                code[where].append(line)
+    seen = {}
+    for where in (True, False):
+        text = "\n".join(code[where])
+        tags = set(_TAG.findall(text))
+        plain = set(_TOKEN.findall(_TAG.sub(" ", text)))  # identifiers that are not a tag
+        seen[where] = (plain, tags, defines[where])
+    return seen
 
 
-def _truth(snapshot: Snapshot, gcc: str, includes: list[str], roots: list[str]) -> dict[tuple[str, str], str | None]:
+def _source(snapshot: Snapshot, include_dir: str, config_dirs: tuple[str, ...]) -> str:
+    """``#include <Python.h>``, then the other public headers the snapshot read (as an
+    extension would include them), each after what it needs."""
+    not_read = {warning.split(" was not read:")[0] for warning in snapshot.warnings if " was not read:" in warning}
+    lines = ["#include <Python.h>"]
+    for header in read_tree(include_dir, config_dirs).extra:
+        if header not in not_read:
+            lines += [f"#include <{needed}>" for needed in PREREQUISITES.get(header, ())] + [f"#include <{header}>"]
+    return "\n".join(lines) + "\n"
+
+
+def _truth(
+    snapshot: Snapshot,
+    gcc: str,
+    includes: list[str],
+    roots: list[str],
+    source: str,
+    include_dir: str,
+    reached: frozenset[str],
+) -> dict[tuple[str, str], str | None]:
     seen: dict[tuple[str, str], str | None] = {}
     levels = list(snapshot.limited_levels)
-    per_level = {level: _preprocessed(gcc, includes, roots, level) for level in levels}
+    include_root = os.path.realpath(include_dir) + os.sep
+    per_level = {
+        level: _preprocessed_by_reach(gcc, includes, roots, level, source, include_root, reached) for level in levels
+    }
 
-    def first_level(test) -> str | None:  # type: ignore[no-untyped-def]
-        return next((level for level in levels if test(*per_level[level])), None)
+    def first_level(header: str, test) -> str | None:  # type: ignore[no-untyped-def]
+        inside = header in reached or header == "pyconfig.h"
+        return next((level for level in levels if test(*per_level[level][inside])), None)
 
     for record in snapshot.records:
         if record.name.startswith(("struct ", "union ")):
             tag = record.name.split(" ", 1)[1]
             # a struct is usable from the first level that names its tag or one of its typedefs
             seen[("records", record.name)] = first_level(
-                lambda plain, tags, _d, tag=tag, aliases=record.aliases: tag in tags or any(a in plain for a in aliases)
+                record.header,
+                lambda plain, tags, _d, tag=tag, aliases=record.aliases: (
+                    tag in tags or any(a in plain for a in aliases)
+                ),
             )
         else:  # an anonymous struct known by its typedef
-            seen[("records", record.name)] = first_level(lambda plain, _t, _d, name=record.name: name in plain)
+            seen[("records", record.name)] = first_level(
+                record.header, lambda plain, _t, _d, name=record.name: name in plain
+            )
     for kind in ("functions", "variables", "typedefs"):
         for entity in getattr(snapshot, kind):
-            seen[(kind, entity.name)] = first_level(lambda plain, _t, _d, name=entity.name: name in plain)
+            seen[(kind, entity.name)] = first_level(
+                entity.header, lambda plain, _t, _d, name=entity.name: name in plain
+            )
     for macro in snapshot.macros:
-        seen[("macros", macro.name)] = first_level(lambda _p, _t, defines, name=macro.name: name in defines)
+        seen[("macros", macro.name)] = first_level(
+            macro.header, lambda _p, _t, defines, name=macro.name: name in defines
+        )
     return {key: value for key, value in seen.items() if not _is_config(snapshot, key)}
 
 
@@ -103,12 +157,23 @@ def test_limited_since_agrees_with_gcc(version: str) -> None:
     assert snapshot.limited_levels[0] == "3.2" and snapshot.limited_levels[-1] == snapshot.build.feature_version
     includes = [f"-I{d}" for d in resolved.config_dirs] + [f"-I{resolved.include_dir}"]
     roots = [os.path.realpath(d) + os.sep for d in (resolved.include_dir, *resolved.config_dirs)]
-    truth = _truth(snapshot, gcc, includes, roots)
+    tree = read_tree(resolved.include_dir, resolved.config_dirs)
+    source = _source(snapshot, resolved.include_dir, resolved.config_dirs)
+    truth = _truth(snapshot, gcc, includes, roots, source, resolved.include_dir, tree.reached)
     by_key = {
         (kind, e.name): e
         for kind in ("records", "functions", "variables", "typedefs", "macros")
         for e in getattr(snapshot, kind)
     }
+    # the limited API is what Python.h shows; of a header it does not include (structmember.h,
+    # py_curses.h), only what CPython's stable-ABI manifest names, however visible
+    reached = tree.reached
+    stable = {entry.name for entry in stable_abi().entries}
+    for key in list(truth):
+        entity = by_key[key]
+        names = {entity.name, entity.name.split(" ", 1)[-1], *getattr(entity, "aliases", ())}
+        if entity.header not in reached and not names & stable:
+            truth[key] = None
     limited = [key for key, entity in by_key.items() if entity.limited_since is not None]
     assert len(limited) > 1000, "the limited API has over a thousand declarations"
     wrong = []

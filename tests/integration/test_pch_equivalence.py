@@ -1,6 +1,7 @@
 """The precompiled system headers change nothing but speed: at every Py_LIMITED_API level of
 every real build, what the preprocessor keeps of the build's own headers (the headers it
-includes, the lines it skips) is the same with and without them."""
+includes, the lines it skips, the extra headers it leaves out) is the same with and without
+them.  Every public header is parsed, as ``abidiff dump`` does."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from abidiff.headers import limited_levels
 from abidiff.headers.parse import ParseJob, make_pch, scan
 from abidiff.headers.patchlevel import read_patchlevel
 from abidiff.headers.toolchain import host_toolchain
+from abidiff.headers.tree import read_tree
 from abidiff.sources import resolve
 from tests.realbuilds import REAL_BUILDS, pyenv_python
 
@@ -31,6 +33,7 @@ def test_precompiled_system_headers_keep_the_preprocessor_state(build: str, tmp_
         system_dirs=host_toolchain().system_include_dirs,
         evaluate_macros=False,
         detail=False,
+        extra_headers=read_tree(resolved.include_dir, resolved.config_dirs).extra,
     )
     pch = make_pch(base, os.path.join(tmp_path, "system.pch"))
     assert pch is not None, "the precompiled header could not be made"
@@ -42,4 +45,5 @@ def test_precompiled_system_headers_keep_the_preprocessor_state(build: str, tmp_
         assert {h: r for h, r in fast.skipped.items() if h != "pyconfig.h"} == {
             h: r for h, r in plain.skipped.items() if h != "pyconfig.h"
         }, level
+        assert fast.dropped == plain.dropped, level
         assert len(plain.included) > 50
