@@ -197,3 +197,49 @@ def test_configure_progress_on_stderr(cpython_repo: Path, tmp_path: Path) -> Non
     assert lines[-1].startswith(f"abidiff: HEAD ({sha}): ./configure --enable-shared: done in ")
     again = abidiff("dump", "HEAD", "--repo", str(cpython_repo), cache=tmp_path / "cache", env=env)
     assert again.stderr == "" and again.stdout == proc.stdout  # cached: nothing runs, nothing to say
+
+
+def group_gone(group: int, *, within: float) -> bool:
+    """Whether no process of ``group`` is alive (a zombie waiting for init counts as gone)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        states = subprocess.run(["ps", "-o", "stat=", "-g", str(group)], capture_output=True, text=True).stdout
+        if all(state.startswith("Z") for state in states.split()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_build_stops_make(cpython_repo: Path, tmp_path: Path, signum: int) -> None:
+    """Two refs built at once: the signal stops the make that runs (its whole process group)
+    and the one waiting for its turn, within seconds; nothing is left in the cache."""
+    from tests.integration.test_gitref import add_buildable, need_compiler
+
+    need_compiler()
+    add_buildable(cpython_repo)
+    (cpython_repo / "README.rst").write_text("one more commit\n")
+    git(cpython_repo, "commit", "-qam", "one more")
+    before = repo_state(cpython_repo)
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    cache = tmp_path / "cache"
+    env = dict(os.environ, ABIDIFF_CACHE_DIR=str(cache), ABIDIFF_NO_PROGRESS="1", ABIDIFF_TEST_MAKE_HOLD=str(hold))
+    args = ["HEAD~1", "HEAD", "--build", "--repo", str(cpython_repo)]
+    proc = subprocess.Popen([sys.executable, "-m", "abidiff", *args], env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(hold.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "make never started"
+        time.sleep(0.02)
+    (marker,) = hold.iterdir()  # one make at a time
+    group = os.getpgid(int(marker.read_text()))
+    proc.send_signal(signum)
+    sent = time.monotonic()
+    _out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 15
+    assert proc.returncode == 128 + signum and "Traceback" not in err, err
+    assert group_gone(group, within=5.0)  # make and the recipe it ran
+    assert [p.name for p in hold.iterdir()] == [marker.name]  # the other ref never started make
+    assert not list((cache / "tmp").iterdir()) if (cache / "tmp").exists() else True
+    assert not (cache / "artifacts" / "libpython").exists() or not any((cache / "artifacts" / "libpython").iterdir())
+    assert repo_state(cpython_repo) == before

@@ -430,3 +430,68 @@ def test_progress_of_a_long_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert status == 0
     assert notes[0] == "make x …" and notes[-1].startswith("make x: done in ")
     assert any(note.endswith("s, Objects/longobject.o") for note in notes[1:-1]), notes
+
+
+# --- --build of a tree whose Makefile names the library through make variables --------------
+
+FAKE_MAKEFILE = """VERSION=\t3.12
+ABIFLAGS=
+LDVERSION=\t$(VERSION)$(ABIFLAGS)
+LDLIBRARY=      libpython$(LDVERSION).so
+INSTSONAME=\t$(LDLIBRARY).1.0
+
+all:
+\tfalse
+
+libpython$(LDVERSION).so: lib.c
+\tif [ -n "$$ABIDIFF_TEST_MAKE_HOLD" ]; then echo $$$$ > "$$ABIDIFF_TEST_MAKE_HOLD/make-$$$$"; sleep 60; fi
+\t$${CC:-cc} -shared -fPIC -o $(INSTSONAME) lib.c
+\tln -f $(INSTSONAME) $@
+"""
+
+
+def add_buildable(repo: Path) -> None:
+    """A configure that writes pyconfig.h and a Makefile like CPython's (LDLIBRARY through
+    $(LDVERSION)), and the C source of a one-function "libpython"."""
+    pyconfig = Path(MINIMAL_PYCONFIG).read_text()
+    (repo / "lib.c").write_text("int PyFake_Function(void) { return 1; }\n")
+    (repo / "Makefile.in").write_text(FAKE_MAKEFILE)
+    script = '#!/bin/sh\necho configured >> "${ABIDIFF_TEST_CONFIGURE_RUNS:-/dev/null}"\n'
+    script += f"cat > pyconfig.h <<'EOF'\n{pyconfig}EOF\ncp Makefile.in Makefile\n"
+    add_configure(repo, script)
+    git(repo, "add", "lib.c", "Makefile.in")
+    git(repo, "commit", "-qm", "buildable")
+
+
+def need_compiler() -> None:
+    if shutil.which("cc") is None or shutil.which("make") is None:
+        pytest.skip("cc or make is not on PATH: --build needs both")
+
+
+def test_build_expands_the_makefile_variables(
+    cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: 'make libpython$(LDVERSION).so' - No rule to make target.  make is asked."""
+    need_compiler()
+    add_buildable(cpython_repo)
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("ABIDIFF_TEST_CONFIGURE_RUNS", str(runs))
+    before = repo_state(cpython_repo)
+    cache = SnapshotCache(str(tmp_path / "cache"))
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, build_binaries=True)
+    plan = plan_gitref("HEAD", options, cache=cache)
+    assert plan.cache_key is None and plan.library_dir is None  # nothing known before the build
+    resolved = resolve_gitref("HEAD", options, workdir=str(tmp_path / "w1"), cache=cache)
+    (library,) = resolved.libraries
+    assert os.path.basename(library.path) == "libpython3.12.so.1.0"
+    assert library.path.startswith(str(tmp_path / "cache" / "artifacts" / "libpython"))
+    assert runs.read_text() == "configured\n"  # once: the headers use the build's pyconfig.h
+    snap = snapshot_of_resolved(resolved)
+    assert [s.name for b in snap.binaries for s in b.symbols if s.name.startswith("Py")] == ["PyFake_Function"]
+    again = plan_gitref("HEAD", options, cache=cache)  # the build and its pyconfig.h are cached
+    assert again.library_dir == os.path.dirname(library.path) and again.cache_key == resolved.cache_key
+    headers_only = plan_gitref("HEAD", options_for(cpython_repo, tmp_path / "cache", pyconfig=None), cache=cache)
+    assert headers_only.cache_key is not None  # the same configure serves a run without --build
+    resolve_gitref("HEAD", options, workdir=str(tmp_path / "w2"), cache=cache)
+    assert runs.read_text() == "configured\n"
+    assert repo_state(cpython_repo) == before

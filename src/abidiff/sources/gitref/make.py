@@ -58,6 +58,7 @@ def _env() -> dict[str, str]:
 
 def run_logged(command: Sequence[str], *, cwd: str, log: str, label: str, progress: Progress | None = None) -> int:
     """Run ``command`` with its output appended to ``log``; its exit status."""
+    _check_stopping()
     with open(log, "ab") as out:
         try:
             proc = subprocess.Popen(
@@ -92,8 +93,7 @@ def _wait(proc: subprocess.Popen[bytes], log: str, label: str, progress: Progres
             break
         except subprocess.TimeoutExpired:
             pass
-        if interrupts.stopping.is_set():  # the main thread was interrupted: this thread stops too
-            raise KeyboardInterrupt
+        _check_stopping()
         now = time.monotonic()
         if progress is not None and now >= due:
             progress(f"{label}: {now - started:.0f} s, {_current(log)}")
@@ -104,20 +104,29 @@ def _wait(proc: subprocess.Popen[bytes], log: str, label: str, progress: Progres
     return status
 
 
+def _check_stopping() -> None:
+    """The main thread was interrupted (SIGINT, SIGTERM): this thread stops too."""
+    if interrupts.stopping.is_set():
+        raise KeyboardInterrupt
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc`` and its process group: SIGTERM, then SIGKILL to whatever is left (a
+    compiler the dying make left behind)."""
     import signal
 
     for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            return
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            return
+            break
         try:
             proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             continue
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def failed(what: str, status: int, log: str, hint: str) -> ToolchainError:
@@ -210,8 +219,10 @@ def _library_names(tree: str, make: str) -> tuple[str, str]:
 
 def _locked_make() -> None:
     while not _MAKE_LOCK.acquire(timeout=_POLL):
-        if interrupts.stopping.is_set():
-            raise KeyboardInterrupt
+        _check_stopping()
+    if interrupts.stopping.is_set():
+        _MAKE_LOCK.release()
+        raise KeyboardInterrupt
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
