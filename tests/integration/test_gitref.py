@@ -445,6 +445,7 @@ all:
 
 libpython$(LDVERSION).so: lib.c
 \tif [ -n "$$ABIDIFF_TEST_MAKE_HOLD" ]; then echo $$$$ > "$$ABIDIFF_TEST_MAKE_HOLD/make-$$$$"; sleep 60; fi
+\tif [ -n "$$ABIDIFF_TEST_MAKE_FAIL" ]; then echo "Objects/object.c:1:1: error: boom" >&2; exit 1; fi
 \t$${CC:-cc} -shared -fPIC -o $(INSTSONAME) lib.c
 \tln -f $(INSTSONAME) $@
 """
@@ -495,3 +496,21 @@ def test_build_expands_the_makefile_variables(
     resolve_gitref("HEAD", options, workdir=str(tmp_path / "w2"), cache=cache)
     assert runs.read_text() == "configured\n"
     assert repo_state(cpython_repo) == before
+
+
+def test_failing_make_keeps_its_log(cpython_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    need_compiler()
+    add_buildable(cpython_repo)
+    monkeypatch.setenv("ABIDIFF_TEST_MAKE_FAIL", "1")
+    cache = SnapshotCache(str(tmp_path / "cache"))
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None, build_binaries=True)
+    with pytest.raises(ToolchainError) as caught:
+        resolve_gitref("HEAD", options, workdir=str(tmp_path / "w"), cache=cache)
+    error = caught.value
+    sha = commit_of("HEAD", str(cpython_repo))[:12]
+    assert error.message.startswith(f"make libpython3.12.so of HEAD ({sha}) failed (exit status 2): ")
+    (kept,) = (tmp_path / "cache" / "logs").iterdir()
+    assert kept.name.startswith("libpython-") and f"(log: {kept})" in error.message
+    assert "error: boom" in kept.read_text()  # the whole log: configure, then make
+    assert any("error: boom" in line for line in error.details)  # its tail in the error
+    assert cache.info().trees == 0  # nothing stored
