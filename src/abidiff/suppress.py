@@ -10,7 +10,11 @@ The file is TOML::
 
 An entry needs ``reason`` and at least one of ``rule`` and ``entity``.  Suppressed changes
 are counted; entries that match nothing, and expired entries (which no longer suppress),
-are warnings.
+are warnings.  A file meant for many builds says ``warn_unused = false`` at its top: its
+entries that match nothing in one build are no warning.
+
+``shipped:NAME`` names a file shipped with abidiff (``abidiff/data/NAME.toml``):
+``shipped:abi3-known``, CPython's known historical findings of ``abidiff abi3``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from abidiff.errors import InputError
 from abidiff.rules import ReportedChange
 
 _KEYS = frozenset({"rule", "entity", "reason", "expires"})
+_TOP_KEYS = frozenset({"suppress", "warn_unused"})
+SHIPPED_PREFIX = "shipped:"
+SHIPPED = ("abi3-known",)  # the suppression files in abidiff/data/
 _HINT = (
     'each entry is [[suppress]] with rule = "ABI###" and/or entity = "glob", '
     'reason = "...", and optionally expires = YYYY-MM-DD; see docs/compare.md'
@@ -43,6 +50,7 @@ class Suppression:
     reason: str
     expires: datetime.date | None
     number: int  # 1-based position in the file, for messages
+    warn_unused: bool = True  # an entry that matches nothing is a warning
 
     def matches(self, change: ReportedChange) -> bool:
         if self.rule is not None and not fnmatch.fnmatchcase(change.rule, self.rule):
@@ -93,9 +101,12 @@ def parse(text: str, *, source: str = "<suppressions>") -> tuple[Suppression, ..
         document = toml.loads(text)
     except toml.TOMLDecodeError as exc:
         raise SuppressionError(f"{source} is not valid TOML: {exc}") from exc
-    unknown = sorted(set(document) - {"suppress"})
+    unknown = sorted(set(document) - _TOP_KEYS)
     if unknown:
         raise SuppressionError(f"{source}: unknown table '{unknown[0]}' (expected [[suppress]] entries)")
+    warn_unused = document.get("warn_unused", True)
+    if not isinstance(warn_unused, bool):
+        raise SuppressionError(f"{source}: 'warn_unused' must be true or false")
     entries = document.get("suppress", [])
     if not isinstance(entries, list):
         raise SuppressionError(f"{source}: 'suppress' must be an array of tables ([[suppress]])")
@@ -116,13 +127,33 @@ def parse(text: str, *, source: str = "<suppressions>") -> tuple[Suppression, ..
             raise SuppressionError(f"{where}: give 'rule', 'entity' or both")
         found.append(
             Suppression(
-                rule=rule, entity=entity, reason=reason, expires=_date(entry.get("expires"), where), number=number
+                rule=rule,
+                entity=entity,
+                reason=reason,
+                expires=_date(entry.get("expires"), where),
+                number=number,
+                warn_unused=warn_unused,
             )
         )
     return tuple(found)
 
 
+def shipped_path(name: str) -> str:
+    """The path of the shipped suppression file ``name`` (``abi3-known``)."""
+    import os
+
+    if name not in SHIPPED:
+        raise SuppressionError(
+            f"no suppression file named {name!r} ships with abidiff",
+            hint=f"choose from {', '.join(SHIPPED_PREFIX + known for known in SHIPPED)}, or give a file",
+        )
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", f"{name}.toml")
+
+
 def load(path: str) -> tuple[Suppression, ...]:
+    """The entries of the file ``path``, or of a shipped file (``shipped:NAME``)."""
+    if path.startswith(SHIPPED_PREFIX):
+        path = shipped_path(path.removeprefix(SHIPPED_PREFIX))
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -150,6 +181,6 @@ def apply(changes: Iterable[ReportedChange], suppressions: Iterable[Suppression]
     for entry in entries:
         if entry.expires is not None and entry.expires < today:
             warnings.append(f"{entry.label()} expired on {entry.expires.isoformat()}: it no longer suppresses anything")
-        elif entry.number not in used:
+        elif entry.number not in used and entry.warn_unused:
             warnings.append(f"{entry.label()} matched no change: remove it")
     return Outcome(kept=tuple(kept), suppressed=tuple(suppressed), warnings=tuple(warnings))
