@@ -205,6 +205,7 @@ def snapshot_of_resolved(
         macros=headers.macros,
         manifest=manifest,
         warnings=(*headers.warnings, *_no_library(resolved, libraries)),
+        reach=headers.reach,
     )
     return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read)
 

@@ -216,6 +216,43 @@ class Macro:
     column: int | None = None
 
 
+class ReachKind(StrEnum):
+    """How the uses of a helper of the headers were read."""
+
+    INLINE = "inline"  # a static inline function: the AST of its body
+    MACRO = "macro"  # a macro: the AST of a use of it that abidiff generates and parses
+    MACRO_TOKENS = "macro-tokens"  # a macro whose generated use does not compile: its tokens only
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldRef:
+    """A field as a helper reads or writes it: the record's C name (``Record.name``; empty
+    when only a macro's tokens name the member) and the field's access path, as
+    :class:`Record` fields are named (``ob_refcnt`` in 3.12's anonymous union, ``state.kind``)."""
+
+    record: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reach:
+    """What one static inline function or macro of the public headers uses *directly*: the
+    fields it reads or writes (``->``, ``.``, ``offsetof``), the records whose size it
+    depends on (``sizeof``, by-value locals and array elements, a record embedded by value
+    as ``PyObject_HEAD`` embeds ``PyObject``), and the functions, data and macros it calls,
+    names or expands.  Code compiled against the headers holds all of it: an extension that
+    uses ``Py_TYPE`` reads ``PyObject.ob_type`` at the offset it had then.  The transitive
+    closure (through the helpers it uses) is the analyses' (:mod:`abidiff.reach`)."""
+
+    name: str
+    kind: ReachKind
+    header: str
+    line: int | None = None
+    fields: tuple[FieldRef, ...] = ()
+    sizes: tuple[str, ...] = ()  # Record.name of each
+    uses: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Symbol:
     """One exported symbol of a binary (Mach-O names without their leading underscore)."""
@@ -312,6 +349,8 @@ class Snapshot:
     binaries: tuple[Binary, ...] = ()
     manifest: tuple[ManifestEntry, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    # what the static inline functions and macros of the headers use (see Reach)
+    reach: tuple[Reach, ...] = ()
 
 
 def version_key(version: str) -> tuple[int, ...]:

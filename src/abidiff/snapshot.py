@@ -18,7 +18,7 @@ from abidiff.errors import SnapshotError
 from abidiff.model import Field, Snapshot
 
 SCHEMA_NAME = "abidiff-snapshot"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
 
 _SORTED_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros", "manifest")
@@ -41,6 +41,7 @@ def normalise(snapshot: Snapshot) -> Snapshot:
         )
     )
     changes["warnings"] = tuple(sorted(set(snapshot.warnings)))
+    changes["reach"] = tuple(sorted(snapshot.reach, key=lambda item: (item.name, str(item.kind))))
     return replace(snapshot, **changes)
 
 

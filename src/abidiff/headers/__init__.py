@@ -27,7 +27,7 @@ from abidiff.headers.pool import jobs, pool, shared_pool
 from abidiff.headers.tiers import CONFIG_HEADER
 from abidiff.headers.toolchain import host_toolchain
 from abidiff.headers.tree import check_path, read_tree
-from abidiff.model import ConfigValue, Enum, Function, Macro, Record, Typedef, Variable
+from abidiff.model import ConfigValue, Enum, Function, Macro, Reach, Record, Typedef, Variable
 
 __all__ = ["HeaderData", "limited_api_blocker", "limited_levels", "read_headers", "shared_pool"]
 
@@ -72,6 +72,7 @@ class HeaderData:
     typedefs: tuple[Typedef, ...]
     macros: tuple[Macro, ...]
     warnings: tuple[str, ...] = ()
+    reach: tuple[Reach, ...] = ()  # what the static inline functions and macros use (headers.reach)
 
 
 _NO_LIMITED_API = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(Py_GIL_DISABLED|Py_TRACE_REFS)\b", re.MULTILINE)
@@ -217,6 +218,7 @@ def read_headers(
         defines=defines,
         extra_headers=tree.extra,
         header_paths=tree.paths,
+        reach=True,
     )
     levels = limited_levels(patchlevel) if with_limited else ()
     warnings = tree.warnings()
@@ -229,7 +231,7 @@ def read_headers(
         )
 
     def level_job(level: str, detail: bool) -> ParseJob:
-        return replace(base, limited=level, evaluate_macros=False, detail=detail)
+        return replace(base, limited=level, evaluate_macros=False, detail=detail, reach=False)
 
     # the newest and the oldest level in detail: what only Py_LIMITED_API users see lives
     # on at the newest (3.12's _Py_IncRef) or is kept for the oldest (3.13's PyLong_AsPid
@@ -239,6 +241,11 @@ def read_headers(
     # a header left out of the full API is missing from the snapshot; one left out of a
     # limited level only is not in the limited API (datetime.h is not meant for it)
     warnings += tuple(f"{header} was not read: {why}" for header, why in sorted(full.dropped.items()))
+    if full.reach_failed is not None:
+        warnings += (
+            f"the bodies of the static inline functions do not parse ({full.reach_failed}): what they and "
+            "the macros use was not read (no 'reached through' in comparisons)",
+        )
     outside = frozenset(header for header in full.included if header not in tree.reached) - {CONFIG_HEADER}
     merged = combine(full, limited, outside=outside, stable=_stable_names() if outside else frozenset())
     return HeaderData(
@@ -254,4 +261,5 @@ def read_headers(
         typedefs=_only(merged["typedefs"], Typedef),
         macros=_only(merged["macros"], Macro),
         warnings=warnings,
+        reach=full.reach,
     )

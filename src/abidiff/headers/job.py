@@ -11,7 +11,7 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from abidiff.model import Enum, Function, Macro, Record, Typedef, Variable, limited_api_hex
+from abidiff.model import Enum, Function, Macro, Reach, Record, Typedef, Variable, limited_api_hex
 
 MAIN_FILE = "/__abidiff__/main.c"
 
@@ -45,6 +45,9 @@ class ParseJob:
     # the paths of the tree's readable public headers, for the macro candidates (see
     # macros.macro_candidates); empty: walk the include directory
     header_paths: tuple[str, ...] = ()
+    # read what the static inline functions and macros use (see reach.collect): the parse
+    # keeps the function bodies and holds a generated use of each macro
+    reach: bool = False
 
     def clang_args(self) -> list[str]:
         args = ["-x", "c", "-std=gnu11", "-nostdinc", "-ferror-limit=0", "-Wno-everything"]
@@ -120,6 +123,10 @@ class Scan:
     defined_at: dict[str, tuple[str, int]] = field(default_factory=dict)
     # extra headers left out because they did not parse in this configuration: header -> why
     dropped: dict[str, str] = field(default_factory=dict)
+    # a job with ``reach``: what the static inline functions and macros use
+    reach: tuple[Reach, ...] = ()
+    # a job with ``reach`` whose function bodies did not parse here (read without them)
+    reach_failed: str | None = None
 
     def shows(self, header: str, line: int) -> bool:
         """Whether this configuration's preprocessor kept ``line`` of ``header``."""

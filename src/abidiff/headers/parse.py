@@ -16,7 +16,7 @@ from typing import Any
 
 from abidiff import interrupts
 from abidiff.errors import HeaderParseError
-from abidiff.headers import clangext
+from abidiff.headers import clangext, reach
 from abidiff.headers.extract import EVAL_PREFIX, Extractor, clean_spelling, walk
 from abidiff.headers.job import MAIN_FILE, PREREQUISITES, ParseJob, Reference, Scan
 from abidiff.headers.macros import macro_candidates
@@ -66,14 +66,16 @@ def _relative(path: str, job: ParseJob) -> str:
     return os.path.basename(path)
 
 
-def _parse(index: Any, job: ParseJob, source: str) -> Any:
+def _parse(index: Any, job: ParseJob, source: str, bodies: bool = False) -> Any:
     ci = clangext.cindex()
-    options = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES
+    options = ci.TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD
+    if not bodies:  # the bodies of static inline functions are only read for reach
+        options |= ci.TranslationUnit.PARSE_SKIP_FUNCTION_BODIES
     try:
         return index.parse(MAIN_FILE, args=job.clang_args(), unsaved_files=[(MAIN_FILE, source)], options=options)
     except ci.TranslationUnitLoadError as exc:
         if job.pch is not None:
-            return _parse(index, replace(job, pch=None), source)
+            return _parse(index, replace(job, pch=None), source, bodies)
         raise HeaderParseError(
             f"libclang could not parse the headers in {job.include_dir}: {exc}",
             hint="check that the directory holds a complete CPython include tree",
@@ -169,14 +171,25 @@ def _scan(job: ParseJob) -> Scan:
     index = ci.Index.create()
     candidates = macro_candidates(job) if (job.detail and job.evaluate_macros) else []
     lines = [f"static const __typeof__(({name})) {EVAL_PREFIX}{n} = ({name});" for n, name in enumerate(candidates)]
+    evaluations = len(lines)
+    generated = reach.plan(job) if (job.reach and job.detail) else None
+    bodies = generated is not None
+    reach_failed = None
     dropped: dict[str, str] = {}
     moved: set[str] = set()
-    for _attempt in range(2 * len(job.extra_headers) + 2):
-        source, first_extra = job.source(lines)
-        tu = _parse(index, job, source)
+    for _attempt in range(2 * len(job.extra_headers) + 3):
+        source, first_extra = job.source(lines + generated.lines() if generated is not None else lines)
+        tu = _parse(index, job, source, bodies)
         errors = _errors(tu, first_extra)
         if not errors:
             break
+        if generated is not None:  # an inline body that does not compile here: read without bodies
+            first = errors[0]
+            inside = first.path is not None and first.path != MAIN_FILE
+            reach_failed = f"{_relative(first.path, job)}:{first.line}: " if inside and first.path else ""
+            reach_failed += first.message
+            generated, bodies = None, False
+            continue
         culprits = _culprits(tu, job, errors) if job.extra_headers else None
         if culprits:
             job = _without(job, culprits, moved, dropped)
@@ -199,4 +212,7 @@ def _scan(job: ParseJob) -> Scan:
     extractor.preprocessor_state(tu, result)
     if job.detail:
         walk(tu, extractor, result, candidates, job.reference)
+    if generated is not None:
+        result.reach = reach.collect(tu, extractor, result, generated, first_extra + evaluations)
+    result.reach_failed = reach_failed
     return result
