@@ -273,6 +273,61 @@ def bench_cached_gitref(repeat: int) -> Result:
     )
 
 
+SERIES_VERSIONS = ("3.6.15", "3.7.16", "3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0")
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of the children reaped so far, their pool workers included."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@benchmark("series")
+def bench_series(repeat: int) -> Result:
+    """`abidiff series` of the 8 pyenv builds 3.6 -> 3.13 (stand-ins for the pre-releases of one
+    feature release): cold (an empty cache: 8 snapshots made in one pool, 7 comparisons) against
+    one cold `abidiff 3.12.1 3.13.0 --no-cache` run just before; warm (a second run: every
+    snapshot from the cache, 7 comparisons).  CPU seconds too: wall time on a shared machine
+    depends on its load, CPU time much less."""
+    import tempfile
+
+    goal = "cold <= 3x one cold compare; warm <= 1 s"
+    pythons = [_pyenv(version) for version in SERIES_VERSIONS]
+    missing = [python for python in pythons if not os.path.exists(python)]
+    if missing:
+        return Result("series", "-", "-", None, goal, None, f"skipped: {missing[0]} absent")
+    env = dict(os.environ, ABIDIFF_NO_PROGRESS="1")
+    compare_argv = [*_abidiff(), pythons[-2], pythons[-1], "--no-cache", "--format", "json"]
+
+    def timed(argv: list[str]) -> tuple[float, float, int]:
+        before = _children_cpu()
+        elapsed, peak = _run_sampled(argv, env)
+        return elapsed, _children_cpu() - before, peak
+
+    ones, colds, warms = [], [], []
+    with tempfile.TemporaryDirectory(prefix="abidiff-bench-") as scratch:
+        for number in range(repeat):
+            ones.append(timed(compare_argv))
+            cache = os.path.join(scratch, f"cache-{number}")  # empty: a cold series
+            argv = [*_abidiff(), "series", *pythons, "--cache-dir", cache, "--format", "json"]
+            colds.append(timed(argv))
+            warms.append(min(timed(argv) for _ in range(2)))
+    one, cold, warm = min(ones), min(colds), min(warms)
+    ratio = cold[0] / one[0]
+    return Result(
+        "series",
+        f"abidiff series of {len(pythons)} builds 3.6 -> 3.13: cold {cold[0]:.2f} s ({cold[1]:.1f} s CPU, peak "
+        f"{cold[2] / 1024:.0f} MB); warm {warm[0]:.2f} s ({warm[1]:.1f} s CPU)",
+        f"one cold abidiff 3.12.1 -> 3.13.0 --no-cache: {one[0]:.2f} s ({one[1]:.1f} s CPU)",
+        ratio,
+        goal,
+        ratio <= 3.0 and warm[0] <= 1.0,
+        f"CPU ratio cold/compare {cold[1] / one[1]:.2f}; warm/compare {warm[0] / one[0]:.2f}",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
