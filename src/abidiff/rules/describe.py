@@ -425,14 +425,27 @@ def short_list(names: tuple[str, ...], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
+def _record_words(change: Change, name: str) -> tuple[str, str]:
+    """(name, keyword) of a record: ``struct _specialization_cache`` -> (``_specialization_cache``,
+    ``struct``), so that a template's "the {record} struct" never reads "the struct x struct"."""
+    keyword, _, tag = name.partition(" ")
+    side = change.old if isinstance(change.old, Record) else change.new
+    kind = str(side.kind) if isinstance(side, Record) else "struct"
+    if keyword in ("struct", "union") and tag:
+        return tag, keyword
+    return name, kind
+
+
 def message_fields(change: Change, words: Sides) -> dict[str, str]:
     """The keys a rule's message template may use."""
     record, _, field = change.entity.partition(".")
     shift = f"; offsets of {short_list(change.shifted)} shift" if change.shifted else ""
+    record_name, record_kind = _record_words(change, change.parent or record)
     return {
         "entity": change.entity,
         "entity_kind": str(change.entity_kind),
-        "record": change.parent or record,
+        "record": record_name,
+        "record_kind": record_kind,
         "field": field or change.entity,
         "old": words.old or "(none)",
         "new": words.new or "(none)",
