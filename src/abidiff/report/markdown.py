@@ -56,7 +56,7 @@ def cell(text: str) -> str:
 
 def counted(count: int, severity: Severity) -> str:
     one, many = _WORDS[severity]
-    return f"{count} {one if count == 1 else many}"
+    return f"{count:,} {one if count == 1 else many}"
 
 
 def where(finding: Finding) -> str:
