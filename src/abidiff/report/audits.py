@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from abidiff.report.markdown import code, escape, fit, sections_of, suppression_lines
-from abidiff.report.markdown import counted as _counted
 from abidiff.report.registry import register
+from abidiff.report.words import counted as _counted
 from abidiff.rules import BuildIdentity, Finding, Severity
 from abidiff.rules.reports import Abi3Report, ExtReport
 

@@ -26,6 +26,7 @@ from xml.etree import ElementTree
 
 from abidiff import __version__
 from abidiff.report.registry import register
+from abidiff.report.words import INCLUDE_DIR, counted, source_path
 from abidiff.rules import RULES, SEVERITY_ORDER, Finding, Rule, Severity
 from abidiff.rules.catalogue import TIERS
 from abidiff.rules.reports import Abi3Report, ExtReport, Report
@@ -33,7 +34,6 @@ from abidiff.rules.reports import Abi3Report, ExtReport, Report
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SOURCE_ROOT = "SRCROOT"  # the uriBaseId of header paths: the top of a CPython source tree
-INCLUDE_DIR = "Include"  # where a CPython source tree keeps the public headers
 LEVELS = {
     Severity.BREAK: "error",
     Severity.WARNING: "warning",
@@ -128,15 +128,6 @@ class Place:
     line: int | None
     column: int | None
     exact: bool
-
-
-def source_path(header: str) -> str:
-    """A header's path in a CPython source tree: ``cpython/object.h`` ->
-    ``Include/cpython/object.h``; ``pyconfig.h`` (made by configure) stays at the top."""
-    header = header.replace("\\", "/").lstrip("/")
-    if header == "pyconfig.h" or header.startswith(f"{INCLUDE_DIR}/"):
-        return header
-    return f"{INCLUDE_DIR}/{header}"
 
 
 def _positive(value: object) -> int | None:
@@ -368,7 +359,7 @@ _COMMANDS = {Severity.BREAK: "error", Severity.WARNING: "warning"}
 def _summary_line(subject: Subject, findings: tuple[Finding, ...]) -> str:
     counts = {severity: sum(1 for item in findings if item.severity == severity) for severity in Severity}
     facts = ", ".join(f"{name} {value}" for name, value in subject.facts)
-    tally = ", ".join(f"{count} {severity}" for severity, count in counts.items() if count) or "no findings"
+    tally = ", ".join(counted(count, severity) for severity, count in counts.items() if count) or "no findings"
     return f"{subject.title}: {facts}; {tally}"
 
 

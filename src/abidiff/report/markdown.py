@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from abidiff.report.ci import source_path
+from abidiff.report.reach import names
 from abidiff.report.registry import register
+from abidiff.report.words import counted, source_path
 from abidiff.rules import RULE_BY_ID, Finding, Report, Severity, Verdict
 
 DEFAULT_MAX_CHARS = 60_000  # GitHub's limit for a comment (and a step summary) is 65,536
@@ -26,12 +27,6 @@ _SECTION_TITLES = {
     Severity.WARNING: "Warnings",
     Severity.COMPATIBLE: "Compatible changes",
     Severity.INFO: "Informational",
-}
-_WORDS = {
-    Severity.BREAK: ("break", "breaks"),
-    Severity.WARNING: ("warning", "warnings"),
-    Severity.COMPATIBLE: ("compatible change", "compatible changes"),
-    Severity.INFO: ("informational finding", "informational findings"),
 }
 
 
@@ -54,11 +49,6 @@ def cell(text: str) -> str:
     return escape(text)
 
 
-def counted(count: int, severity: Severity) -> str:
-    one, many = _WORDS[severity]
-    return f"{count:,} {one if count == 1 else many}"
-
-
 def where(finding: Finding) -> str:
     """`` (`Include/cpython/object.h:123`)`` when the finding has a header."""
     if not finding.header:
@@ -68,7 +58,11 @@ def where(finding: Finding) -> str:
 
 
 def finding_line(finding: Finding) -> str:
-    return f"- **{finding.rule}** {code(finding.entity)} ({finding.tier}): {escape(finding.message)}{where(finding)}"
+    line = f"- **{finding.rule}** {code(finding.entity)} ({finding.tier}): {escape(finding.message)}{where(finding)}"
+    reached = finding.reached_through
+    if reached:  # the static inline functions and macros that reach a layout break
+        line += f"; reached through {names([code(name) for name in reached])}"
+    return line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
