@@ -153,7 +153,9 @@ class Change:
     headers.  ``facts``: other values the change is about, by name (``("old_size", 16)``).
     ``shifted``: fields whose offsets move because of this change; ``impacts``: what uses
     the changed entity (records embedding it by value, functions, data; or the extension
-    modules concerned).
+    modules concerned).  ``reached_through``: the static inline functions and macros of the
+    headers through which code compiled against them reaches a layout change (see
+    :mod:`abidiff.diff.reach`).
     """
 
     kind: ChangeKind
@@ -170,6 +172,7 @@ class Change:
     header: str | None = None
     line: int | None = None
     base: Base | None = None  # set by :func:`abidiff.diff.base.mark` when a feature base is given
+    reached_through: tuple[str, ...] = ()
 
     def fact(self, name: str, default: Any = None) -> Any:
         for key, value in self.facts:

@@ -242,7 +242,7 @@ class Reach:
     as ``PyObject_HEAD`` embeds ``PyObject``), and the functions, data and macros it calls,
     names or expands.  Code compiled against the headers holds all of it: an extension that
     uses ``Py_TYPE`` reads ``PyObject.ob_type`` at the offset it had then.  The transitive
-    closure (through the helpers it uses) is the analyses' (:mod:`abidiff.reach`)."""
+    closure (through the helpers it uses) is the analyses' (:mod:`abidiff.diff.reach`)."""
 
     name: str
     kind: ReachKind

@@ -120,6 +120,7 @@ Breaks (2)
            impacts: struct PyASCIIObject (head), struct PyFrameObject (head), struct
            PyHeapTypeObject (head), struct PyTypeObject (head), struct PyVarObject (head), function
            PyType_Copy and 1 more
+           reached through: PyObject_HEAD
   PyTypeObject
     ABI102 [public] field tp_doc removed from the PyTypeObject struct
            impacts: struct PyHeapTypeObject (head), function PyType_Copy, data PyType_Type
@@ -148,7 +149,8 @@ def test_text_report_of_no_change(base_snapshot) -> None:  # type: ignore[no-unt
 GOLDEN_NEWS = """\
 Breaking changes in the full CPython ABI between 3.11.0a1 and 3.11.0a2:
 
-* (CPython ABI break) new field ob_example added to the PyObject struct (stable ABI)
+* (CPython ABI break) new field ob_example added to the PyObject struct (stable ABI); every extension \
+that uses PyObject_HEAD is affected
 * (CPython ABI break) field tp_doc removed from the PyTypeObject struct
 
 The stable ABI (abi3) is broken: the breaks marked (stable ABI) affect it.

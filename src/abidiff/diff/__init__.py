@@ -33,6 +33,7 @@ from abidiff.diff.exports import diff_exports
 from abidiff.diff.limited import diff_limited
 from abidiff.diff.records import changed_layouts, diff_records
 from abidiff.model import ManifestEntry, Snapshot
+from abidiff.diff.reach import attach
 
 
 def _value_key(value: object) -> str:
@@ -85,6 +86,7 @@ def diff(
         changes += diff_exports(old, exports.old, exports.new, spoken, exports.stable_old)
     if feature_base is not None:
         changes = mark(changes, old, new, feature_base)
+    changes = attach(changes, old, new)
     return Diff(
         old=old.build,
         new=new.build,

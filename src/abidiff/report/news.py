@@ -4,6 +4,7 @@ line PEP 605 suggests to projects hit by the break."""
 
 from __future__ import annotations
 
+from abidiff.report.reach import news_clause
 from abidiff.report.registry import register
 from abidiff.rules import BuildIdentity, Report, Severity, StableVerdict
 
@@ -34,6 +35,7 @@ def render(report: Report) -> str:
         seen: set[str] = set()
         for change in breaks:
             bullet = change.headline + (" (stable ABI)" if str(change.tier) == "limited" else "")
+            bullet += news_clause(change.reached_through)
             if bullet not in seen:
                 seen.add(bullet)
                 lines.append(f"* {NEWS_PREFIX} {bullet}")

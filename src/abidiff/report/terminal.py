@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from abidiff.report.reach import reached_line
 from abidiff.report.registry import register
 from abidiff.rules import RULE_BY_ID, ReleaseKind, Report, ReportedChange, Severity, StableVerdict
 
@@ -104,7 +105,8 @@ def _section(console: Any, title: str, changes: list[ReportedChange], style: str
         console.print(hanging("", Text(owner, style="bold"), indent=1))
         for change in group:
             impacts = _impacts(change)
-            more = (Text(impacts, style="dim"),) if impacts else ()
+            reached = reached_line(change.reached_through)
+            more = tuple(Text(line, style="dim") for line in (impacts, reached) if line)
             text = Text(f"[{change.tier}] {change.message}")
             console.print(hanging(Text(change.rule, style=style), text, indent=4, more=more))
     console.print()

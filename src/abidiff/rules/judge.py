@@ -54,6 +54,12 @@ class Finding:
     # the rule of PEP 605's exemption (ABI002 provisional, ABI003 deprecated) that lowered a
     # break of this finding to a warning; None when none applies
     exemption: str | None = None
+    # the static inline functions and macros of the headers that reach a layout break (an
+    # extension that uses one is affected though it imports nothing changed)
+    reached_through: tuple[str, ...] = ()
+    # a layout break that changes its record's size: what embeds the record by value
+    # (PyObject_HEAD) or takes its size is affected too
+    resized: bool = False
 
 
 ReportedChange = Finding  # the name the comparison report used
@@ -93,6 +99,8 @@ def classify(change: Change, *, feature_base: str | None = None) -> Finding:
         header=change.header,
         line=change.line,
         exemption=exemption,
+        reached_through=change.reached_through,
+        resized=bool(change.fact("resized", False)),
     )
 
 
