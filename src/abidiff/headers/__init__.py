@@ -230,8 +230,13 @@ def read_headers(
             "level was parsed, so no declaration is tagged limited",
         )
 
+    stable = _stable_names() if tree.extra else frozenset()
+    level_extras = tree.extras_declaring(stable)
+
     def level_job(level: str, detail: bool) -> ParseJob:
-        return replace(base, limited=level, evaluate_macros=False, detail=detail, reach=False)
+        return replace(
+            base, limited=level, evaluate_macros=False, detail=detail, reach=False, extra_headers=level_extras
+        )
 
     # the newest and the oldest level in detail: what only Py_LIMITED_API users see lives
     # on at the newest (3.12's _Py_IncRef) or is kept for the oldest (3.13's PyLong_AsPid
@@ -247,7 +252,7 @@ def read_headers(
             "the macros use was not read (no 'reached through' in comparisons)",
         )
     outside = frozenset(header for header in full.included if header not in tree.reached) - {CONFIG_HEADER}
-    merged = combine(full, limited, outside=outside, stable=_stable_names() if outside else frozenset())
+    merged = combine(full, limited, outside=outside, stable=stable)
     return HeaderData(
         patchlevel=patchlevel,
         target=full.target,

@@ -183,16 +183,17 @@ def _scan(job: ParseJob) -> Scan:
         errors = _errors(tu, first_extra)
         if not errors:
             break
-        if generated is not None:  # an inline body that does not compile here: read without bodies
+        # an extra header that does not parse is left out first (with the bodies or without,
+        # it is not the headers Python.h includes that fail: reach stays)
+        culprits = _culprits(tu, job, errors) if job.extra_headers else None
+        if culprits:
+            job = _without(job, culprits, moved, dropped)
+        elif generated is not None:  # an inline body that does not compile here: read without bodies
             first = errors[0]
             inside = first.path is not None and first.path != MAIN_FILE
             reach_failed = f"{_relative(first.path, job)}:{first.line}: " if inside and first.path else ""
             reach_failed += first.message
             generated, bodies = None, False
-            continue
-        culprits = _culprits(tu, job, errors) if job.extra_headers else None
-        if culprits:
-            job = _without(job, culprits, moved, dropped)
         elif job.pch is not None:  # never let the shortcut decide: parse it in full
             job = replace(job, pch=None)
         else:

@@ -32,6 +32,16 @@ MAX_FILES = 10_000  # files under the include directory; CPython's: ~250 with in
 INTERNAL_DIR = "internal"
 ESSENTIAL = ("Python.h", "patchlevel.h", "pyconfig.h")
 _INCLUDE_RE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\r\n]+)[>"]', re.MULTILINE)
+# names a header may declare, read from its text: a macro, a PyAPI_FUNC/PyAPI_DATA, a struct,
+# union or enum tag with its body, a typedef name (a superset is fine: see extras_declaring)
+_DECLARED_RE = re.compile(
+    rb"^[ \t]*#[ \t]*define[ \t]+(\w+)"
+    rb"|PyAPI_(?:FUNC|DATA)\s*\((?:[^()]|\([^()]*\))*\)\s*(\w+)"
+    rb"|\b(?:struct|union|enum)\s+(\w+)\s*\{"
+    rb"|\}\s*(\w+)\s*;"
+    rb"|\btypedef\b[^;{}]*?\b(\w+)\s*(?:\)\s*\([^;]*)?;",
+    re.MULTILINE,
+)
 
 
 def shown(path: str) -> str:
@@ -65,11 +75,23 @@ class HeaderTree:
     paths: tuple[str, ...]  # their paths, then the configuration directories' headers
     extra: tuple[str, ...]  # headers Python.h does not reach: included after it, in this order
     reached: frozenset[str] = frozenset()  # the headers Python.h may include (every #include)
+    # each extra header: the names it and the headers only it reaches may declare
+    declared: tuple[tuple[str, frozenset[str]], ...] = ()
     left_out: tuple[tuple[str, str], ...] = ()  # (header, why) of headers that could not be read
     total_bytes: int = 0
 
     def warnings(self) -> tuple[str, ...]:
         return tuple(f"{name} was not read: {why}" for name, why in self.left_out)
+
+    def extras_declaring(self, names: frozenset[str]) -> tuple[str, ...]:
+        """The extra headers that may declare one of ``names`` (in their order).
+
+        The limited levels need only these: of a header ``Python.h`` does not include, only
+        what the stable-ABI manifest names is in the limited API (3.11's ``structmember.h``
+        declares ``PyMemberDef``); the others (``py_curses.h``, which includes curses.h)
+        would only cost every level's parse.
+        """
+        return tuple(header for header, declared in self.declared if declared & names)
 
 
 @dataclass(slots=True)
@@ -197,6 +219,7 @@ def read_tree(include_dir: str, config_dirs: tuple[str, ...] = ()) -> HeaderTree
     known = set(walk.names) | set(walk.problems)
     reached = _closure(["Python.h"], {name: _includes(name, text, known) for name, text in walk.texts.items()})
     graph = {name: _includes(name, text, walk.names) for name, text in walk.texts.items()}
+    extra = extra_headers(graph)
     essential = {name: why for name, why in walk.problems.items() if name in reached or name in ESSENTIAL}
     essential.update(config.problems)
     if essential:
@@ -221,11 +244,20 @@ def read_tree(include_dir: str, config_dirs: tuple[str, ...] = ()) -> HeaderTree
         include_dir=include_dir,
         headers=names,
         paths=tuple(walk.names[name] for name in names) + tuple(config.names[name] for name in sorted(config.names)),
-        extra=extra_headers(graph),
+        extra=extra,
         reached=frozenset(reached),
+        declared=tuple((header, _declared(header, graph, walk.texts, reached)) for header in extra),
         left_out=tuple(sorted(walk.problems.items())),
         total_bytes=total,
     )
+
+
+def _declared(header: str, graph: dict[str, set[str]], texts: dict[str, bytes], reached: set[str]) -> frozenset[str]:
+    names: set[str] = set()
+    for name in _closure([header], graph) - reached:
+        for groups in _DECLARED_RE.findall(texts[name]):
+            names.update(group.decode("latin-1") for group in groups if group)
+    return frozenset(names)
 
 
 def public_header_paths(include_dir: str, config_dirs: tuple[str, ...] = ()) -> tuple[str, ...]:
