@@ -96,6 +96,45 @@ def snapshots_of(
     return [item if isinstance(item, Snapshot) else made[id(item)] for item in found]
 
 
+def snapshot_keys(specs: Sequence[str], options: BuildOptions | None = None) -> list[str | None]:
+    """What each build's snapshot is made from, as a digest, found without reading or making
+    the snapshot: its cache key (a local build, a git ref whose ``pyconfig.h`` is known), or a
+    digest of a snapshot file's bytes.  None where it is not known before the snapshot is made,
+    or cannot be found (the caller then makes the snapshots, which says why).  For caches of
+    what is computed from snapshots (``abidiff series``); empty-handed with ``--no-cache``."""
+    from abidiff.errors import AbidiffError
+    from abidiff.sources import gitref
+
+    options = options or BuildOptions()
+    try:
+        cache = _cache(options)
+    except (AbidiffError, OSError):
+        cache = None
+    if cache is None:
+        return [None] * len(specs)
+
+    def key_of(spec: str) -> str | None:
+
+        try:
+            if spec.startswith(gitref.GIT_PREFIX) or (is_git_spec(spec) and not _ref_before_program(spec)):
+                plan = gitref.plan_gitref(spec, options, cache=cache)
+                return None if options.libs else plan.cache_key
+            resolved = resolve(spec)
+            if resolved.kind != SpecKind.SNAPSHOT:
+                return _local_key(resolved, options)
+            if options.libs or resolved.snapshot_path is None:
+                return None
+            with open(resolved.snapshot_path, "rb") as handle:
+                return hashlib.sha256(b"abidiff-snapshot-file\0" + handle.read()).hexdigest()
+        except (AbidiffError, OSError):
+            return None
+
+    if len(specs) > 1:  # interpreters answer their sysconfig probe at the same time
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
+            return list(threads.map(key_of, specs))
+    return [key_of(spec) for spec in specs]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Pending:
     """A build the cache does not hold: everything needed to make its snapshot."""

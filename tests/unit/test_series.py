@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -326,6 +327,39 @@ def test_exit_status_is_the_worst_pair(trees: dict[str, str]) -> None:
     assert status == 4  # ABI902: the label of a2 disagrees; nothing else changed
     assert "3.11.0b2 (released as 3.11.0a2)" in out
     assert run("series", trees["3.11.0a4"], trees["3.11.0b1"], "--format", "json")[0] == 12
+
+
+def test_the_report_round_trips_through_json(report: SeriesReport) -> None:
+    from abidiff import codec
+    from abidiff.report import jsonwriter
+
+    document = json.loads(jsonwriter.dumps(report))
+    del document["schema"], document["schema_version"]
+    assert codec.decode(SeriesReport, document) == report
+
+
+def test_a_second_run_reads_the_report_from_the_cache(trees: dict[str, str], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    builds = [trees[version] for version in ("3.11.0a3", "3.11.0a4", "3.11.0b1")]
+    argv = ["series", *builds, "--feature-base", trees["3.10.0"], "--cache-dir", str(cache), "--format", "json"]
+    first = run(*argv)
+    assert first[0] == 12
+    (stored,) = (cache / "artifacts" / "series").iterdir()
+    shutil.rmtree(cache / "snapshots")  # the report alone answers: no snapshot is read or made
+    assert run(*argv) == first
+    assert not (cache / "snapshots").exists()
+    (stored / "report.json").write_text("{")  # a damaged entry is a miss, replaced by a good one
+    assert run(*argv) == first
+    assert json.loads((stored / "report.json").read_text())["schema"] == "abidiff-series"
+    # another feature base (none), other suppressions: other reports
+    assert run(*argv[:4], "--feature-base", "none", *argv[6:])[0] == 12
+    rules = tmp_path / "suppress.toml"
+    rules.write_text('[[suppress]]\nrule = "ABI902"\nreason = "our labels"\n')
+    with_rules = run(*argv, "--suppressions", str(rules))
+    assert with_rules[1] != first[1] and '"ABI902"' not in with_rules[1]
+    assert len(list((cache / "artifacts" / "series").iterdir())) == 3
+    run(*argv, "--no-cache")
+    assert len(list((cache / "artifacts" / "series").iterdir())) == 3
 
 
 def test_usage_errors(trees: dict[str, str]) -> None:

@@ -13,8 +13,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
+import hashlib
 import itertools
+import json
 import os
+import re
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -24,7 +29,8 @@ from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
-    from abidiff.model import Snapshot
+    from abidiff.cache import SnapshotCache
+    from abidiff.rules import BuildIdentity
     from abidiff.series import SeriesReport
 
 NAME = "series"
@@ -114,10 +120,13 @@ def exit_status(report: SeriesReport) -> int:
 def _early_base(given: str | None, specs: tuple[str, ...], options: BuildOptions | None) -> str | None:
     """The feature base, when it is known before any snapshot is made (so that it is made in
     the same pool): the one given, or for release tags the previous feature release's tag."""
+    from abidiff.builder import is_git_spec
     from abidiff.sources.gitref.tags import release_tag
 
     if given is not None:
         return None if given == NONE else given
+    if not all(is_git_spec(spec) for spec in specs):
+        return None
     last = release_tag(specs[-1].removeprefix("git:"))
     if last is None or last.key[1] == 0:
         return None
@@ -177,17 +186,23 @@ def series_main(
         raise UsageError("a series needs at least two different builds", hint="give two builds or more")
     base_spec = _early_base(feature_base, specs, options)
     wanted = specs + ((base_spec,) if base_spec is not None and base_spec not in specs else ())
-    with _progress(wanted, stderr) as ready:
-        made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
-    snapshots = [made[spec] for spec in specs]
-    if feature_base is None and base_spec is None:  # the default of a comparison of git refs
-        base_spec = default_spec(None, specs, snapshots[-1].build, options)
-        if base_spec is not None:
-            with _progress((base_spec,), stderr) as ready:
-                made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
-    _warn_order(snapshots, stderr)
-    with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
-        report = series(snapshots, entries, feature_base=made.get(base_spec) if base_spec else None, today=today)
+    explicit = feature_base is not None or base_spec is not None
+    key = _report_key(specs, wanted, base_spec, explicit, suppressions, today, options)
+    report = _cached_report(key, options)
+    if report is None:
+        with _progress(wanted, stderr) as ready:
+            made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
+        snapshots = [made[spec] for spec in specs]
+        if not explicit:  # the default of a comparison of git refs
+            base_spec = default_spec(None, specs, snapshots[-1].build, options)
+            if base_spec is not None:
+                with _progress((base_spec,), stderr) as ready:
+                    made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
+        base = made.get(base_spec) if base_spec else None
+        with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
+            report = series(snapshots, entries, feature_base=base, today=today)
+        _store_report(key, report, options)
+    _warn_order(report, stderr)
     rich_text = fmt == "text" and common.to_stdout(output) and stdout.isatty()
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
     if rich_text:
@@ -201,12 +216,125 @@ def series_main(
     return exit_status(report)
 
 
-def _warn_order(snapshots: Sequence[Snapshot], stderr: TextIO) -> None:
+def _warn_order(report: SeriesReport, stderr: TextIO) -> None:
     """A series is judged in the order given: say so when the versions go backwards."""
-    builds = [item.build for item in snapshots]
-    for before, after in itertools.pairwise(builds):
-        if after.hexversion < before.hexversion:
+    for before, after in itertools.pairwise(report.releases):
+        if _order(after.build) < _order(before.build):
             stderr.write(
-                f"abidiff: warning: {after.version} comes after {before.version} in the series: "
+                f"abidiff: warning: {after.name} comes after {before.name} in the series: "
                 "each build is judged against the one given before it\n"
             )
+
+
+_LEVEL_ORDER = {"alpha": 0, "beta": 1, "candidate": 2, "final": 3}
+
+
+def _order(build: BuildIdentity) -> tuple[int, ...]:
+    numbers = [int(part) for part in re.findall(r"\d+", build.version)[:3]]
+    return (*numbers, _LEVEL_ORDER.get(build.release_level, 3), build.release_serial)
+
+
+# -- the cache of series reports ---------------------------------------------------------------
+
+REPORT_KIND = "series"  # artifacts/series/<key>/report.json in the snapshot cache
+_REPORT_FILE = "report.json"
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of abidiff's own code and data: a report made by another abidiff is not reused."""
+    import abidiff
+
+    digest = hashlib.sha256()
+    root = os.path.dirname(os.path.abspath(abidiff.__file__))
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(name for name in subdirs if name != "__pycache__")
+        for name in sorted(files):
+            if name.endswith((".py", ".json")):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def _report_key(
+    specs: tuple[str, ...],
+    wanted: tuple[str, ...],
+    base_spec: str | None,
+    explicit: bool,
+    suppressions: str | None,
+    today: datetime.date | None,
+    options: BuildOptions | None,
+) -> str | None:
+    """The cache key of the series' report, when all it is made from is known before any snapshot
+    is read: each release's snapshot key in order, the feature base's, the suppressions (and the
+    date, which decides their expiry), abidiff's own code.  None: make the report."""
+    from abidiff.builder import is_git_spec, snapshot_keys
+
+    options = options or BuildOptions()
+    if not explicit and all(is_git_spec(spec) for spec in specs):
+        return None  # the default feature base is known only from the last release's snapshot
+    keys = dict(zip(wanted, snapshot_keys(wanted, options), strict=True))
+    if any(value is None for value in keys.values()):
+        return None
+    parts = ["abidiff-series-report", _code_digest(), *(f"release {keys[spec]}" for spec in specs)]
+    parts.append(f"base {keys[base_spec]}" if base_spec is not None else "no base")
+    if suppressions:
+        try:
+            with open(suppressions, "rb") as handle:
+                parts.append(hashlib.sha256(handle.read()).hexdigest())
+        except OSError:
+            return None
+        parts.append((today or datetime.date.today()).isoformat())
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _report_cache(options: BuildOptions | None) -> SnapshotCache | None:
+    from abidiff.cache import SnapshotCache
+    from abidiff.errors import AbidiffError
+
+    options = options or BuildOptions()
+    if not options.use_cache:
+        return None
+    try:
+        return SnapshotCache(options.cache_dir)
+    except (AbidiffError, OSError):
+        return None
+
+
+def _cached_report(key: str | None, options: BuildOptions | None) -> SeriesReport | None:
+    """The report stored under ``key``; None when there is none or it does not load."""
+    from abidiff import codec
+    from abidiff.series import SeriesReport
+
+    cache = _report_cache(options) if key else None
+    found = cache.find_artifact(REPORT_KIND, key) if cache and key else None
+    if found is None:
+        return None
+    try:
+        with open(os.path.join(found, _REPORT_FILE), encoding="utf-8") as handle:
+            document = json.load(handle, parse_int=codec.bounded_int)
+        document.pop("schema", None)
+        document.pop("schema_version", None)
+        report: SeriesReport = codec.decode(SeriesReport, document)
+    except (OSError, ValueError):  # a damaged entry is a miss, and makes way for a good one
+        shutil.rmtree(found, ignore_errors=True)
+        return None
+    return report
+
+
+def _store_report(key: str | None, report: SeriesReport, options: BuildOptions | None) -> None:
+    from abidiff.errors import AbidiffError
+    from abidiff.report import jsonwriter
+
+    cache = _report_cache(options) if key else None
+    if cache is None or key is None:
+        return
+
+    def populate(directory: str) -> None:
+        with open(os.path.join(directory, _REPORT_FILE), "w", encoding="utf-8") as handle:
+            handle.write(jsonwriter.dumps(report))
+
+    with contextlib.suppress(AbidiffError, OSError):  # a cache that cannot be written costs time only
+        cache.artifact_dir(REPORT_KIND, key, populate)
