@@ -22,6 +22,8 @@ def formats() -> tuple[tuple[str, str], ...]:
     from abidiff.rules import ExtReport
 
     return tuple((fmt.name, fmt.help) for fmt in registered(ExtReport))
+
+
 _ABI3_VERSION = re.compile(r"3\.\d{1,3}")
 
 
