@@ -125,7 +125,8 @@ def _tooltip(release: SeriesRelease, words: str) -> str:
 
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 72em; color: #212121; line-height: 1.45; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 72em; color: #212121; }
+body { line-height: 1.45; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 figure { margin: 1em 0; overflow-x: auto; } svg { display: block; }
 table { border-collapse: collapse; margin: 1em 0; }
