@@ -279,7 +279,7 @@ def render_markdown(report: SeriesReport) -> str:
         )
     for index in range(len(report.releases)):
         notes = release_notes(report, index)
-        lines += ["", f"### {notes.title}", ""]
+        lines += ([] if lines[-1] == "" else [""]) + [f"### {notes.title}", ""]
         for severity, line in notes.findings:
             lines += [f"> [!{'CAUTION' if severity == 'break' else 'WARNING'}]", f"> {_cell(line)}", ""]
         lines += [f"> Not comparable: {_cell(problem)}" for problem in notes.problems]
