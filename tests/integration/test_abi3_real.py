@@ -15,8 +15,8 @@ import subprocess
 import pytest
 
 from abidiff.abi3 import audit, choose_manifest
-from abidiff.rules import abi3_report
 from abidiff.model import Snapshot, version_key
+from abidiff.rules import abi3_report
 from abidiff.sources import resolve
 from tests.conftest import ROOT, snapshot_cached
 from tests.integration.test_limited_oracle import _preprocessed, _source

@@ -39,7 +39,8 @@ def test_a_library_for_one_side_only(tmp_path) -> None:  # type: ignore[no-untyp
     if not os.path.isfile(lib):
         pytest.skip(f"{lib} is absent (a static pyenv build)")
     status, document = _run(python, include, "--new-lib", lib)
+    assert status in (0, 4), status  # no break: the same release on both sides
     assert not document["new"]["headers_only"]
     assert [c for c in document["changes"] if c["rule"].startswith("ABI6")] == []
-    status, without = _run(python, include)
+    _status, without = _run(python, include)
     assert without["new"]["headers_only"]

@@ -31,9 +31,9 @@ from abidiff.diff.constants import diff_enums, diff_macros, diff_typedefs
 from abidiff.diff.declarations import diff_functions, diff_variables
 from abidiff.diff.exports import diff_exports
 from abidiff.diff.limited import diff_limited
+from abidiff.diff.reach import attach
 from abidiff.diff.records import changed_layouts, diff_records
 from abidiff.model import ManifestEntry, Snapshot
-from abidiff.diff.reach import attach
 
 
 def _value_key(value: object) -> str:
