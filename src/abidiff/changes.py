@@ -94,6 +94,7 @@ class ChangeKind(StrEnum):
     EXT_BROKEN_BETWEEN = "ext-broken-between"
     EXT_VERSIONED_DLL = "ext-versioned-dll"
     EXT_TAG_MISMATCH = "ext-tag-mismatch"
+    EXT_SOURCE_USES = "ext-source-uses-broken"
     # a release series (``abidiff series``)
     SERIES_BREAK_AFTER_RC = "series-break-after-rc1"
     SERIES_LABEL_MISMATCH = "series-label-mismatch"
@@ -144,6 +145,17 @@ Value = Declaration | Export | int | str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Place:
+    """A place of an extension's source that uses a changed entity; ``via``: the static
+    inline function or macro of the headers that leads there (None: used directly)."""
+
+    file: str
+    line: int
+    column: int
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
     """One change, at the entity where it happened.
 
@@ -173,6 +185,7 @@ class Change:
     line: int | None = None
     base: Base | None = None  # set by :func:`abidiff.diff.base.mark` when a feature base is given
     reached_through: tuple[str, ...] = ()
+    places: tuple[Place, ...] = ()  # ``abidiff ext --source``: where the extension uses it
 
     def fact(self, name: str, default: Any = None) -> Any:
         for key, value in self.facts:

@@ -7,11 +7,16 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
 from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.changes import Change
+    from abidiff.ext_source import Headers, SourceAudit
+    from abidiff.rules import Report
 
 NAME = "ext"
 
@@ -56,7 +61,23 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         "breaks between two builds touch it.",
         parents=parents,
     )
-    parser.add_argument("path", metavar="EXT_OR_WHEEL", help="an extension module or a wheel")
+    parser.add_argument(
+        "path", metavar="EXT_OR_WHEEL", nargs="?", help="an extension module or a wheel (optional with --source)"
+    )
+    parser.add_argument(
+        "--source",
+        nargs="+",
+        metavar="PATH",
+        help="the extension's own sources (C/C++ files, a directory, a compile_commands.json or an sdist), "
+        "parsed against OLD's headers: every place that uses an entity broken between OLD and NEW "
+        "(needs --between or --report)",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        dest="comparison",
+        help="instead of --between: a comparison written by 'abidiff OLD NEW --format json'",
+    )
     parser.add_argument("--against", metavar="BUILD", help="the build it must load into")
     parser.add_argument(
         "--between", nargs=2, metavar=("OLD", "NEW"), help="the builds whose ABI breaks to check it against"
@@ -78,6 +99,8 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return ext_main(
         args.path,
+        source=tuple(args.source or ()),
+        comparison=args.comparison,
         against=args.against,
         between=(args.between[0], args.between[1]) if args.between else None,
         abi3=args.abi3,
@@ -94,8 +117,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def ext_main(
-    path: str,
+    path: str | None,
     *,
+    source: tuple[str, ...] = (),
+    comparison: str | None = None,
     against: str | None = None,
     between: tuple[str, str] | None = None,
     abi3: str | None = None,
@@ -118,17 +143,20 @@ def ext_main(
     names = [name for name, _help in formats()]
     if fmt not in names:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
+    _check_inputs(path, source, between, comparison)
     if abi3 is not None:
         abi3_version(abi3)
     from abidiff.builder import snapshots_of
-    from abidiff.ext import check_between, check_build, examine_input, shipped_truth, snapshot_truth
+    from abidiff.ext import Examined, check_between, check_build, examine_input, shipped_truth, snapshot_truth
+    from abidiff.ext_source import origin_spec
     from abidiff.report.console import progress
     from abidiff.report.registry import render
     from abidiff.rules import compare, ext_report
     from abidiff.rules.reports import importer_breaks
 
     inputs = common.refuse_output_clash(
-        output, (path, against, suppressions, *(between or ()), *common.build_inputs(options))
+        output,
+        (path, against, suppressions, comparison, *source, *(between or ()), *common.build_inputs(options)),
     )
     entries = common.load_suppressions(suppressions)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
@@ -138,19 +166,123 @@ def ext_main(
             snapshots = snapshots_of(specs, options)
     snapshot = snapshots.pop(0) if against is not None else None
     truth = snapshot_truth(snapshot) if snapshot is not None else shipped_truth()
-    examined = examine_input(path, truth, abi3)
+    examined = examine_input(path, truth, abi3) if path is not None else Examined(wheel=None, extensions=(), changes=())
     changes = list(examined.changes)
     if snapshot is not None:
         changes += check_build(examined.extensions, snapshot, truth)
     pair = None
+    compared = None
     if between is not None:
         pair = (snapshots[0], snapshots[1])
-        breaks = importer_breaks(compare(pair[0], pair[1]))
-        changes += check_between(examined.extensions, breaks, pair[0].build.version, pair[1].build.version, truth)
+        compared = compare(pair[0], pair[1])
+    elif comparison is not None:
+        compared = load_comparison(comparison)
+    audit = None
+    if compared is not None:
+        breaks = importer_breaks(compared)
+        changes += check_between(examined.extensions, breaks, compared.old.version, compared.new.version, truth)
+        if source:
+            abi3_tag = next((result.abi3_version for result in examined.extensions if result.abi3), None)
+            spec = between[0] if between is not None else origin_spec(compared.old.origin)
+            found, audit = source_findings(source, compared, spec, options, abi3_tag, stderr)
+            changes += found
     report = ext_report(
-        path, examined, changes, truth_source=truth.source, build=snapshot, between=pair, suppressions=entries
+        path if path is not None else " ".join(source),
+        examined,
+        changes,
+        truth_source=truth.source,
+        build=snapshot,
+        between=pair,
+        suppressions=entries,
+        compared=None if compared is None else (compared.old, compared.new),
+        source=audit,
     )
     common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
     text = render(report, fmt, verbose=verbose, max_chars=max_chars, full_report=full_report)
     common.write_report(text, output, stdout, inputs=inputs)
     return common.findings_status(report.changes)
+
+
+def _check_inputs(
+    path: str | None, source: tuple[str, ...], between: tuple[str, str] | None, comparison: str | None
+) -> None:
+    if path is None and not source:
+        raise UsageError("give an extension module or a wheel, or its sources with --source PATH...")
+    if between is not None and comparison is not None:
+        raise UsageError("give either --between OLD NEW or --report FILE, not both")
+    if source and between is None and comparison is None:
+        raise UsageError(
+            "--source needs the breaks to look for: --between OLD NEW, or --report FILE",
+            hint="abidiff ext --source src/ --between python3.12 python3.13",
+        )
+
+
+def load_comparison(path: str) -> Report:
+    """A comparison report written by ``abidiff OLD NEW --format json``."""
+    import json
+
+    from abidiff import codec
+    from abidiff.errors import InputError
+    from abidiff.report.jsonwriter import envelope_of
+    from abidiff.rules import Report
+
+    envelope = envelope_of(Report)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle, parse_int=codec.bounded_int)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the comparison {path}: {exc}", hint=_REPORT_HINT) from exc
+    if not isinstance(document, dict) or document.get("schema") != envelope.name:
+        raise InputError(f'{path} is not a comparison report (no "schema": "{envelope.name}")', hint=_REPORT_HINT)
+    if document.get("schema_version") != envelope.version:
+        raise InputError(
+            f"{path}: comparison schema version {document.get('schema_version')!r} is not supported: this abidiff "
+            f"reads version {envelope.version}",
+            hint=_REPORT_HINT,
+        )
+    body = {key: value for key, value in document.items() if key not in ("schema", "schema_version")}
+    try:
+        report: Report = codec.decode(Report, body, "$")
+    except codec.DecodeError as exc:
+        raise InputError(f"{path} is a malformed comparison report: {exc}", hint=_REPORT_HINT) from exc
+    return report
+
+
+_REPORT_HINT = "write it with this abidiff: abidiff OLD NEW --format json -o FILE"
+
+
+def source_findings(
+    source: tuple[str, ...],
+    compared: Report,
+    old_spec: str | None,
+    options: BuildOptions | None,
+    abi3_tag: str | None,
+    stderr: TextIO,
+) -> tuple[list[Change], SourceAudit]:
+    """ABI817 of ``--source``: its files parsed against OLD's headers (those of ``old_spec``,
+    unless a compile_commands.json gives the flags)."""
+    from abidiff.ext_source import read_sources, source_changes
+    from abidiff.report.console import progress
+    from abidiff.rules.reports import source_breaks
+    from abidiff.sourcetree import source_tree
+
+    with source_tree(source, abi3_version=abi3_tag) as tree:
+        headers = None if tree.from_compile_commands else old_headers(old_spec, options)
+        with progress(f"parsing {len(tree.units)} source file{'s' if len(tree.units) != 1 else ''}"):
+            units, audit = read_sources(tree, headers)
+        return source_changes(units, source_breaks(compared), tree.roots), audit
+
+
+def old_headers(spec: str | None, options: BuildOptions | None) -> Headers:
+    """OLD's include directories, to parse the sources against."""
+    from abidiff.errors import InputError
+    from abidiff.ext_source import Headers
+    from abidiff.sources import resolve
+
+    hint = "give the extension's compile_commands.json with --source (its flags say which headers)"
+    if spec is None:
+        raise InputError("the comparison's OLD build is not on this machine (a git ref or a snapshot)", hint=hint)
+    resolved = resolve(spec)
+    if resolved.include_dir is None:
+        raise InputError(f"OLD ({spec}) has no headers to parse the sources against", hint=hint)
+    return Headers(include_dir=resolved.include_dir, config_dirs=resolved.config_dirs)

@@ -198,13 +198,17 @@ class Reader:
         self.record_type = types.RECORD
         self._fields: dict[int, FieldRef | None] = {}
         self._records: dict[str, str | None] = {}
+        self.decls: dict[str, Any] = {}  # Record.name -> a declaration of it seen here
 
     # -- names ----------------------------------------------------------------------------
 
     def record_name(self, decl: Any) -> str | None:
         """``Record.name`` of a record declaration (None for an anonymous one)."""
         name = clean_spelling(decl.type.spelling)
-        return None if "(anonymous)" in name else name
+        if "(anonymous)" in name:
+            return None
+        self.decls.setdefault(name, decl)
+        return name
 
     def record_of(self, ctype: Any) -> str | None:
         """The record a value of ``ctype`` is (through arrays), or None."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from abidiff.report.markdown import code, escape, fit, sections_of, suppression_lines
+from abidiff.report.reach import place_lines
 from abidiff.report.registry import register
 from abidiff.report.words import counted as _counted
 from abidiff.rules import BuildIdentity, Finding, Severity
@@ -101,6 +102,10 @@ def abi3_markdown(report: Abi3Report, *, max_chars: int | None = None, full_repo
 def _ext_headline(report: ExtReport) -> str:
     count = len(report.extensions)
     modules = f"{count} extension module{'s' if count != 1 else ''} audited"
+    if report.source is not None:  # --source: the files parsed (and the modules, if any)
+        files = len(report.source.files)
+        parsed = f"{files} source file{'s' if files != 1 else ''} parsed"
+        modules = f"{modules}, {parsed}" if count else parsed
     return f"{report.input}: {modules}; {tally(report.severity_counts)}"
 
 
@@ -126,7 +131,11 @@ def ext_text(report: ExtReport, *, verbose: bool = False) -> str:
                 lines.append(f"  {symbol.name:<40} {stable}{' (abi_only)' if symbol.abi_only else ''}{where}")
     if report.changes:
         lines.append("")
-        lines += [_finding_text(item, modules=True) for item in report.changes]
+        for item in report.changes:
+            lines.append(_finding_text(item, modules=True))
+            lines += [f"    {line}" for line in place_lines(item.places, verbose=verbose)]
+    if report.advice:
+        lines += ["", *report.advice]
     suppressions = _suppressions(report.suppressed, report.suppression_warnings)
     if suppressions:
         lines += ["", *suppressions]
@@ -137,7 +146,8 @@ def ext_text(report: ExtReport, *, verbose: bool = False) -> str:
 
 def _ext_finding_line(item: Finding) -> str:
     modules = f" ({', '.join(code(path) for path in item.impacts)})" if item.impacts else ""
-    return f"- **{item.rule}** {code(item.entity)}: {escape(item.message)}{modules}"
+    places = "".join(f"\n  - {code(line)}" for line in place_lines(item.places))
+    return f"- **{item.rule}** {code(item.entity)}: {escape(item.message)}{modules}{places}"
 
 
 def _imports_markdown(report: ExtReport) -> list[str]:
@@ -164,6 +174,7 @@ def ext_markdown(
     head = [f"## abidiff ext: {escape(report.input)}", "", f"{escape(_ext_headline(report))}.", ""]
     head += [f"- {escape(line)}" for line in report.summary]
     head.append("")
+    head += [*(f"> {escape(line)}" for line in report.advice), ""] if report.advice else []
     if not report.changes:
         head += ["No findings.", ""]
     tail = suppression_lines(report.suppressed, report.suppression_warnings)

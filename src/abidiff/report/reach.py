@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from abidiff.changes import Place
+
 MAX_REACHED_SHOWN = 6
 
 
@@ -36,3 +38,22 @@ def news_clause(reached: Sequence[str], limit: int = 4) -> str:
     listed = ", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else shown[0]
     tail = f" (or one of {more} other helpers)" if more > 0 else ""
     return f"; every extension that uses {listed}{tail} is affected"
+
+
+MAX_PLACES_SHOWN = 10
+
+
+def place_text(place: Place) -> str:
+    """``objects.c:19:13 (via Py_TYPE)``."""
+    via = f" (via {place.via})" if place.via else ""
+    return f"{place.file}:{place.line}:{place.column}{via}"
+
+
+def place_lines(places: Sequence[Place], *, verbose: bool = False) -> list[str]:
+    """The places of an ``ext --source`` finding, cut to :data:`MAX_PLACES_SHOWN` unless
+    ``verbose`` (the JSON lists them all)."""
+    shown = list(places) if verbose else list(places[:MAX_PLACES_SHOWN])
+    lines = [place_text(place) for place in shown]
+    if len(places) > len(shown):
+        lines.append(f"and {len(places) - len(shown)} more places (--verbose or --format json lists them)")
+    return lines

@@ -384,6 +384,13 @@ def _tag_mismatch(change: Change) -> Sides:
     return Sides(", ".join(change.fact("filename_tags", ())), ", ".join(change.fact("metadata_tags", ())))
 
 
+def _source_uses(change: Change) -> Sides:
+    """ABI817: how many places, and the comparison's finding that makes the entity broken."""
+    count = len(change.places)
+    places = f"{count} place{'s' if count != 1 else ''}"
+    return Sides(None, None, f"{places}; {change.fact('cause_rule')} {change.fact('cause')}")
+
+
 _LABELS = {"alpha": "an alpha", "beta": "a beta", "candidate": "a release candidate", "final": "a final release"}
 
 
@@ -409,6 +416,7 @@ _AUDIT_DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.EXT_BROKEN_BETWEEN: _detail_from("{cause_rule} {cause}"),
     ChangeKind.EXT_VERSIONED_DLL: _detail_from("{library}"),
     ChangeKind.EXT_TAG_MISMATCH: _tag_mismatch,
+    ChangeKind.EXT_SOURCE_USES: _source_uses,
     ChangeKind.SERIES_BREAK_AFTER_RC: _series,
     ChangeKind.SERIES_LABEL_MISMATCH: _series,
 }

@@ -8,7 +8,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from abidiff.changes import Base, Change, ChangeKind, EntityKind
+from abidiff.changes import Base, Change, ChangeKind, EntityKind, Place
 from abidiff.model import Build, Tier
 from abidiff.model import StrEnum as _StrEnum
 from abidiff.rules.catalogue import RULE_BY_KIND, SEVERITY_ORDER, Severity
@@ -60,6 +60,8 @@ class Finding:
     # a layout break that changes its record's size: what embeds the record by value
     # (PyObject_HEAD) or takes its size is affected too
     resized: bool = False
+    # ``abidiff ext --source``: the places of the extension's source that use the entity
+    places: tuple[Place, ...] = ()
 
 
 ReportedChange = Finding  # the name the comparison report used
@@ -101,6 +103,7 @@ def classify(change: Change, *, feature_base: str | None = None) -> Finding:
         exemption=exemption,
         reached_through=change.reached_through,
         resized=bool(change.fact("resized", False)),
+        places=change.places,
     )
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from abidiff.abi3 import NOTE_INVISIBLE, Abi3Audit, LevelSurface, SurfaceItem
 from abidiff.changes import Change, Diff
 from abidiff.ext import Examined, ExtensionResult, WheelTags
-from abidiff.model import Build, ManifestEntry, Snapshot
-from abidiff.rules.catalogue import RULE_BY_ID, Severity
+from abidiff.ext_source import Broken, Cause, SourceAudit
+from abidiff.model import ManifestEntry, Snapshot
+from abidiff.rules.catalogue import RULE_BY_ID, Profile, Severity
 from abidiff.rules.describe import sides
 from abidiff.rules.judge import (
     BuildIdentity,
@@ -128,6 +129,44 @@ def compare(
     )
 
 
+_LAYOUT_RULES = frozenset({"ABI101", "ABI102", "ABI103", "ABI105", "ABI106", "ABI107", "ABI109"})
+
+
+def source_breaks(report: Report) -> Broken:
+    """What breaks code compiled against OLD (``abidiff ext --source``): the findings of ABI
+    rules (and those that break importers) that are breaks or warnings."""
+    found = Broken()
+    for item in report.changes:
+        rule = RULE_BY_ID[item.rule]
+        if item.severity not in (Severity.BREAK, Severity.WARNING):
+            continue
+        if not (rule.profile == Profile.ABI or rule.breaks_importers):
+            continue
+        cause = Cause(
+            entity=item.entity,
+            entity_kind=item.entity_kind,
+            tier=item.tier,
+            rule=item.rule,
+            message=item.message,
+            header=item.header,
+            line=item.line,
+            reached_through=item.reached_through,
+        )
+        for helper in item.reached_through:
+            found.helpers.setdefault(helper, []).append(cause)
+        if item.rule in _LAYOUT_RULES:
+            record, _, path = item.entity.partition(".")
+            found.layout.setdefault(record, []).append(cause)
+            if item.resized:
+                found.resized.setdefault(record, []).append(cause)
+            for moved in (path, *item.shifted):
+                if moved:
+                    found.fields.setdefault((record, moved), []).append(cause)
+        elif str(item.entity_kind) in ("function", "data", "macro", "symbol", "enumerator"):
+            found.names.setdefault(item.entity, []).append(cause)
+    return found
+
+
 def importer_breaks(report: Report) -> Mapping[str, Sequence[tuple[str, str]]]:
     """Entity name -> (rule id, message) of each change that breaks binaries importing it."""
     found: dict[str, list[tuple[str, str]]] = {}
@@ -204,6 +243,9 @@ class ExtReport:
     summary: tuple[str, ...]
     notes: tuple[str, ...]
     changes: tuple[Finding, ...]
+    # ``--source``: what was parsed (None without it); what to do when affected (PEP 605)
+    source: SourceAudit | None = None
+    advice: tuple[str, ...] = ()
 
 
 def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -220,7 +262,10 @@ def merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def _summary(
-    results: Sequence[ExtensionResult], between: tuple[Build, Build] | None, affected: bool | None
+    results: Sequence[ExtensionResult],
+    between: tuple[BuildIdentity, BuildIdentity] | None,
+    affected: bool | None,
+    source: SourceAudit | None = None,
 ) -> tuple[str, ...]:
     lines = []
     for result in results:
@@ -230,10 +275,27 @@ def _summary(
             tag = "full ABI (not abi3)"
         needs = f"; its stable imports need {result.requires}+" if result.requires else ""
         lines.append(f"{result.path}: {tag}, {len(result.imports)} CPython imports{needs}")
+    if source is not None:
+        count = len(source.files)
+        limited = f"; Py_LIMITED_API={source.limited_api}" if source.limited_api else ""
+        limited += f" (from {source.limited_from})" if source.limited_from else ""
+        lines.append(f"sources: {count} file{'s' if count != 1 else ''} parsed with {source.flags}{limited}")
+        lines += [f"source that did not parse cleanly: {error}" for error in source.errors]
     if between is not None:
         old, new = between
         verdict = "is" if affected else "is not"
         lines.append(f"This extension {verdict} affected by the ABI breaks between {old.version} and {new.version}.")
+    return tuple(lines)
+
+
+def advice(new: BuildIdentity) -> tuple[str, ...]:
+    """PEP 605's advice to an affected project: rebuild against NEW; after an alpha, the
+    Python-Requires line that keeps the alpha's users off the old binaries."""
+    lines = [f"Rebuild the extension against {new.version} and publish the rebuild (PEP 605)."]
+    if new.release_level == "alpha":
+        from abidiff.series import python_requires
+
+        lines.append(f"Until then, declare: {python_requires(new.version, new.release_serial)}")
     return tuple(lines)
 
 
@@ -247,25 +309,32 @@ def ext_report(
     between: tuple[Snapshot, Snapshot] | None,
     suppressions: Iterable[object] = (),
     today: datetime.date | None = None,
+    compared: tuple[BuildIdentity, BuildIdentity] | None = None,
+    source: SourceAudit | None = None,
 ) -> ExtReport:
+    """The report of ``abidiff ext``; ``compared``: the builds of a comparison report given
+    instead of ``between`` (``--report``); ``source``: what ``--source`` parsed."""
     judged = judge((classify(change) for change in changes), suppressions, today=today)
     findings = merge(judged.kept)
-    affected = None if between is None else any(item.rule == "ABI814" for item in findings)
+    if between is not None:
+        compared = tuple(identity(s.build, headers_only=not s.binaries) for s in between)  # type: ignore[assignment]
+    affected = None if compared is None else any(item.rule in ("ABI814", "ABI817") for item in findings)
     counts, severity_counts = tally(findings)
-    pair = None if between is None else (between[0].build, between[1].build)
     return ExtReport(
         input=path,
         wheel=examined.wheel,
         stable_abi_source=truth_source,
         build=None if build is None else identity(build.build, headers_only=not build.binaries),
-        between=() if between is None else tuple(identity(s.build, headers_only=not s.binaries) for s in between),
+        between=() if compared is None else compared,
         affected=affected,
         extensions=tuple(sorted(examined.extensions, key=lambda result: result.path)),
         counts=counts,
         severity_counts=severity_counts,
         suppressed=judged.suppressed,
         suppression_warnings=judged.suppression_warnings,
-        summary=_summary(examined.extensions, pair, affected),
-        notes=(NOTE_INVISIBLE,),
+        summary=_summary(examined.extensions, compared, affected, source),
+        notes=() if source is not None else (f"{NOTE_INVISIBLE}; --source reads it from the extension's own sources",),
         changes=findings,
+        source=source,
+        advice=advice(compared[1]) if affected and compared is not None else (),
     )
