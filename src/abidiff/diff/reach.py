@@ -32,6 +32,23 @@ LAYOUT_KINDS = frozenset(
         ChangeKind.RECORD_BECAME_OPAQUE,
     }
 )
+# the changes of a function, data or macro that code compiled against OLD holds: reached
+# through the helpers that call, name or expand it
+NAME_KINDS = frozenset(
+    {
+        ChangeKind.FUNCTION_REMOVED,
+        ChangeKind.FUNCTION_RETURN_CHANGED,
+        ChangeKind.FUNCTION_PARAM_TYPE_CHANGED,
+        ChangeKind.FUNCTION_PARAM_COUNT_CHANGED,
+        ChangeKind.FUNCTION_VARIADIC_CHANGED,
+        ChangeKind.FUNCTION_INLINED_UNEXPORTED,
+        ChangeKind.VARIABLE_TYPE_CHANGED,
+        ChangeKind.VARIABLE_REMOVED,
+        ChangeKind.MACRO_VALUE_CHANGED,
+        ChangeKind.EXPORT_REMOVED,
+        ChangeKind.EXPORT_SIZE_CHANGED,
+    }
+)
 RESIZED_FACT = "resized"  # a Change fact: the record of a layout change changed size
 
 
@@ -192,15 +209,31 @@ def reached_through(change: Change, old: Graph, new: Graph) -> tuple[str, ...]:
     return tuple(sorted(ranks, key=lambda name: (ranks[name], name.startswith("_"), -used[name], name)))
 
 
+def name_reached_through(name: str, old: Graph, new: Graph) -> tuple[str, ...]:
+    """The helpers of OLD and NEW that call, name or expand ``name`` (a function, data or
+    macro), directly or through others: nearest first."""
+    depth: dict[str, int] = {}
+    for graph in (old, new):
+        for user, level in graph.reached((), known=(name,)).items():
+            if user != name:
+                depth[user] = min(level, depth.get(user, level))
+    return tuple(sorted(depth, key=lambda user: (depth[user], user.startswith("_"), user)))
+
+
 def attach(changes: Iterable[Change], old: Snapshot, new: Snapshot) -> list[Change]:
     """``changes`` with ``reached_through`` set on each layout change (and the fact
-    :data:`RESIZED_FACT` when its record changed size)."""
+    :data:`RESIZED_FACT` when its record changed size) and on each change of a function,
+    data or macro that helpers of the headers use."""
     items = list(changes)
-    if not any(change.kind in LAYOUT_KINDS for change in items):
+    if not any(change.kind in LAYOUT_KINDS or change.kind in NAME_KINDS for change in items):
         return items
     before, after = Graph(old), Graph(new)
     out = []
     for change in items:
+        if change.kind in NAME_KINDS:
+            reached = name_reached_through(change.entity, before, after)
+            out.append(replace(change, reached_through=reached) if reached else change)
+            continue
         if change.kind not in LAYOUT_KINDS:
             out.append(change)
             continue

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Download the real third-party sdists whose hand-written C extension
+``tests/integration/test_ext_source_real.py`` reads with ``abidiff ext --source``.
+
+    python scripts/fetch_sdists.py [--dest DIR]     # prints the path of each sdist
+
+Each sdist is fetched with ``pip download --no-deps --no-binary=:all: PKG==VERSION`` into
+``DIR`` (default ``fixtures/build/sdists``, or ``$ABIDIFF_SDIST_CACHE``); an sdist already
+there is not fetched again.  Needs the network the first time; the tests skip with a reason
+when an sdist is absent and cannot be fetched.  ``pip download`` of an sdist only downloads
+it (with ``--no-build-isolation`` nothing is installed or run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DEST = Path(os.environ.get("ABIDIFF_SDIST_CACHE", ROOT / "fixtures" / "build" / "sdists"))
+# (requirement, glob of the sdist it gives, the C file of the extension in it): small, real,
+# plain C written by hand (MarkupSafe's _speedups.c: PyUnicode_* macros, Py_INCREF, a module def)
+SDISTS = (("markupsafe==2.1.5", "MarkupSafe-2.1.5.tar.gz", "src/markupsafe/_speedups.c"),)
+
+
+class FetchError(RuntimeError):
+    """pip could not download an sdist (offline, or the index refused)."""
+
+
+def fetch(requirement: str, pattern: str, dest: Path = DEFAULT_DEST) -> Path:
+    """The sdist of ``requirement``, downloaded into ``dest`` unless already there."""
+    found = sorted(glob.glob(str(dest / pattern), recursive=False)) or sorted(
+        glob.glob(str(dest / pattern.lower()))
+    )
+    if found:
+        return Path(found[0])
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary=:all:",
+        "--no-build-isolation",
+        "--dest",
+        str(dest),
+        "--quiet",
+        requirement,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    found = sorted(glob.glob(str(dest / pattern))) or sorted(glob.glob(str(dest / pattern.lower())))
+    if result.returncode != 0 or not found:
+        raise FetchError(f"pip download {requirement} failed: {result.stderr.strip()[-500:] or 'no sdist matched'}")
+    return Path(found[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="cache directory")
+    args = parser.parse_args()
+    status = 0
+    for requirement, pattern, _source in SDISTS:
+        try:
+            print(fetch(requirement, pattern, args.dest))
+        except (FetchError, subprocess.TimeoutExpired) as exc:
+            print(f"fetch_sdists: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
