@@ -242,7 +242,8 @@ _REPORT_FILE = "report.json"
 
 @functools.cache
 def _code_digest() -> str:
-    """A digest of abidiff's own code and data: a report made by another abidiff is not reused."""
+    """A digest of abidiff's own files (code, the rule catalogue, shipped data): a report made by
+    another abidiff is not reused."""
     import abidiff
 
     digest = hashlib.sha256()
@@ -250,7 +251,7 @@ def _code_digest() -> str:
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = sorted(name for name in subdirs if name != "__pycache__")
         for name in sorted(files):
-            if name.endswith((".py", ".json")):
+            if not name.endswith((".pyc", ".pyo")):  # code, the rule catalogue, shipped data
                 path = os.path.join(directory, name)
                 digest.update(os.path.relpath(path, root).encode() + b"\0")
                 with open(path, "rb") as handle:
