@@ -62,11 +62,9 @@ def _added(path: Path) -> dict:  # type: ignore[type-arg]
     return finding  # type: ignore[no-any-return]
 
 
-def _ext(*source: str, comparison: Path, **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _ext(*source: str, comparison: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
-    status = ext_main(
-        None, source=source, comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO(), **options
-    )  # type: ignore[arg-type]
+    status = ext_main(None, source=source, comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO())
     return status, json.loads(out.getvalue())
 
 
