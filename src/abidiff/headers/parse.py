@@ -49,9 +49,9 @@ def _errors(tu: Any, first_extra: int) -> list[_Error]:
     return found
 
 
-def _shown(error: _Error, job: ParseJob) -> str:
-    """``object.h:12: message``: a header of the tree by its relative name, other files by
-    their path (never a temporary directory's path in a snapshot warning: see _why)."""
+def _shown(error: _Error) -> str:
+    """``/path/object.h:12: message``, for an error message (a snapshot warning never holds
+    a path: see _why)."""
     if error.path is None:
         return f"<command line>: {error.message}"
     return f"{error.path}:{error.line}: {error.message}"
@@ -200,7 +200,7 @@ def _scan(job: ParseJob) -> Scan:
             break
     if errors:
         level = f"Py_LIMITED_API={job.limited}" if job.limited else "the full API"
-        shown = [_shown(error, job) for error in errors[:_MAX_ERRORS_SHOWN]]
+        shown = [_shown(error) for error in errors[:_MAX_ERRORS_SHOWN]]
         raise HeaderParseError(
             f"the headers in {job.include_dir} do not parse ({level}): {shown[0]}",
             details=tuple(shown[1:]),
