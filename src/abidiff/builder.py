@@ -283,6 +283,12 @@ def is_git_spec(spec: str) -> bool:
     return not os.path.lexists(os.path.expanduser(spec)) and (os.sep in spec or shutil.which(spec) is None)
 
 
+def names_git_ref(spec: str) -> bool:
+    """Whether ``spec`` is read as a git ref (``git:REF``, a ref-like word that is no path,
+    even when a program of that name is on PATH, as ``HEAD``)."""
+    return is_git_spec(spec) or _ref_before_program(spec)
+
+
 def _ref_before_program(spec: str) -> bool:
     """A word with the syntax of a ref that is also a program on PATH (``HEAD`` is one where
     libwww-perl is installed): tried as a git ref first, as docs/git-refs.md says."""

@@ -63,9 +63,9 @@ def default_spec(given: str | None, specs: tuple[str, ...], new: Build, options:
     is a git ref, the previous feature release's tag if the repository has it."""
     if given is not None:
         return None if given == NONE else given
-    from abidiff.builder import is_git_spec
+    from abidiff.builder import names_git_ref
 
-    if not specs or not all(is_git_spec(spec) for spec in specs):
+    if not specs or not all(names_git_ref(spec) for spec in specs):
         return None
     tag = previous_feature_tag(new)
     if tag is None or not has_tag(tag, options.repo if options else None):
