@@ -13,8 +13,8 @@ bodies): no second parse.
   the macros expanded inside the body (the preprocessor's record, by line).
 - **Function-like macros**: a use of each is generated and parsed with the headers, after
   them (lines of the main file, like the macro evaluations of :mod:`abidiff.headers.macros`):
-  ``static void __abidiff_rN_0(void) { NAME(0, 0); }``, and where that does not compile
-  (the macro takes the address of an argument, or assigns it)
+  ``static void __abidiff_rN_0(void) { NAME(0, 0); }``, and for a macro whose text assigns
+  or takes an address (``Py_CLEAR``), in case that does not compile,
   ``static void __abidiff_rN_1(void) { void *__abidiff_p = 0; NAME(__abidiff_p, __abidiff_p); }``.
   The AST of the first that compiles is read as a body is.  A macro whose two uses both fail
   (it takes a type or a member name, expands to a declaration or an initializer:
@@ -65,6 +65,7 @@ class Probe:
     name: str
     arity: int | None
     generated: bool = True
+    lvalues: bool = False  # its text assigns or takes an address: a use of lvalues may be needed
     names: frozenset[str] = frozenset()
     members: frozenset[str] = frozenset()
     sized: frozenset[str] = frozenset()
@@ -87,6 +88,8 @@ class Plan:
             zeros = ", ".join(["0"] * probe.arity)
             pointers = ", ".join([_POINTER] * probe.arity)
             out.append(f"static void {REACH_PREFIX}{index}_0(void) {{ {probe.name}({zeros}); }}")
+            if not probe.lvalues:
+                continue
             pointer = f"void *{_POINTER} = 0;"
             out.append(f"static void {REACH_PREFIX}{index}_1(void) {{ {pointer} {probe.name}({pointers}); }}")
         return out
@@ -103,6 +106,7 @@ def _arity(names: list[str]) -> int:
 
 _CLOSING = {")": "(", "]": "[", "}": "{"}
 _STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+_LVALUE_RE = re.compile(r"(?<![=!<>])=(?!=)|\+\+|--|&\s*\(|\b_Py_TYPEOF\b|\b__typeof__\b")
 _WORD_RE = re.compile(r"(->|\.|sizeof\s*\()?\s*\b([A-Za-z_]\w*)")
 
 
@@ -134,12 +138,14 @@ def _probe(name: str, arity: int | None, params: list[str], body: str, known: Pr
             if before.startswith("sizeof"):
                 sized.add(word)
     generated = _balanced(text) and (arity is not None or bool(_MEMBER_DECLARATION_RE.search(text)))
+    lvalues = bool(_LVALUE_RE.search(text))
     if known is not None:
+        lvalues = lvalues or known.lvalues
         names |= known.names
         members |= known.members
         sized |= known.sized
         generated = generated and known.generated
-    return Probe(name, arity, generated, frozenset(names), frozenset(members), frozenset(sized))
+    return Probe(name, arity, generated, lvalues, frozenset(names), frozenset(members), frozenset(sized))
 
 
 def plan(job: ParseJob) -> Plan:
@@ -349,31 +355,22 @@ def collect(tu: Any, extractor: Extractor, result: Scan, generated: Plan, first_
     kinds = ci.CursorKind
     reader = Reader(tu)
     failed = _error_lines(tu, first_line)
-    wanted = frozenset(kind.value for kind in (kinds.FUNCTION_DECL, kinds.STRUCT_DECL, kinds.MACRO_DEFINITION))
-    probed = {probe.name for probe in generated.probes}
-    macros: dict[str, tuple[Any, str, int]] = {}  # name -> (definition, header, line)
+    wanted = frozenset(kind.value for kind in (kinds.FUNCTION_DECL, kinds.STRUCT_DECL))
     inline: list[tuple[Any, str, int]] = []
     probes: dict[str, Any] = {}  # generated name -> its cursor (those whose line has no error)
+    function_decl = kinds.FUNCTION_DECL.value
     for cursor in top_level(tu, wanted):
-        kind = cursor._kind_id
+        if not cursor.is_definition():
+            continue
         name = cursor.spelling
-        if kind == kinds.MACRO_DEFINITION.value:
-            if name not in probed:
-                continue
-        elif name.startswith((REACH_PREFIX, EMBED_PREFIX)):
+        if name.startswith((REACH_PREFIX, EMBED_PREFIX)):
             _key, _handle, line, _column = clangext.file_of(cursor)
-            if line not in failed and cursor.is_definition():
+            if line not in failed:
                 probes[name] = cursor
-            continue
-        elif kind != kinds.FUNCTION_DECL.value or not cursor.is_definition():
-            continue
-        header, line, _column = extractor.header_of(cursor)
-        if header is None:
-            continue
-        if kind == kinds.MACRO_DEFINITION.value:
-            macros[name] = (cursor, header, line)
-        else:
-            inline.append((cursor, header, line))
+        elif cursor._kind_id == function_decl:
+            header, line, _column = extractor.header_of(cursor)
+            if header is not None:
+                inline.append((cursor, header, line))
     known = set(result.functions) | set(result.variables) | set(result.macros)
     found: dict[tuple[str, ReachKind], Reach] = {}
 
@@ -394,12 +391,10 @@ def collect(tu: Any, extractor: Extractor, result: Scan, generated: Plan, first_
     for cursor, header, line in inline:
         keep(cursor.spelling, ReachKind.INLINE, header, line, reader.facts(cursor))
     for index, probe in enumerate(generated.probes):
-        definition = macros.get(probe.name)
-        if definition is None:
-            continue  # not defined in this configuration
-        cursor, header, line = definition
-        if (probe.arity is not None) != clangext.is_macro_function_like(cursor):
-            continue
+        macro = result.macros.get(probe.name)
+        if macro is None or (probe.arity is not None) != macro.function_like:
+            continue  # not defined in this configuration (or not this way)
+        header, line = macro.header, macro.line or 0
         tokens = _token_facts(probe, result, known)
         if probe.arity is None:
             struct = probes.get(f"{EMBED_PREFIX}{index}")
