@@ -7,6 +7,7 @@ import functools
 import os
 import shutil
 import tempfile
+from types import ModuleType
 
 import pytest
 
@@ -44,17 +45,8 @@ def minimal_snapshot() -> Snapshot:
 # --- binary fixtures (ELF, PE, Mach-O) built by scripts/build_fixtures.py with zig ---------
 
 
-def _load_build_fixtures():  # type: ignore[no-untyped-def]
-    import importlib.util
-    import sys
-
-    path = os.path.join(ROOT, "scripts", "build_fixtures.py")
-    spec = importlib.util.spec_from_file_location("abidiff_build_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+def _load_build_fixtures() -> ModuleType:
+    return _load_script("build_fixtures")
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +110,7 @@ def cpython_repo(tmp_path):  # type: ignore[no-untyped-def]
 # --- extension-module fixtures (issue 6) built by scripts/build_ext_fixtures.py with zig ---
 
 
-def _load_script(name: str):  # type: ignore[no-untyped-def]
+def _load_script(name: str) -> ModuleType:
     import importlib.util
     import sys
 

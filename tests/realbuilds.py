@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 import pytest
 
@@ -35,7 +36,7 @@ def need_gcc() -> str:
     return gcc
 
 
-REAL_BUILDS = {
+REAL_BUILDS: dict[str, Callable[[], str]] = {
     "3.11-debian": debian_python311,
     "3.12.1": lambda: pyenv_python("3.12.1"),
     "3.13.0": lambda: pyenv_python("3.13.0"),

@@ -15,7 +15,7 @@ from tests.conftest import snapshot_cached
 from tests.realbuilds import pyenv_python
 
 # the builds the file was measured on; what is left with it is listed here (nothing)
-LEFT = {"3.12.1": [], "3.13.0": []}
+LEFT: dict[str, list[str]] = {"3.12.1": [], "3.13.0": []}
 
 
 def test_the_shipped_file_is_one_entity_per_entry() -> None:

@@ -6,6 +6,7 @@ them.  Every public header is parsed, as ``abidiff dump`` does."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -20,7 +21,11 @@ from tests.realbuilds import REAL_BUILDS, pyenv_python
 
 pytestmark = pytest.mark.integration
 
-BUILDS = {**REAL_BUILDS, "3.8.18": lambda: pyenv_python("3.8.18"), "3.10.13": lambda: pyenv_python("3.10.13")}
+BUILDS: dict[str, Callable[[], str]] = {
+    **REAL_BUILDS,
+    "3.8.18": lambda: pyenv_python("3.8.18"),
+    "3.10.13": lambda: pyenv_python("3.10.13"),
+}
 
 
 @pytest.mark.parametrize("build", sorted(BUILDS))

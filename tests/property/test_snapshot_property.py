@@ -132,7 +132,7 @@ def _replace(document: Any, path: tuple[str | int, ...], value: Any) -> Any:
         return value
     head, rest = path[0], path[1:]
     if isinstance(document, dict):
-        return {**document, head: _replace(document[head], rest, value)}  # type: ignore[index]
+        return {**document, head: _replace(document[head], rest, value)}
     copy = list(document)
     copy[head] = _replace(copy[head], rest, value)  # type: ignore[index]
     return copy

@@ -184,8 +184,10 @@ def llvm_macho_exports(path: str) -> dict[str, set[tuple[str, SymbolKind, Symbol
         binding = SymbolBinding.WEAK if weak else SymbolBinding.GLOBAL
         found.setdefault(arch or "", set()).add((name.removeprefix("_"), kind, binding))
     if "" in found:  # a thin file: llvm-nm prints no architecture header; the Mach header says
-        header = run(tool("llvm-objdump"), "--macho", "--private-header", path)
-        cputype = re.search(r"^\s*MH_MAGIC(?:_64)?\s+(\w+)", header, re.MULTILINE).group(1)  # type: ignore[union-attr]
+        private_header = run(tool("llvm-objdump"), "--macho", "--private-header", path)
+        magic = re.search(r"^\s*MH_MAGIC(?:_64)?\s+(\w+)", private_header, re.MULTILINE)
+        assert magic is not None, private_header
+        cputype = magic.group(1)
         found[{"X86_64": "x86_64", "ARM64": "aarch64", "I386": "i386"}[cputype]] = found.pop("")
     return found
 

@@ -131,7 +131,10 @@ def test_info_and_clear(tmp_path: Path) -> None:
     cache = SnapshotCache(str(tmp_path))
     cache.put(KEY, make_snapshot())
     cache.put(OTHER, make_snapshot("3.12.0"))
-    cache.artifact_dir("configure", KEY, lambda out: Path(out, "pyconfig.h").write_text("#define X 1\n"))
+    def populate(out: str) -> None:
+        Path(out, "pyconfig.h").write_text("#define X 1\n")
+
+    cache.artifact_dir("configure", KEY, populate)
     foreign = tmp_path / "not-ours.txt"
     foreign.write_text("keep me")
     info = cache.info()
@@ -178,8 +181,13 @@ def test_artifact_dir_failure_leaves_nothing(tmp_path: Path) -> None:
         cache.artifact_dir("configure", KEY, populate)
     assert cache.find_artifact("configure", KEY) is None
     assert tmp_names(tmp_path) == []
-    calls = []
-    done = cache.artifact_dir("configure", KEY, lambda out: calls.append(Path(out, "pyconfig.h").write_text("ok")))
+    calls: list[str] = []
+
+    def first(out: str) -> None:
+        Path(out, "pyconfig.h").write_text("ok")
+        calls.append("first")
+
+    done = cache.artifact_dir("configure", KEY, first)
     again = cache.artifact_dir("configure", KEY, lambda out: calls.append("again"))
     assert done == again and Path(done, "pyconfig.h").read_text() == "ok" and len(calls) == 1
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from abidiff.headers.parse import clean_spelling
 from abidiff.model import Field, Record, ReleaseLevel, Snapshot, Tier
 
 
-def _get(items: tuple, name: str):  # type: ignore[no-untyped-def]
+def _get(items: tuple[Any, ...], name: str) -> Any:
     found = [item for item in items if item.name == name]
     assert found, f"{name} missing"
     return found[0]

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from abidiff import output
 from abidiff.errors import AbidiffError
 from abidiff.output import OutputClash, check_output, write_atomic, write_output
 from tests.unit.test_snapshot_load import rich_snapshot
@@ -52,7 +51,7 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
     def fails(fd: int) -> None:
         raise exception(28, "No space left on device") if exception is OSError else exception()
 
-    monkeypatch.setattr(output.os, "fsync", fails)  # the data is written, not yet renamed
+    monkeypatch.setattr("abidiff.output.os.fsync", fails)  # the data is written, not yet renamed
     with pytest.raises(exception):
         write_atomic(str(target), "second\n" * 1000)
     assert target.read_text() == "first\n"

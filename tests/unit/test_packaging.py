@@ -94,10 +94,11 @@ def test_wheel_holds_the_data_files_and_the_licence(dists: dict[str, Path]) -> N
     assert expected <= names, sorted(expected - names)
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert metadata["License-Expression"] == "MIT"
-    assert any(value.startswith("tomli") and "python_version" in value for value in metadata.get_all("Requires-Dist"))
-    urls = dict(value.split(", ", 1) for value in metadata.get_all("Project-URL"))
-    assert {"Repository", "Documentation", "Issues"} <= set(urls)
-    assert "Programming Language :: Python :: 3.10" in metadata.get_all("Classifier")
+    requires = metadata.get_all("Requires-Dist") or []
+    assert any(value.startswith("tomli") and "python_version" in value for value in requires)
+    urls = {value.split(", ", 1)[0] for value in metadata.get_all("Project-URL") or []}
+    assert {"Repository", "Documentation", "Issues"} <= urls
+    assert "Programming Language :: Python :: 3.10" in (metadata.get_all("Classifier") or [])
     assert metadata["Description-Content-Type"] == "text/markdown"
 
 
