@@ -126,3 +126,9 @@ def _reason(exc: OSError) -> str:
     if exc.errno == errno.ENOTDIR:
         return "a component of the path is not a directory"
     return exc.strerror.lower() if exc.strerror else str(exc)
+
+
+def shown(path: str) -> str:
+    """``path`` as text that is always valid UTF-8: bytes that are not (a directory named in
+    Latin-1, read back with surrogate escapes) are written as ``\\xe9``."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -227,7 +227,7 @@ def _resolve_file(spec: str, path: str) -> ResolvedBuild:
     tried: list[str] = []
     try:
         if _looks_like_json(path):
-            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=f"snapshot {path}", snapshot_path=path)
+            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=f"snapshot {files.shown(path)}", snapshot_path=path)
     except PermissionError as exc:
         if os.access(path, os.X_OK):  # a program that may be run but not read
             return _from_interpreter(spec, path)
@@ -245,7 +245,7 @@ def _resolve_file(spec: str, path: str) -> ResolvedBuild:
         return ResolvedBuild(
             kind=SpecKind.LIBRARY,
             spec=spec,
-            origin=f"library {real}",
+            origin=f"library {files.shown(real)}",
             libraries=(Library(role=role, path=real),),
         )
     tried.append("a shared library (no ELF, PE or Mach-O magic bytes)")
@@ -271,7 +271,7 @@ def _resolve_directory(spec: str, path: str) -> ResolvedBuild:
         return ResolvedBuild(
             kind=SpecKind.PREFIX,
             spec=spec,
-            origin=f"prefix {os.path.realpath(path)}",
+            origin=f"prefix {files.shown(os.path.realpath(path))}",
             include_dir=include,
             config_dirs=_prefix_config_dirs(path, include),
             libraries=_prefix_libraries(path),
@@ -279,7 +279,7 @@ def _resolve_directory(spec: str, path: str) -> ResolvedBuild:
     tried.append("an installed prefix (no include/python3.X/Python.h)")
     if os.path.isfile(os.path.join(path, "Python.h")):
         return ResolvedBuild(
-            kind=SpecKind.INCLUDE, spec=spec, origin=f"headers {os.path.realpath(path)}", include_dir=path
+            kind=SpecKind.INCLUDE, spec=spec, origin=f"headers {files.shown(os.path.realpath(path))}", include_dir=path
         )
     tried.append("an include directory (no Python.h)")
     raise BuildSpecError(
@@ -303,7 +303,7 @@ def _from_interpreter(spec: str, path: str) -> ResolvedBuild:
     return ResolvedBuild(
         kind=SpecKind.INTERPRETER,
         spec=spec,
-        origin=f"interpreter {info.executable} ({info.version})",
+        origin=f"interpreter {files.shown(info.executable)} ({info.version})",
         include_dir=info.include_dir,
         config_dirs=info.config_dirs,
         libraries=_interpreter_libraries(info),
