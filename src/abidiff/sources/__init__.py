@@ -227,7 +227,8 @@ def _resolve_file(spec: str, path: str) -> ResolvedBuild:
     tried: list[str] = []
     try:
         if _looks_like_json(path):
-            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=f"snapshot {files.shown(path)}", snapshot_path=path)
+            origin = f"snapshot {files.shown(path)}"
+            return ResolvedBuild(kind=SpecKind.SNAPSHOT, spec=spec, origin=origin, snapshot_path=path)
     except PermissionError as exc:
         if os.access(path, os.X_OK):  # a program that may be run but not read
             return _from_interpreter(spec, path)
