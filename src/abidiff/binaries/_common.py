@@ -28,11 +28,11 @@ class Limits:
 
     Each is far above what real libraries hold (``libLLVM-15.so``: 46,325 dynamic symbols,
     3.1 MiB of names, the longest 604 bytes) and keeps the reading of any file, however
-    crafted, within about a second and a few hundred MB.
+    crafted, within a few seconds and a few hundred MB.
     """
 
     table_bytes: int = 128 * _MIB  # one table read into memory: symbols, strings, trie, load commands
-    symbols: int = 1 << 20  # entries of one symbol table; exports of one trie or export directory
+    symbols: int = 1 << 19  # entries of one symbol table; exports of one trie or export directory
     name_bytes: int = 64 * _KIB  # one symbol, library or version name
     names_bytes: int = 64 * _MIB  # every name read from one binary, a shared name counted each time
     sections: int = 1 << 16  # ELF section headers

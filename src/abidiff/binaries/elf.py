@@ -162,9 +162,9 @@ class BoundedElf:
         )
 
     def label(self, section: _Section) -> str:
-        """The section as messages name it: ``.dynsym``, or ``section 3 (SHT_DYNSYM)`` when its
-        name cannot be read (at most 64 bytes of the section-name table are)."""
-        fallback = f"section {section.index} ({_TYPE_NAMES.get(section.type, hex(section.type))})"
+        """The section as messages name it after "section": ``.dynsym``, or ``3 (SHT_DYNSYM)``
+        when its name cannot be read (at most 64 bytes of the section-name table are)."""
+        fallback = f"{section.index} ({_TYPE_NAMES.get(section.type, hex(section.type))})"
         index = self.header.shstrndx
         if index == _SHN_XINDEX and self.sections:
             index = self.sections[0].link
