@@ -28,7 +28,7 @@ from abidiff.sourcetree import SourceTree, include_dirs, language
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceAudit:
-    """What ``--source`` read: the files parsed (relative to the extension's roots), where
+    """What ``--source`` read: the files parsed (as :func:`relative` names them), where
     their flags came from, ``Py_LIMITED_API``, and the files whose parse had errors."""
 
     files: tuple[str, ...]
@@ -91,7 +91,7 @@ def read_sources(tree: SourceTree, headers: Headers | None) -> tuple[list[UnitUs
     else:
         with pool(count) as executor:
             results = list(executor.map(read_uses, jobs))
-    shown = [relative(result.file, tree.roots) for result in results]
+    shown = [relative(result.file, tree.shown or tree.roots) for result in results]
     errors = tuple(f"{name}: {result.errors[0]}" for name, result in zip(shown, results, strict=True) if result.errors)
     if tree.from_compile_commands:
         flags = "compile_commands.json"
@@ -107,12 +107,18 @@ def read_sources(tree: SourceTree, headers: Headers | None) -> tuple[list[UnitUs
     return results, audit
 
 
-def relative(path: str, roots: Sequence[str]) -> str:
-    """A file of the extension by its path under the root that holds it."""
+Roots = Sequence[str | tuple[str, str]]  # a root, or a root with the way the user named it
+
+
+def relative(path: str, roots: Roots) -> str:
+    """A file of the extension as the user named it: its path under the root that holds it,
+    after the name the user gave that root (``src/x.c`` for ``--source src/``)."""
     real = os.path.realpath(path)
-    for root in sorted(roots, key=len, reverse=True):
+    named = [(root, "") if isinstance(root, str) else root for root in roots]
+    for root, shown in sorted(named, key=lambda item: len(item[0]), reverse=True):
         if real.startswith(root.rstrip(os.sep) + os.sep):
-            return real[len(root.rstrip(os.sep)) + 1 :].replace(os.sep, "/")
+            rest = real[len(root.rstrip(os.sep)) + 1 :]
+            return os.path.join(shown, rest).replace(os.sep, "/") if shown else rest.replace(os.sep, "/")
     return os.path.basename(path)
 
 
@@ -212,7 +218,7 @@ def _causes(use: Use, found: Broken, records: _Records) -> list[tuple[Cause, str
     return out
 
 
-def source_changes(units: Sequence[UnitUses], found: Broken, roots: Sequence[str]) -> list[Change]:
+def source_changes(units: Sequence[UnitUses], found: Broken, roots: Roots) -> list[Change]:
     """ABI817: one change per broken entity the sources use, with every place."""
     records = _Records(units)
     places: dict[tuple[str, str], set[Place]] = {}

@@ -63,6 +63,9 @@ class SourceTree:
 
     units: tuple[Unit, ...]
     roots: tuple[str, ...]
+    # each root with the way the user named it (a directory given as ``src/``: ``src``; an
+    # sdist's extraction: empty), so that places read as the user's paths
+    shown: tuple[tuple[str, str], ...] = ()
     limited_api: str | None = None  # "0x03090000"
     limited_from: str | None = None
     from_compile_commands: bool = False
@@ -220,6 +223,7 @@ def source_tree(paths: Sequence[str], *, abi3_version: str | None = None) -> Ite
     try:
         units: list[Unit] = []
         roots: list[str] = []
+        shown: dict[str, str] = {}
         from_cc = False
         for path in paths:
             if not os.path.exists(path):
@@ -228,21 +232,26 @@ def source_tree(paths: Sequence[str], *, abi3_version: str | None = None) -> Ite
                 )
             if os.path.isdir(path):
                 roots.append(os.path.realpath(path))
+                shown.setdefault(roots[-1], os.path.normpath(path))
                 units += [Unit(file=file) for file in _walk(path)]
             elif os.path.basename(path) == "compile_commands.json" or path.endswith(".json"):
                 from_cc = True
                 found = _compile_commands(path)
                 units += found
-                roots += sorted({os.path.realpath(os.path.dirname(unit.file)) for unit in found})
+                for directory in sorted({os.path.dirname(unit.file) for unit in found}):
+                    roots.append(os.path.realpath(directory))
+                    shown.setdefault(roots[-1], directory)
             elif is_archive(path):
                 scratch = scratch or tempfile.mkdtemp(prefix="abidiff-sdist-")
                 target = os.path.join(scratch, str(len(roots)))
                 os.makedirs(target, mode=0o700)
                 _extract(path, target)
                 roots.append(os.path.realpath(target))
+                shown.setdefault(roots[-1], "")
                 units += [Unit(file=file) for file in _walk(target)]
             elif path.endswith(SOURCE_SUFFIXES):
                 roots.append(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+                shown.setdefault(roots[-1], os.path.dirname(os.path.normpath(path)))
                 units.append(Unit(file=path))
             else:
                 raise InputError(
@@ -261,6 +270,7 @@ def source_tree(paths: Sequence[str], *, abi3_version: str | None = None) -> Ite
         yield SourceTree(
             units=tuple(units),
             roots=tuple(dict.fromkeys(roots)),
+            shown=tuple(shown.items()),
             limited_api=limited_api,
             limited_from=limited_from,
             from_compile_commands=from_cc,

@@ -25,7 +25,7 @@ from tests.realbuilds import pyenv_python
 
 pytestmark = pytest.mark.integration
 
-SOURCES = os.path.join(ROOT, "fixtures", "extensions", "source")
+SOURCES = os.path.join("fixtures", "extensions", "source")  # as a user names them, from the checkout
 EXAMPLE = (
     "struct _object {\n#if (defined(__GNUC__)",
     "struct _object {\n    Py_ssize_t ob_example;\n#if (defined(__GNUC__)",
@@ -62,6 +62,11 @@ def _added(path: Path) -> dict:  # type: ignore[type-arg]
     return finding  # type: ignore[no-any-return]
 
 
+@pytest.fixture(autouse=True)
+def _in_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
 def _ext(*source: str, comparison: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
     status = ext_main(None, source=source, comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO())
@@ -86,13 +91,14 @@ def test_fixture_sources_affected_at_their_lines(mutation: tuple[str, Path]) -> 
     [finding] = document["changes"]
     assert (finding["rule"], finding["entity"]) == ("ABI817", "PyObject.ob_example")
     places = {(p["file"], p["line"], p["via"]) for p in finding["places"]}
+    objects = f"{SOURCES}/objects.c"
     assert places == {
-        ("objects.c", 12, "PyObject_HEAD"),  # embeds PyObject by value
-        ("objects.c", 19, "Py_TYPE"),  # reads ob_type
-        ("objects.c", 19, None),  # ->tp_flags: PyTypeObject embeds PyObject before it
-        ("objects.c", 26, "Py_INCREF"),  # the reference count moved
+        (objects, 12, "PyObject_HEAD"),  # embeds PyObject by value
+        (objects, 19, "Py_TYPE"),  # reads ob_type
+        (objects, 19, None),  # ->tp_flags: PyTypeObject embeds PyObject before it
+        (objects, 26, "Py_INCREF"),  # the reference count moved
     }
-    assert document["source"]["files"] == ["calls.c", "objects.c"] and document["source"]["errors"] == []
+    assert document["source"]["files"] == [f"{SOURCES}/calls.c", objects] and document["source"]["errors"] == []
     with open(os.path.join(ROOT, "src", "abidiff", "schemas", "ext.schema.json"), encoding="utf-8") as handle:
         jsonschema.validate(document, json.load(handle))
 

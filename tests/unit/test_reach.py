@@ -286,8 +286,12 @@ def test_ext_source_places_and_verdict(trees: tuple[str, str], scans: tuple[Scan
     assert not [p for p in change.places if p.file == "clean.c"]
 
 
-def test_ext_source_command(trees: tuple[str, str], scans: tuple[Scan, Scan], tmp_path: Path) -> None:
-    """The command end to end, with --report (a comparison JSON) and an alpha NEW."""
+def test_ext_source_command(
+    trees: tuple[str, str], scans: tuple[Scan, Scan], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command end to end, with --report (a comparison JSON) and an alpha NEW; places are
+    named as the user named the sources (``src/counter.c`` for ``--source src``)."""
+    monkeypatch.chdir(tmp_path)
     from abidiff.commands.ext import ext_main
     from abidiff.report import jsonreport
 
@@ -301,16 +305,14 @@ def test_ext_source_command(trees: tuple[str, str], scans: tuple[Scan, Scan], tm
     (sources / "counter.c").write_text(SOURCE_C)
     (sources / "clean.c").write_text(CLEAN_C)
     out = io.StringIO()
-    status = ext_main(
-        None, source=(str(sources),), comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO()
-    )
+    status = ext_main(None, source=("src",), comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO())
     document = json.loads(out.getvalue())
     assert status == 12 and document["affected"] is True
     [finding] = document["changes"]
     assert finding["rule"] == "ABI817"
     column = SOURCE_C.splitlines()[8].index("Py_INCREF") + 1
-    assert {"file": "counter.c", "line": 9, "column": column, "via": "Py_INCREF"} in finding["places"]
-    assert document["source"]["files"] == ["clean.c", "counter.c"]
+    assert {"file": "src/counter.c", "line": 9, "column": column, "via": "Py_INCREF"} in finding["places"]
+    assert document["source"]["files"] == ["src/clean.c", "src/counter.c"]
     assert any('Python-Requires: >= "3.14.0b3"' in line for line in document["advice"])
     text = io.StringIO()
     ext_main(None, source=(str(sources / "clean.c"),), comparison=str(comparison), stdout=text, stderr=io.StringIO())

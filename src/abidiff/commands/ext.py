@@ -270,7 +270,7 @@ def source_findings(
         headers = None if tree.from_compile_commands else old_headers(old_spec, options)
         with progress(f"parsing {len(tree.units)} source file{'s' if len(tree.units) != 1 else ''}"):
             units, audit = read_sources(tree, headers)
-        return source_changes(units, source_breaks(compared), tree.roots), audit
+        return source_changes(units, source_breaks(compared), tree.shown), audit
 
 
 def old_headers(spec: str | None, options: BuildOptions | None) -> Headers:

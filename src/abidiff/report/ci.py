@@ -55,6 +55,9 @@ _LOGICAL_KINDS = {
 }
 
 
+MAX_SOURCE_ANNOTATIONS = 10  # per finding of ext --source (GitHub shows 10 per step and kind)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Subject:
     """What the CI formats need of a document: its title, its findings, where findings
@@ -137,6 +140,9 @@ def _positive(value: object) -> int | None:
 def place_of(finding: Finding, subject: Subject) -> Place:
     line = _positive(getattr(finding, "line", None))
     column = _positive(getattr(finding, "column", None)) if line is not None else None
+    if subject.module_paths and finding.places:  # ext --source: the first place of the sources
+        first = finding.places[0]
+        return Place(path=_relative(first.file), line=first.line, column=first.column, exact=True)
     if subject.module_paths:
         path = finding.impacts[0] if finding.impacts else subject.anchor
         return Place(path=_relative(path), line=None, column=None, exact=True)
@@ -215,12 +221,25 @@ def _sarif_result(finding: Finding, index: dict[str, int], subject: Subject) -> 
         properties["anchored"] = "no header: anchored at " + place.path
     if finding.impacts:
         properties["impacts"] = list(finding.impacts)
+    related = [  # ext --source: the other places of the sources
+        {
+            "id": number,
+            "physicalLocation": {
+                "artifactLocation": {"uri": urllib.parse.quote(_relative(other.file), safe="/:")},
+                "region": {"startLine": other.line, "startColumn": other.column},
+            },
+            "message": {"text": f"via {other.via}" if other.via else "used here"},
+        }
+        for number, other in enumerate(finding.places[1:], start=1)
+    ]
+    extra = {"relatedLocations": related} if related else {}
     return {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
         "level": LEVELS[finding.severity],
         "message": {"text": finding.message},
         "locations": [location],
+        **extra,
         "partialFingerprints": {"abidiffEntity/v1": fingerprint(finding)},
         "properties": properties,
     }
@@ -373,12 +392,18 @@ def render_github(document: Any) -> str:
         command = _COMMANDS.get(finding.severity)
         if command is None:
             continue
-        place = place_of(finding, subject)
-        properties = [("file", place.path)] if place.exact else []
-        if place.line is not None:
-            properties.append(("line", str(place.line)))
-            if place.column is not None:
-                properties.append(("col", str(place.column)))
-        properties.append(("title", f"{finding.rule} {finding.entity}"))
-        lines.append(workflow_command(command, finding.message, properties))
+        places = [place_of(finding, subject)]
+        if subject.module_paths:  # ext --source: an annotation at each place of the sources
+            places += [
+                Place(path=_relative(other.file), line=other.line, column=other.column, exact=True)
+                for other in finding.places[1:MAX_SOURCE_ANNOTATIONS]
+            ]
+        for place in places:
+            properties = [("file", place.path)] if place.exact else []
+            if place.line is not None:
+                properties.append(("line", str(place.line)))
+                if place.column is not None:
+                    properties.append(("col", str(place.column)))
+            properties.append(("title", f"{finding.rule} {finding.entity}"))
+            lines.append(workflow_command(command, finding.message, properties))
     return "\n".join(lines) + "\n"
