@@ -2,7 +2,7 @@
 """Download the real third-party sdists whose hand-written C extension
 ``tests/integration/test_ext_source_real.py`` reads with ``abidiff ext --source``.
 
-    python scripts/fetch_sdists.py [--dest DIR]     # prints the path of each sdist
+    python scripts/fetch_sdists.py [--dest DIR]     # prints the path of each sdist (and wheel)
 
 Each sdist is fetched with ``pip download --no-deps --no-binary=:all: PKG==VERSION`` into
 ``DIR`` (default ``fixtures/build/sdists``, or ``$ABIDIFF_SDIST_CACHE``); an sdist already
@@ -25,6 +25,9 @@ DEFAULT_DEST = Path(os.environ.get("ABIDIFF_SDIST_CACHE", ROOT / "fixtures" / "b
 # (requirement, glob of the sdist it gives, the C file of the extension in it): small, real,
 # plain C written by hand (MarkupSafe's _speedups.c: PyUnicode_* macros, Py_INCREF, a module def)
 SDISTS = (("markupsafe==2.1.5", "MarkupSafe-2.1.5.tar.gz", "src/markupsafe/_speedups.c"),)
+# the wheels built from them (a wheel with its sdist: ``abidiff ext WHEEL --source SDIST``),
+# fetched as scripts/fetch_wheels.py fetches its own
+WHEELS = (("markupsafe==2.1.5", "MarkupSafe-2.1.5-cp39-cp39-manylinux*x86_64.whl"),)
 
 
 class FetchError(RuntimeError):
@@ -33,9 +36,7 @@ class FetchError(RuntimeError):
 
 def fetch(requirement: str, pattern: str, dest: Path = DEFAULT_DEST) -> Path:
     """The sdist of ``requirement``, downloaded into ``dest`` unless already there."""
-    found = sorted(glob.glob(str(dest / pattern), recursive=False)) or sorted(
-        glob.glob(str(dest / pattern.lower()))
-    )
+    found = sorted(glob.glob(str(dest / pattern), recursive=False)) or sorted(glob.glob(str(dest / pattern.lower())))
     if found:
         return Path(found[0])
     dest.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,15 @@ def main() -> int:
         try:
             print(fetch(requirement, pattern, args.dest))
         except (FetchError, subprocess.TimeoutExpired) as exc:
+            print(f"fetch_sdists: {exc}", file=sys.stderr)
+            status = 1
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import fetch_wheels
+
+    for requirement, pattern in WHEELS:
+        try:
+            print(fetch_wheels.fetch(requirement, pattern))
+        except (fetch_wheels.FetchError, subprocess.TimeoutExpired) as exc:
             print(f"fetch_sdists: {exc}", file=sys.stderr)
             status = 1
     return status

@@ -148,6 +148,25 @@ def test_real_sdist_is_affected_by_the_pyobject_field(markupsafe: str, mutation:
     assert any(place["via"] is None and place["line"] > 300 for place in finding["places"])
 
 
+def test_a_wheel_with_its_sdist(markupsafe: str, mutation: tuple[str, Path]) -> None:
+    """``abidiff ext WHEEL --source SDIST``: the wheel's imports and the sources' places."""
+    fetcher = _load_script("fetch_wheels")
+    requirement, pattern = _load_script("fetch_sdists").WHEELS[0]
+    try:
+        wheel = str(fetcher.fetch(requirement, pattern))
+    except (fetcher.FetchError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"{requirement}'s wheel is not cached and cannot be downloaded (offline?): {exc}")
+    out = io.StringIO()
+    status = ext_main(
+        wheel, source=(markupsafe,), comparison=str(mutation[1]), fmt="json", stdout=out, stderr=io.StringIO()
+    )
+    document = json.loads(out.getvalue())
+    [module] = document["extensions"]
+    assert module["path"] == "markupsafe/_speedups.cpython-39-x86_64-linux-gnu.so" and module["abi3"] is False
+    assert status == 12 and document["affected"] is True
+    assert [finding["rule"] for finding in document["changes"]] == ["ABI817"]
+
+
 @pytest.fixture(scope="module")
 def cpython_312_313() -> tuple[Report, Path]:
     old, new = pyenv_python("3.12.1"), pyenv_python("3.13.0")
