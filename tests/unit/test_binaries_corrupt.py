@@ -7,6 +7,7 @@ mutations) in tests/property/."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -117,13 +118,18 @@ def test_sniffers_do_not_wait_on_a_fifo(tmp_path: Path) -> None:
     instead of blocking in open() until a writer comes."""
     path = _fifo(tmp_path)
     answers: list[object] = []
-    worker = threading.Thread(target=lambda: answers.extend([sniff_file(str(path)), is_program(str(path))]))
+    worker = threading.Thread(
+        target=lambda: answers.extend([sniff_file(str(path)), is_program(str(path))]), daemon=True
+    )
     worker.start()
     worker.join(timeout=5)
-    if worker.is_alive():  # release the blocked open() so that the test run can end
-        with open(os.open(path, os.O_WRONLY | os.O_NONBLOCK), "wb"):
-            pass
-        worker.join()
+    if worker.is_alive():  # release each blocked open() (a writer must come) so that the run can end
+        for _ in range(10):
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            worker.join(timeout=0.5)
+            if not worker.is_alive():
+                break
         pytest.fail("a sniffer blocked on a FIFO")
     assert answers == [None, False]
 
