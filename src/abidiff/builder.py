@@ -405,8 +405,9 @@ def _local_key(resolved: ResolvedBuild, options: BuildOptions) -> str:
                 except OSError as exc:
                     feed("unreadable", exc.errno)
     for library in merge_libraries(resolved.libraries, options.libs):
-        info = os.stat(library.path)
-        feed(library.role, library.path, info.st_size, info.st_mtime_ns, info.st_ino)
+        from abidiff.binaries import file_identity  # a missing or odd file: a clear BinaryError
+
+        feed(library.role, library.path, *file_identity(library.path))
     return digest.hexdigest()
 
 

@@ -28,3 +28,19 @@ def test_a_link_into_a_latin1_directory_dumps(tmp_path: Path) -> None:
     assert main_inner(["dump", str(link)], stdout=out) == 0
     document = json.loads(out.getvalue())
     assert document["snapshot"]["build"]["origin"].endswith("inc\\xe9")
+
+
+def test_a_missing_lib_is_a_one_line_error(tmp_path: Path) -> None:
+    """``--lib no-such.so`` with the cache on: the cache key names the file (was an internal error)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "abidiff", "dump", MINIMAL_HEADERS, "--lib", "no-such.so", "--cache-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("abidiff: error: ") and "no-such.so: no such file" in proc.stderr
+    assert "internal error" not in proc.stderr

@@ -8,7 +8,6 @@ bytes.  Its JSON Schema, shipped as ``abidiff/schemas/symbols.schema.json``, is
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import replace
@@ -68,29 +67,43 @@ def _columns(binary: Binary) -> list[str]:
     return columns
 
 
-def render_symbols_text(binaries: Sequence[Binary], *, width: int = 120) -> str:
-    """A table per binary (one per slice of a universal file), as plain text without colour."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+def _table(columns: Sequence[str], rows: list[list[str]]) -> list[str]:
+    """Columns three spaces apart under a rule, sizes and ordinals right-aligned; no wrapping,
+    so a name is always one line (and 46,000 exports print in a blink)."""
+    widths = [max(len(column), *(len(row[index]) for row in rows)) for index, column in enumerate(columns)]
 
-    out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=False, color_system=None, highlight=False, soft_wrap=False)
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if column in ("size", "ordinal") else cell.ljust(width)
+            for column, cell, width in zip(columns, cells, widths, strict=True)
+        ]
+        return "   ".join(parts).rstrip()
+
+    header = "   ".join(
+        column.rjust(w) if column in ("size", "ordinal") else column.ljust(w)
+        for column, w in zip(columns, widths, strict=True)
+    )
+    return [header.rstrip(), "─" * (sum(widths) + 3 * (len(widths) - 1)), *(line(row) for row in rows)]
+
+
+def render_symbols_text(binaries: Sequence[Binary], *, width: int = 120) -> str:
+    """A table per binary (one per slice of a universal file), as plain text.  ``width`` is
+    kept for callers; the table never wraps."""
+    del width
+    lines: list[str] = []
     for number, binary in enumerate(sorted_binaries(binaries)):
         if number:
-            console.print()
-        console.print(_describe(binary), markup=False)
+            lines.append("")
+        lines.append(_describe(binary))
         if not binary.symbols:
             continue
         columns = _columns(binary)
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for column in columns:
-            table.add_column(column, justify="right" if column in ("size", "ordinal") else "left", overflow="fold")
-        for symbol in binary.symbols:
-            values = [getattr(symbol, column) for column in columns]
-            table.add_row(*("" if value is None else str(value) for value in values))
-        console.print(table)
-    return "\n".join(line.rstrip() for line in out.getvalue().splitlines()) + "\n"
+        rows = [
+            ["" if value is None else str(value) for value in (getattr(symbol, column) for column in columns)]
+            for symbol in binary.symbols
+        ]
+        lines += _table(columns, rows)
+    return "\n".join(lines) + "\n"
 
 
 def symbols_schema() -> dict[str, Any]:
