@@ -9,6 +9,7 @@ integer, only makes its own line fail.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from abidiff.errors import HeaderParseError
 from abidiff.headers.job import ParseJob
@@ -20,16 +21,20 @@ _COMMENT_RE = re.compile(r"/\*.*?\*/|//.*")
 MAX_CANDIDATES = 20_000  # each is one line to evaluate; CPython's headers: ~1,500
 
 
-def macro_candidates(job: ParseJob) -> list[str]:
-    """Object-like macros of the tree whose body could be an integer constant expression."""
-    paths = job.header_paths or public_header_paths(job.include_dir, job.config_dirs)
-    names: set[str] = set()
-    for path in paths:
+def header_texts(job: ParseJob) -> Iterator[str]:
+    """The text of every readable public header of the job's tree (undecodable bytes replaced)."""
+    for path in job.header_paths or public_header_paths(job.include_dir, job.config_dirs):
         try:
             with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
+                yield handle.read()
         except OSError:
             continue
+
+
+def macro_candidates(job: ParseJob) -> list[str]:
+    """Object-like macros of the tree whose body could be an integer constant expression."""
+    names: set[str] = set()
+    for text in header_texts(job):
         for macro, body in _DEFINE_RE.findall(text):
             body = _COMMENT_RE.sub(" ", body.replace("\\\n", " ")).strip()
             if body and _EVAL_BODY_RE.match(body):

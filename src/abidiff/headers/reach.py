@@ -38,7 +38,7 @@ from typing import Any
 from abidiff.headers import clangext
 from abidiff.headers.extract import Extractor, clean_spelling, top_level
 from abidiff.headers.job import MAIN_FILE, ParseJob, Scan
-from abidiff.headers.tree import public_header_paths
+from abidiff.headers.macros import header_texts
 from abidiff.model import FieldRef, Reach, ReachKind
 
 REACH_PREFIX = "__abidiff_r"
@@ -151,14 +151,8 @@ def _probe(name: str, arity: int | None, params: list[str], body: str, known: Pr
 def plan(job: ParseJob) -> Plan:
     """A generated use of every function-like macro of the tree, and a generated struct of
     every object-like macro whose body declares a member (``PyObject ob_base;``)."""
-    paths = job.header_paths or public_header_paths(job.include_dir, job.config_dirs)
     probes: dict[tuple[str, int | None], Probe] = {}
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except OSError:
-            continue
+    for text in header_texts(job):
         for name, params, body in _FUNCTION_MACRO_RE.findall(text):
             names = _params(params)
             key: tuple[str, int | None] = (name, _arity(names))
