@@ -54,14 +54,9 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         args.spec,
         against=args.against,
         manifest=args.manifest,
-        fmt=args.format,
-        output=args.output,
-        suppressions=args.suppressions,
         stdout=stdout,
         stderr=stderr,
-        options=common.options_from(args),
-        max_chars=args.max_chars,
-        full_report=args.full_report,
+        **common.report_arguments(args),
     )
 
 

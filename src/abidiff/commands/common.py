@@ -15,7 +15,7 @@ import re
 import shutil
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NoReturn, Protocol, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, cast
 
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
 from abidiff.options import BuildOptions
@@ -115,6 +115,19 @@ def build_options_parser() -> Parser:
     )
     add("--no-cache", action="store_true", help="neither read nor write the snapshot cache")
     return parent
+
+
+def report_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """What every reporting command passes on from its parsed arguments: the format, the
+    output, the suppressions, the Markdown cap, and the build options."""
+    return {
+        "fmt": args.format,
+        "output": args.output,
+        "suppressions": args.suppressions,
+        "max_chars": args.max_chars,
+        "full_report": args.full_report,
+        "options": options_from(args),
+    }
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:

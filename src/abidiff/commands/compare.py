@@ -61,16 +61,11 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return compare_main(
         args.old,
         args.new,
-        fmt=args.format,
-        output=args.output,
-        suppressions=args.suppressions,
         feature_base=args.feature_base,
         side_libs=(tuple(args.old_lib), tuple(args.new_lib)),
         stdout=stdout,
         stderr=stderr,
-        options=common.options_from(args),
-        max_chars=args.max_chars,
-        full_report=args.full_report,
+        **common.report_arguments(args),
     )
 
 

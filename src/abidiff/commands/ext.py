@@ -104,15 +104,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         against=args.against,
         between=(args.between[0], args.between[1]) if args.between else None,
         abi3=args.abi3,
-        fmt=args.format,
-        output=args.output,
-        suppressions=args.suppressions,
         stdout=stdout,
         stderr=stderr,
-        options=common.options_from(args),
         verbose=args.verbose,
-        max_chars=args.max_chars,
-        full_report=args.full_report,
+        **common.report_arguments(args),
     )
 
 
