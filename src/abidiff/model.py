@@ -96,7 +96,19 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Record:
+class Declared:
+    """What every declaration of a header has: where it is, its API tier, and the lowest
+    ``Py_LIMITED_API`` level that shows it (None: not in the limited API)."""
+
+    header: str  # relative to the include directory: ``cpython/object.h``
+    tier: Tier
+    limited_since: str | None = None
+    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record(Declared):
     """A struct or union.
 
     ``name`` is its C spelling: ``struct _object``, or the typedef name of an anonymous
@@ -111,16 +123,11 @@ class Record:
     size: int | None = None  # bytes; None when opaque
     align: int | None = None  # bytes; None when opaque
     fields: tuple[Field, ...] = ()
-    header: str
-    tier: Tier
-    limited_since: str | None = None
     # the lowest Py_LIMITED_API level at which the layout is visible (the record is complete);
     # None when limited users only see it opaque (PyTypeObject): then its layout is not
     # part of the stable ABI, only of the full ABI
     limited_layout_since: str | None = None
     deprecated: bool = False  # Py_DEPRECATED(...)
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
     @property
     def display_name(self) -> str:
@@ -134,7 +141,7 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Function:
+class Function(Declared):
     """A function declaration.  ``inline`` marks static inline functions: API, not exports."""
 
     name: str
@@ -143,15 +150,10 @@ class Function:
     variadic: bool = False
     inline: bool = False
     deprecated: bool = False
-    header: str
-    tier: Tier
-    limited_since: str | None = None
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Variable:
+class Variable(Declared):
     """Data declared in a header: exported data (``PyAPI_DATA``, or a plain ``extern`` as
     3.9's ``PyStructSequence_UnnamedField``), or ``static`` data of a header
     (``PyDateTimeAPI``), which each extension holds its own copy of."""
@@ -160,11 +162,6 @@ class Variable:
     type: TypeRef
     size: int | None = None  # bytes; None for an incomplete type
     deprecated: bool = False  # Py_DEPRECATED(...): 3.12's Py_DebugFlag
-    header: str
-    tier: Tier
-    limited_since: str | None = None
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,44 +173,29 @@ class Enumerator:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Enum:
+class Enum(Declared):
     """An enum.  An anonymous enum is named after its first enumerator: ``enum <FIRST>``."""
 
     name: str
     aliases: tuple[str, ...] = ()
     underlying: str
     enumerators: tuple[Enumerator, ...] = ()
-    header: str
-    tier: Tier
-    limited_since: str | None = None
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Typedef:
+class Typedef(Declared):
     name: str
     type: TypeRef
     deprecated: bool = False  # Py_DEPRECATED(...): 3.13's Py_UNICODE
-    header: str
-    tier: Tier
-    limited_since: str | None = None
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Macro:
+class Macro(Declared):
     """A macro; ``value`` is set for object-like macros that are integer constant expressions."""
 
     name: str
     value: int | None = None
     function_like: bool = False
-    header: str
-    tier: Tier
-    limited_since: str | None = None
-    line: int | None = None  # where it is declared in ``header`` (1-based), for reports: object.h:123
-    column: int | None = None
 
 
 class ReachKind(StrEnum):
