@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from abidiff.changes import Export, Exports
+from abidiff.changes import Change, ChangeKind, EntityKind, Export, Exports
 from abidiff.model import (
     Binary,
     BinaryRole,
+    Declared,
     Enum,
     Field,
     Macro,
@@ -196,3 +198,19 @@ class ExportView:
         """OLD's binaries do not export ``name`` and the manifest does not promise it: its
         declaration was never part of the ABI."""
         return self.old is not None and name not in self.old and name not in self.stable_old
+
+
+def change_at(
+    kind: ChangeKind, entity_kind: EntityKind, entity: str, where: Declared, *, tier: Tier | None = None, **values: Any
+) -> Change:
+    """A change reported at the place of the declaration ``where`` (its header and line), with
+    its tier unless ``tier`` says otherwise (the old side's)."""
+    return Change(
+        kind=kind,
+        entity=entity,
+        entity_kind=entity_kind,
+        tier=tier or where.tier,
+        header=where.header,
+        line=where.line,
+        **values,
+    )

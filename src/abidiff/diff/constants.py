@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, enum_label, is_include_guard, type_key
+from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, change_at, enum_label, is_include_guard, type_key
 from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 
 
@@ -90,29 +90,10 @@ def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
                 changes.append(_config_change(a.name, a, b))
         elif b is None:
             if a.name not in declared:
-                changes.append(
-                    Change(
-                        kind=ChangeKind.API_REMOVED,
-                        entity=a.name,
-                        entity_kind=EntityKind.MACRO,
-                        tier=a.tier,
-                        old=a,
-                        header=a.header,
-                        line=a.line,
-                    )
-                )
+                changes.append(change_at(ChangeKind.API_REMOVED, EntityKind.MACRO, a.name, a, old=a))
         elif a.value is not None and b.value is not None and a.value != b.value and not a.function_like:
             changes.append(
-                Change(
-                    kind=ChangeKind.MACRO_VALUE_CHANGED,
-                    entity=a.name,
-                    entity_kind=EntityKind.MACRO,
-                    tier=a.tier,
-                    old=a,
-                    new=b,
-                    header=b.header,
-                    line=b.line,
-                )
+                change_at(ChangeKind.MACRO_VALUE_CHANGED, EntityKind.MACRO, a.name, b, tier=a.tier, old=a, new=b)
             )
     before = {macro.name for macro in old.macros}
     for b in new.macros:
@@ -122,17 +103,7 @@ def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
 
 
 def _typedef_change(kind: ChangeKind, a: Typedef, b: Typedef | None) -> Change:
-    where = b or a
-    return Change(
-        kind=kind,
-        entity=a.name,
-        entity_kind=EntityKind.TYPEDEF,
-        tier=a.tier,
-        old=a,
-        new=b,
-        header=where.header,
-        line=where.line,
-    )
+    return change_at(kind, EntityKind.TYPEDEF, a.name, b or a, tier=a.tier, old=a, new=b)
 
 
 def diff_typedefs(old: Snapshot, new: Snapshot) -> list[Change]:

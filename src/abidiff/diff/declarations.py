@@ -4,7 +4,7 @@ signature or type, turned into a macro or a static inline function, added."""
 from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Exports
-from abidiff.diff.common import ExportView, tagless, type_key, value_type
+from abidiff.diff.common import ExportView, change_at, tagless, type_key, value_type
 from abidiff.model import Function, Snapshot, Tier, Variable
 
 
@@ -39,16 +39,7 @@ def parameter_changes(a: Function, b: Function) -> list[int]:
 
 def _signature_changes(a: Function, b: Function) -> list[Change]:
     def change(kind: ChangeKind) -> Change:
-        return Change(
-            kind=kind,
-            entity=a.name,
-            entity_kind=EntityKind.FUNCTION,
-            tier=a.tier,
-            old=a,
-            new=b,
-            header=b.header,
-            line=b.line,
-        )
+        return change_at(kind, EntityKind.FUNCTION, a.name, b, tier=a.tier, old=a, new=b)
 
     changes = []
     qualifiers = tagless(a.returns.canonical) != tagless(b.returns.canonical)
@@ -100,17 +91,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
         b = after.get(name)
         if b is None and name not in macros:
             if a.inline:
-                changes.append(
-                    Change(
-                        kind=ChangeKind.API_REMOVED,
-                        entity=name,
-                        entity_kind=EntityKind.FUNCTION,
-                        tier=a.tier,
-                        old=a,
-                        header=a.header,
-                        line=a.line,
-                    )
-                )
+                changes.append(change_at(ChangeKind.API_REMOVED, EntityKind.FUNCTION, name, a, old=a))
             else:
                 changes.append(_removal(ChangeKind.FUNCTION_REMOVED, EntityKind.FUNCTION, a, exports))
                 spoken.add(name)
@@ -124,17 +105,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
             changes += _signature_changes(a, b)
     for name, b in after.items():
         if name not in before and not b.inline:
-            changes.append(
-                Change(
-                    kind=ChangeKind.DECLARATION_ADDED,
-                    entity=name,
-                    entity_kind=EntityKind.FUNCTION,
-                    tier=b.tier,
-                    new=b,
-                    header=b.header,
-                    line=b.line,
-                )
-            )
+            changes.append(change_at(ChangeKind.DECLARATION_ADDED, EntityKind.FUNCTION, name, b, new=b))
     return changes, spoken
 
 
@@ -157,31 +128,12 @@ def diff_variables(
             and value_type(a.type.canonical) not in changed_records  # reported at the record
         ):
             changes.append(
-                Change(
-                    kind=ChangeKind.VARIABLE_TYPE_CHANGED,
-                    entity=name,
-                    entity_kind=EntityKind.DATA,
-                    tier=a.tier,
-                    old=a,
-                    new=b,
-                    header=b.header,
-                    line=b.line,
-                )
+                change_at(ChangeKind.VARIABLE_TYPE_CHANGED, EntityKind.DATA, name, b, tier=a.tier, old=a, new=b)
             )
             spoken.add(name)
     for name, b in after.items():
         if name not in before:
-            changes.append(
-                Change(
-                    kind=ChangeKind.DECLARATION_ADDED,
-                    entity=name,
-                    entity_kind=EntityKind.DATA,
-                    tier=b.tier,
-                    new=b,
-                    header=b.header,
-                    line=b.line,
-                )
-            )
+            changes.append(change_at(ChangeKind.DECLARATION_ADDED, EntityKind.DATA, name, b, new=b))
     return changes, spoken
 
 

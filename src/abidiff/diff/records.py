@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import flatten, strongest, type_key, value_type
+from abidiff.diff.common import change_at, flatten, strongest, type_key, value_type
 from abidiff.model import Field, ManifestEntry, Record, RecordKind, Snapshot, Tier
 
 
@@ -282,29 +282,15 @@ def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
     for record in gone:
         if record.display_name in new_names or not record.complete:
             continue  # a forward declaration removed says nothing: its users are reported
+        impacts = uses.impacts(record.name)
         changes.append(
-            Change(
-                kind=ChangeKind.RECORD_REMOVED,
-                entity=record.display_name,
-                entity_kind=EntityKind.RECORD,
-                tier=record.tier,
-                old=record,
-                header=record.header,
-                line=record.line,
-                impacts=uses.impacts(record.name),
+            change_at(
+                ChangeKind.RECORD_REMOVED, EntityKind.RECORD, record.display_name, record, old=record, impacts=impacts
             )
         )
     for record in added:
         changes.append(
-            Change(
-                kind=ChangeKind.DECLARATION_ADDED,
-                entity=record.display_name,
-                entity_kind=EntityKind.RECORD,
-                tier=record.tier,
-                new=record,
-                header=record.header,
-                line=record.line,
-            )
+            change_at(ChangeKind.DECLARATION_ADDED, EntityKind.RECORD, record.display_name, record, new=record)
         )
     for a, b in pairs:
         changes += _diff_record_pair(a, b, uses, manifest, grown)
