@@ -170,7 +170,7 @@ def test_the_feature_base_is_stated_in_every_format(three_trees) -> None:  # typ
 
     base, old, new = three_trees
     report = compare(old, new, feature_base=base)
-    for name in ("text", "json", "markdown", "news"):
+    for name in ("text", "json", "markdown", "news", "sarif", "junit", "github"):
         assert base.build.version in render(report, name), name
 
 

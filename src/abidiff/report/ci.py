@@ -81,6 +81,7 @@ def _compare_subject(report: Report) -> Subject:
             ("verdict", str(report.verdict)),
             ("release_kind", str(report.release_kind)),
             ("stable_abi_verdict", str(report.stable_abi_verdict)),
+            ("feature_base", report.feature_base.version if report.feature_base else "none"),
         ),
     )
 
