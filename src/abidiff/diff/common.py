@@ -3,6 +3,7 @@ include guards, exports, and the lowest ``Py_LIMITED_API`` level of each name.""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ _QUALIFIER_RE = re.compile(r"\b(?:const|volatile|restrict|__restrict)\b")
 _ARRAY_RE = re.compile(r"(?:\s*\[\d*\])+$")
 
 
+@functools.lru_cache(maxsize=65536)
 def unqualified(canonical: str) -> str:
     """A canonical type without ``const``/``volatile``/``restrict``, spaces normalised."""
     return " ".join(_QUALIFIER_RE.sub(" ", canonical).split()).replace("* *", "**")
@@ -56,6 +58,7 @@ def unqualified(canonical: str) -> str:
 _TAG_RE = re.compile(r"\b(?:struct|union)\s+")
 
 
+@functools.lru_cache(maxsize=65536)
 def tagless(canonical: str) -> str:
     """A canonical type without the ``struct``/``union`` keywords: an untagged struct named
     by its typedef (``PyCodeObject`` in 3.8) and the same struct given a tag (``struct
@@ -63,12 +66,14 @@ def tagless(canonical: str) -> str:
     return _TAG_RE.sub("", canonical)
 
 
+@functools.lru_cache(maxsize=65536)
 def type_key(canonical: str) -> str:
     """What two canonical types must share to be the same type in the ABI: no qualifiers,
     no ``struct``/``union`` keywords."""
     return unqualified(tagless(canonical))
 
 
+@functools.lru_cache(maxsize=65536)
 def value_type(canonical: str) -> str:
     """The type held by value: ``struct _object[2]`` -> ``struct _object``."""
     return _ARRAY_RE.sub("", unqualified(canonical))
