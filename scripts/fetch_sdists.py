@@ -8,13 +8,13 @@ Each sdist is fetched with ``pip download --no-deps --no-binary=:all: PKG==VERSI
 ``DIR`` (default ``fixtures/build/sdists``, or ``$ABIDIFF_SDIST_CACHE``); an sdist already
 there is not fetched again.  Needs the network the first time; the tests skip with a reason
 when an sdist is absent and cannot be fetched.  ``pip download`` of an sdist only downloads
-it (with ``--no-build-isolation`` nothing is installed or run).
+it (with ``--no-build-isolation`` no build dependency is installed; pip still asks the sdist's
+build backend for its metadata).
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import subprocess
 import sys
@@ -30,34 +30,18 @@ SDISTS = (("markupsafe==2.1.5", "MarkupSafe-2.1.5.tar.gz", "src/markupsafe/_spee
 WHEELS = (("markupsafe==2.1.5", "MarkupSafe-2.1.5-cp39-cp39-manylinux*x86_64.whl"),)
 
 
-class FetchError(RuntimeError):
-    """pip could not download an sdist (offline, or the index refused)."""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fetch_wheels  # noqa: E402  (the one pip download of the fixtures' scripts)
+
+FetchError = fetch_wheels.FetchError
+# an sdist only; --no-build-isolation: pip installs no build dependencies (it still asks the
+# sdist's build backend for its metadata, in this interpreter)
+SDIST_OPTIONS = ("--no-binary=:all:", "--no-build-isolation")
 
 
 def fetch(requirement: str, pattern: str, dest: Path = DEFAULT_DEST) -> Path:
     """The sdist of ``requirement``, downloaded into ``dest`` unless already there."""
-    found = sorted(glob.glob(str(dest / pattern), recursive=False)) or sorted(glob.glob(str(dest / pattern.lower())))
-    if found:
-        return Path(found[0])
-    dest.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-binary=:all:",
-        "--no-build-isolation",
-        "--dest",
-        str(dest),
-        "--quiet",
-        requirement,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    found = sorted(glob.glob(str(dest / pattern))) or sorted(glob.glob(str(dest / pattern.lower())))
-    if result.returncode != 0 or not found:
-        raise FetchError(f"pip download {requirement} failed: {result.stderr.strip()[-500:] or 'no sdist matched'}")
-    return Path(found[0])
+    return fetch_wheels.download(requirement, pattern, dest, SDIST_OPTIONS, "sdist")
 
 
 def main() -> int:
@@ -71,9 +55,6 @@ def main() -> int:
         except (FetchError, subprocess.TimeoutExpired) as exc:
             print(f"fetch_sdists: {exc}", file=sys.stderr)
             status = 1
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import fetch_wheels
-
     for requirement, pattern in WHEELS:
         try:
             print(fetch_wheels.fetch(requirement, pattern))

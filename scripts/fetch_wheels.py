@@ -25,36 +25,32 @@ WHEELS = (("bcrypt==4.2.0", "bcrypt-4.2.0-cp39-abi3-manylinux*x86_64.whl"),)
 
 
 class FetchError(RuntimeError):
-    """pip could not download a wheel (offline, or the index refused)."""
+    """pip could not download a wheel or an sdist (offline, or the index refused)."""
+
+
+def download(requirement: str, pattern: str, dest: Path, pip_options: tuple[str, ...], what: str) -> Path:
+    """The file of ``requirement`` matching the glob ``pattern`` in ``dest``, downloaded with
+    ``pip download --no-deps PIP_OPTIONS`` unless already there (glob also tried lowercase)."""
+
+    def present() -> list[str]:
+        return sorted(glob.glob(str(dest / pattern))) or sorted(glob.glob(str(dest / pattern.lower())))
+
+    if present():
+        return Path(present()[0])
+    dest.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", *pip_options, "--dest", str(dest), "--quiet"]
+    result = subprocess.run([*command, requirement], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or not present():
+        raise FetchError(f"pip download {requirement} failed: {result.stderr.strip()[-500:] or f'no {what} matched'}")
+    return Path(present()[0])
+
+
+WHEEL_OPTIONS = ("--only-binary=:all:", "--python-version", "3.9", "--platform", "manylinux2014_x86_64")
 
 
 def fetch(requirement: str, pattern: str, dest: Path = DEFAULT_DEST) -> Path:
     """The wheel of ``requirement``, downloaded into ``dest`` unless already there."""
-    found = sorted(glob.glob(str(dest / pattern)))
-    if found:
-        return Path(found[0])
-    dest.mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--python-version",
-        "3.9",
-        "--platform",
-        "manylinux2014_x86_64",
-        "--dest",
-        str(dest),
-        "--quiet",
-        requirement,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    found = sorted(glob.glob(str(dest / pattern)))
-    if result.returncode != 0 or not found:
-        raise FetchError(f"pip download {requirement} failed: {result.stderr.strip()[-500:] or 'no wheel matched'}")
-    return Path(found[0])
+    return download(requirement, pattern, dest, WHEEL_OPTIONS, "wheel")
 
 
 def main() -> int:
