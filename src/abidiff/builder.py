@@ -246,7 +246,8 @@ def snapshot_of_resolved(
         warnings=(*headers.warnings, *_no_library(resolved, libraries)),
         reach=headers.reach,
     )
-    return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read)
+    in_libpython = tuple(record for record in from_headers.records if record.header not in headers.outside)
+    return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read, dwarf_records=in_libpython)
 
 
 def _no_library(resolved: ResolvedBuild, libraries: tuple[Library, ...]) -> tuple[str, ...]:
@@ -473,6 +474,7 @@ def _with_binaries(
     dwarf: bool,
     keep: tuple[Binary, ...] = (),
     read: tuple[Binary, ...] | None = None,
+    dwarf_records: tuple[Record, ...] | None = None,
 ) -> Snapshot:
     """``snapshot`` with the binaries of ``libraries`` (``read``: already read)."""
     binaries = _read_libraries(libraries) if read is None else read
@@ -482,7 +484,9 @@ def _with_binaries(
         kept = tuple(binary for binary in kept if binary.role not in (BinaryRole.LIBPYTHON, BinaryRole.INTERPRETER))
     warnings = snapshot.warnings
     if dwarf and snapshot.records:
-        warnings += _dwarf_warnings(binaries, snapshot.records)
+        # only the records libpython is built with (not those of the headers Python.h never
+        # includes): a record its DWARF cannot hold makes the reader walk every unit
+        warnings += _dwarf_warnings(binaries, snapshot.records if dwarf_records is None else dwarf_records)
     build = replace(snapshot.build, headers_only=False) if binaries else snapshot.build
     return snapshot_io.normalise(replace(snapshot, build=build, binaries=kept + binaries, warnings=warnings))
 

@@ -73,6 +73,9 @@ class HeaderData:
     macros: tuple[Macro, ...]
     warnings: tuple[str, ...] = ()
     reach: tuple[Reach, ...] = ()  # what the static inline functions and macros use (headers.reach)
+    # the headers Python.h does not reach (datetime.h, py_curses.h, ...): their structs are
+    # extension modules', so libpython's DWARF does not hold them
+    outside: frozenset[str] = frozenset()
 
 
 _NO_LIMITED_API = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(Py_GIL_DISABLED|Py_TRACE_REFS)\b", re.MULTILINE)
@@ -267,4 +270,5 @@ def read_headers(
         macros=_only(merged["macros"], Macro),
         warnings=warnings,
         reach=full.reach,
+        outside=outside,
     )
