@@ -44,6 +44,7 @@ class ChangeKind(StrEnum):
     FIELD_REMOVED = "field-removed"
     FIELD_ADDED = "field-added"
     FIELD_ADDED_IN_PADDING = "field-added-in-padding"
+    FIELD_APPENDED = "field-appended-capsule"
     FIELD_TYPE_CHANGED = "field-type-changed"
     FIELD_OFFSET_CHANGED = "field-offset-changed"
     BITFIELD_WIDTH_CHANGED = "bitfield-width-changed"

@@ -333,6 +333,9 @@ class Snapshot:
     warnings: tuple[str, ...] = field(default=())
     # what the static inline functions and macros of the headers use (see Reach)
     reach: tuple[Reach, ...] = ()
+    # the public headers Python.h does not include (datetime.h, pyexpat.h, ...): their structs
+    # belong to extension modules and their capsule APIs
+    outside: tuple[str, ...] = ()
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ from abidiff.errors import SnapshotError
 from abidiff.model import Field, Snapshot
 
 SCHEMA_NAME = "abidiff-snapshot"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
 
 _SORTED_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros", "manifest")
@@ -42,6 +42,7 @@ def normalise(snapshot: Snapshot) -> Snapshot:
     )
     changes["warnings"] = tuple(sorted(set(snapshot.warnings)))
     changes["reach"] = tuple(sorted(snapshot.reach, key=lambda item: (item.name, str(item.kind))))
+    changes["outside"] = tuple(sorted(set(snapshot.outside)))
     return replace(snapshot, **changes)
 
 

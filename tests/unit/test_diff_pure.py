@@ -361,3 +361,67 @@ def test_additions_alone_exit_0() -> None:
     report = compare(old, new)
     assert [c.rule for c in report.changes] == ["ABI210"]
     assert exit_status(report) == 0
+
+
+# -- a capsule struct of an extension module grows at its end (ABI112) -------------------------
+
+
+def _capsule(name: str = "struct PyExpat_CAPI", *fields: Field, header: str = "pyexpat.h") -> Record:
+    record = _record(name, *(fields or (_field("size", 0, "int", 32), _field("Parse", 64, "void *"))))
+    return replace(record, header=header, size=16)
+
+
+def _grown(record: Record) -> Record:
+    return replace(record, size=24, fields=(*record.fields, _field("SetReparseDeferral", 128, "void *")))
+
+
+def _capsule_report(
+    old_record: Record, new_record: Record, outside: tuple[str, ...] = ("pyexpat.h",), **extra: object
+) -> Report:
+    old = _snap(records=(old_record,), outside=outside, **extra)
+    new = _snap(records=(new_record,), outside=outside, **extra)
+    return compare(old, new)
+
+
+def test_a_capsule_struct_grown_at_its_end_is_compatible() -> None:
+    report = _capsule_report(_capsule(), _grown(_capsule()))
+    [finding] = report.changes
+    assert (finding.rule, finding.severity) == ("ABI112", Severity.COMPATIBLE)
+    assert report.verdict == Verdict.BINARY_COMPATIBLE
+
+
+def test_a_struct_of_pythonh_grown_at_its_end_is_a_break() -> None:
+    record = _capsule(header="cpython/initconfig.h")  # PyConfig: extensions put it on the stack
+    report = _capsule_report(record, _grown(record))
+    assert [(c.rule, c.severity) for c in report.changes] == [("ABI103", Severity.BREAK)]
+
+
+def test_an_object_struct_grown_at_its_end_is_a_break() -> None:
+    obj = replace(_record("struct _object", _field("ob_refcnt", 0), _field("ob_type", 64, "PyTypeObject *")), size=16)
+    window = _capsule("PyCursesWindowObject", _field("ob_base", 0, "PyObject", 128), _field("win", 128, "WINDOW *"))
+    window = replace(
+        window, fields=(replace(window.fields[0], type=_type("PyObject", "struct _object")), window.fields[1])
+    )
+    grown = replace(window, size=32, fields=(*window.fields, _field("orig", 192, "void *")))
+    old = _snap(records=(obj, window), outside=("pyexpat.h",))
+    new = _snap(records=(obj, grown), outside=("pyexpat.h",))
+    assert [(c.rule, c.severity) for c in compare(old, new).changes] == [("ABI103", Severity.BREAK)]
+
+
+def test_a_capsule_struct_a_macro_measures_is_a_break() -> None:
+    from abidiff.model import Reach, ReachKind
+
+    measured = Reach(name="PyExpat_SIZE", kind=ReachKind.MACRO, sizes=("struct PyExpat_CAPI",), header="pyexpat.h")
+    report = _capsule_report(_capsule(), _grown(_capsule()), reach=(measured,))
+    assert [c.severity for c in report.changes] == [Severity.BREAK]
+
+
+def test_a_field_inserted_in_a_capsule_struct_is_a_break() -> None:
+    record = _capsule()
+    inserted = replace(
+        record,
+        size=24,
+        fields=(record.fields[0], _field("Inserted", 64, "void *"), replace(record.fields[1], offset_bits=128)),
+    )
+    report = _capsule_report(record, inserted)
+    assert report.verdict == Verdict.ABI_BREAKING

@@ -272,9 +272,49 @@ def changed_layouts(old: Snapshot, new: Snapshot) -> frozenset[str]:
     )
 
 
+def _object_struct(record: Record, records: Mapping[str, Record], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether ``record`` starts with ``PyObject`` (``PyObject_HEAD``, ``PyObject_VAR_HEAD``, or
+    another object struct): an object an extension may subclass in C, embedding it by value."""
+    first = next(iter(flatten(record.fields)), None)
+    if first is None or first[1].offset_bits != 0 or record.name in seen:
+        return False
+    target = value_type(first[1].type.canonical)
+    if target == "struct _object":
+        return True
+    inner = records.get(target)
+    return inner is not None and _object_struct(inner, records, seen | {record.name})
+
+
+def capsule_records(old: Snapshot, new: Snapshot) -> frozenset[str]:
+    """Names of the records (in ``old``) that extensions reach only by pointer from their
+    module: declared on both sides in a header Python.h does not include (an extension module's
+    capsule API: datetime.h, pyexpat.h), no object struct, and measured by no macro or inline
+    function (``sizeof``).  Growing one at its end is binary compatible (rule ABI112)."""
+    measured = {name for item in (*old.reach, *new.reach) for name in item.sizes}
+    records = {record.name: record for record in old.records}
+    new_headers = {record.name: record.header for record in new.records}
+    return frozenset(
+        record.name
+        for record in old.records
+        if record.header in old.outside
+        and new_headers.get(record.name) in new.outside
+        and record.name not in measured
+        and not _object_struct(record, records)
+    )
+
+
+def _appended_only(a: Record, primaries: list[_Primary], moved: list[tuple[str, Field, Field]]) -> bool:
+    """Every change of ``a`` is a field added after all of its old storage, nothing moved."""
+    end = (a.size or 0) * 8
+    return (
+        bool(primaries) and not moved and all(p.kind == ChangeKind.FIELD_ADDED and p.position >= end for p in primaries)
+    )
+
+
 def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
     manifest = {entry.name: entry for entry in old.manifest if entry.kind == "struct"}
     uses = Uses(old)
+    capsules = capsule_records(old, new)
     pairs, gone, added = match_records(old, new)
     grown = changed_layouts(old, new)
     changes: list[Change] = []
@@ -293,7 +333,7 @@ def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
             change_at(ChangeKind.DECLARATION_ADDED, EntityKind.RECORD, record.display_name, record, new=record)
         )
     for a, b in pairs:
-        changes += _diff_record_pair(a, b, uses, manifest, grown)
+        changes += _diff_record_pair(a, b, uses, manifest, grown, a.name in capsules)
     return changes
 
 
@@ -336,7 +376,12 @@ def _shift_causes(
 
 
 def _diff_record_pair(
-    a: Record, b: Record, uses: Uses, manifest: Mapping[str, ManifestEntry], grown: frozenset[str]
+    a: Record,
+    b: Record,
+    uses: Uses,
+    manifest: Mapping[str, ManifestEntry],
+    grown: frozenset[str],
+    capsule: bool = False,
 ) -> list[Change]:
     name = a.display_name
     tier = uses.tier(a.name, manifest)
@@ -348,13 +393,19 @@ def _diff_record_pair(
     explained = any(p.kind == ChangeKind.RECORD_SIZE_CHANGED for p in primaries)
     size_facts = _size_facts(a, b)
     impacts = uses.impacts(a.name) if (size_facts or moved) else ()
+    if capsule and not impacts and _appended_only(a, primaries, moved):
+        primaries = [replace(p, kind=ChangeKind.FIELD_APPENDED) for p in primaries]
     reported = sorted(
         (p for p in primaries if p.kind != ChangeKind.RECORD_SIZE_CHANGED), key=lambda p: (p.position, p.name)
     )
     shifted, orphans = _shift_causes(primaries, reported, moved)
     changes = []
     for index, primary in enumerate(reported):
-        compatible = primary.kind in (ChangeKind.FIELD_ADDED_IN_PADDING, ChangeKind.FIELD_RENAMED)
+        compatible = primary.kind in (
+            ChangeKind.FIELD_ADDED_IN_PADDING,
+            ChangeKind.FIELD_RENAMED,
+            ChangeKind.FIELD_APPENDED,
+        )
         changes.append(
             Change(
                 kind=primary.kind,

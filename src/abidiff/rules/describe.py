@@ -287,6 +287,7 @@ _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
             ChangeKind.FIELD_REMOVED,
             ChangeKind.FIELD_ADDED,
             ChangeKind.FIELD_ADDED_IN_PADDING,
+            ChangeKind.FIELD_APPENDED,
             ChangeKind.FIELD_TYPE_CHANGED,
             ChangeKind.FIELD_OFFSET_CHANGED,
             ChangeKind.BITFIELD_WIDTH_CHANGED,
