@@ -74,7 +74,7 @@ def test_debian_3112_against_pyenv_3117_has_no_break_and_no_export_noise() -> No
     # what is left is real: 3.11.7 fixed the limited-API guard of PyModule_AddObjectRef (3.10)
     listed = {(c.rule, c.entity) for c in report.changes if c.severity != Severity.INFO}
     assert listed <= {("ABI701", "PyModule_AddObjectRef")}, listed
-    assert exit_status(report) in (0, 4)
+    assert exit_status(report) == (4 if listed else 0)
 
 
 # -- the feature base on real header trees -----------------------------------------------------
@@ -211,3 +211,49 @@ def test_git_refs_and_installed_builds_agree_on_the_stable_abi_of_312_313(tmp_pa
     kept = [c for c in by_refs["changes"] if c["rule"] == "ABI209" and "manifest" in c["detail"]]
     assert kept, "the functions 3.13 removed from the limited API headers stay exported by the manifest"
     assert not subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout
+
+
+def test_two_git_refs_take_the_previous_feature_release_as_base_by_default(tmp_path: Path) -> None:
+    """``abidiff v3.13.0 main`` in a checkout that has the tag v3.12.0: that tag is the feature
+    base, unasked; ``--feature-base none`` judges without it."""
+    import io
+    import json
+
+    from abidiff.cli import main_inner
+    from tests.gitrepo import git, need_git
+
+    need_git()
+    repo = tmp_path / "cpython"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    trees = {"v3.12.0": _copy_include("3.12.1", tmp_path / "a"), "v3.13.0": _copy_include("3.13.0", tmp_path / "b")}
+    edited = _copy_include("3.13.0", tmp_path / "c")
+    _edit(
+        edited / "cpython" / "listobject.h",
+        "PyList_Extend(PyObject *self, PyObject *iterable)",
+        "PyList_Extend(PyObject *self, PyObject *iterable, int flags)",
+    )
+    for tag, tree in [*trees.items(), ("main", edited)]:
+        shutil.rmtree(repo / "Include", ignore_errors=True)
+        shutil.copytree(tree, repo / "Include", ignore=shutil.ignore_patterns("pyconfig.h"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", tag)
+        if tag != "main":
+            git(repo, "tag", tag)
+    git(repo, "pack-refs", "--all")  # the tag is read from packed-refs, as a fresh clone has it
+    pyconfig = Path(PYENV) / "3.13.0" / "include" / "python3.13" / "pyconfig.h"
+    args = ["v3.13.0", "main", "--repo", str(repo), "--pyconfig", str(pyconfig), "--format", "json"]
+
+    def extend(*extra: str) -> tuple[dict[str, object] | None, dict[str, object]]:
+        out = io.StringIO()
+        main_inner([*args, *extra], stdout=out)
+        document = json.loads(out.getvalue())
+        [finding] = [c for c in document["changes"] if c["entity"] == "PyList_Extend"]
+        return document["feature_base"], finding
+
+    base, finding = extend()
+    assert base is not None and base["version"] == "3.12.1"  # the headers tagged v3.12.0 say 3.12.1
+    assert (finding["severity"], finding["exemption"]) == ("warning", "ABI002")
+    base, finding = extend("--feature-base", "none")
+    assert base is None
+    assert (finding["severity"], finding["exemption"]) == ("break", None)
