@@ -5,6 +5,7 @@ document's dataclass; ``scripts/regen.py --check`` keeps the shipped schema file
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ class Envelope:
     schema_file: str  # under abidiff/schemas/
 
 
+@functools.cache
 def _envelopes() -> dict[type, Envelope]:
     from abidiff.rules.reports import Abi3Report, ExtReport, Report
     from abidiff.series import SeriesReport
