@@ -378,8 +378,8 @@ def _grown(record: Record) -> Record:
 def _capsule_report(
     old_record: Record, new_record: Record, outside: tuple[str, ...] = ("pyexpat.h",), **extra: object
 ) -> Report:
-    old = _snap(records=(old_record,), outside=outside, **extra)
-    new = _snap(records=(new_record,), outside=outside, **extra)
+    old = _snap(None, records=(old_record,), outside=outside, **extra)
+    new = _snap(None, records=(new_record,), outside=outside, **extra)
     return compare(old, new)
 
 
