@@ -178,120 +178,64 @@ class Extractor:
         name = clean_spelling(cursor.type.spelling)
         if "(anonymous)" in name:
             return None  # an anonymous record at file scope without a typedef: no name to track
-        header, line, column = place
         kind = RecordKind.UNION if cursor.kind == self.ci.CursorKind.UNION_DECL else RecordKind.STRUCT
         deprecated = self.deprecated(cursor)
         if not cursor.is_definition():
-            return Record(
-                name=name,
-                kind=kind,
-                complete=False,
-                deprecated=deprecated,
-                header=header,
-                line=line,
-                column=column,
-                tier=PLACEHOLDER,
-            )
-        size = cursor.type.get_size()
-        align = cursor.type.get_align()
+            return Record(name=name, kind=kind, complete=False, deprecated=deprecated, **_at(place))
+        size, align = _known(cursor.type.get_size()), _known(cursor.type.get_align())
+        fields = self.fields(cursor, 0)
         return Record(
-            name=name,
-            kind=kind,
-            complete=size >= 0,
-            size=size if size >= 0 else None,
-            align=align if align >= 0 else None,
-            fields=self.fields(cursor, 0),
-            deprecated=deprecated,
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
+            name=name, kind=kind, complete=size is not None, size=size, align=align, fields=fields,
+            deprecated=deprecated, **_at(place),
         )
 
     # -- the rest ------------------------------------------------------------------------
 
     def function(self, cursor: Any, place: Place) -> Function:
-        header, line, column = place
         ftype = cursor.type
         params = tuple(Param(name=arg.spelling, type=self.typeref(arg.type)) for arg in cursor.get_arguments())
         variadic = ftype.kind == self.ci.TypeKind.FUNCTIONPROTO and ftype.is_function_variadic()
         inline = cursor.storage_class == self.ci.StorageClass.STATIC or clangext.is_function_inlined(cursor)
+        returns = self.typeref(cursor.result_type)
         return Function(
-            name=cursor.spelling,
-            returns=self.typeref(cursor.result_type),
-            params=params,
-            variadic=bool(variadic),
-            inline=bool(inline),
-            deprecated=self.deprecated(cursor),
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
+            name=cursor.spelling, returns=returns, params=params, variadic=bool(variadic), inline=bool(inline),
+            deprecated=self.deprecated(cursor), **_at(place),
         )
 
     def variable(self, cursor: Any, place: Place) -> Variable:
-        header, line, column = place
-        size = cursor.type.get_size()
-        return Variable(
-            name=cursor.spelling,
-            type=self.typeref(cursor.type),
-            size=size if size >= 0 else None,
-            deprecated=self.deprecated(cursor),
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
-        )
+        size, vtype = _known(cursor.type.get_size()), self.typeref(cursor.type)
+        return Variable(name=cursor.spelling, type=vtype, size=size, deprecated=self.deprecated(cursor), **_at(place))
 
     def enum(self, cursor: Any, place: Place) -> Enum:
-        header, line, column = place
         constants = []
         for child in cursor.get_children():
             if child.kind == self.ci.CursorKind.ENUM_CONSTANT_DECL:
                 _key, _handle, child_line, child_column = clangext.file_of(child)
-                constants.append(
-                    Enumerator(
-                        name=child.spelling,
-                        value=int(child.enum_value),
-                        line=child_line or None,
-                        column=child_column or None,
-                    )
-                )
+                value, line, column = int(child.enum_value), child_line or None, child_column or None
+                constants.append(Enumerator(name=child.spelling, value=value, line=line, column=column))
         name = clean_spelling(cursor.type.spelling)
         if "(anonymous)" in name:
             name = f"enum ({constants[0].name if constants else 'empty'})"
-        return Enum(
-            name=name,
-            underlying=cursor.enum_type.get_canonical().spelling,
-            enumerators=tuple(constants),
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
-        )
+        underlying = cursor.enum_type.get_canonical().spelling
+        return Enum(name=name, underlying=underlying, enumerators=tuple(constants), **_at(place))
 
     def typedef(self, cursor: Any, place: Place) -> Typedef:
-        header, line, column = place
-        return Typedef(
-            name=cursor.spelling,
-            type=self.typeref(cursor.underlying_typedef_type),
-            deprecated=self.deprecated(cursor),
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
-        )
+        target = self.typeref(cursor.underlying_typedef_type)
+        return Typedef(name=cursor.spelling, type=target, deprecated=self.deprecated(cursor), **_at(place))
 
     def macro(self, cursor: Any, place: Place, function_like: bool) -> Macro:
-        header, line, column = place
-        return Macro(
-            name=cursor.spelling,
-            function_like=function_like,
-            header=header,
-            line=line,
-            column=column,
-            tier=PLACEHOLDER,
-        )
+        return Macro(name=cursor.spelling, function_like=function_like, **_at(place))
+
+
+def _known(value: int) -> int | None:
+    """A size or alignment from libclang, which gives a negative number for "unknown"."""
+    return value if value >= 0 else None
+
+
+def _at(place: Place) -> dict[str, Any]:
+    """The place of a declaration as keyword arguments, with the placeholder tier."""
+    header, line, column = place
+    return {"header": header, "line": line, "column": column, "tier": PLACEHOLDER}
 
 
 def is_include_guard(cursor: Any) -> bool:
