@@ -334,17 +334,7 @@ class SnapshotCache:
         The temporary's name is chosen before it is created, so an interrupt at any point
         (even inside the ``open``) finds it in ``finally``.
         """
-        tmp = _temporary_name(directory, ".part")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        files.replace_whole(_temporary_name(directory, ".part"), path, data, mode=0o644)
         _fsync_dir(directory)
 
     # --- snapshots ------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Reading an input file safely: what a path is, and bounded reads of regular files only.
+"""Files read and written safely: what a path is, bounded reads of regular files only, and
+a file replaced whole (:func:`replace_whole`: never seen half-written).
 
 A snapshot or a cache entry can be anything a path can name: a FIFO (reading it blocks
 until someone writes), ``/dev/zero`` (never ends), a sparse file of gigabytes, a directory.
@@ -11,9 +12,11 @@ message and a colon.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -31,23 +34,20 @@ class UnreadableFile(ValueError):
         self.missing = missing
 
 
+_KINDS = (
+    (stat.S_ISREG, "a regular file"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISLNK, "a symbolic link"),
+)
+
+
 def kind_of(mode: int) -> str:
     """What a file of ``st_mode`` is, as a noun phrase: "a FIFO (named pipe)"."""
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    return "a special file"
+    return next((noun for test, noun in _KINDS if test(mode)), "a special file")
 
 
 def describe(path: str) -> str | None:
@@ -132,3 +132,24 @@ def shown(path: str) -> str:
     """``path`` as text that is always valid UTF-8: bytes that are not (a directory named in
     Latin-1, read back with surrogate escapes) are written as ``\\xe9``."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def replace_whole(
+    tmp: str, target: str, data: bytes, *, mode: int, prepare: Callable[[int], None] | None = None
+) -> None:
+    """Write ``data`` to the new file ``tmp`` (created with ``mode`` through the umask,
+    ``prepare`` called on its descriptor first), fsync it and rename it over ``target``; a
+    failure or an interrupt at any point removes ``tmp``.  The caller names ``tmp`` (in
+    ``target``'s directory) before the call, so that nothing can leave it behind unnamed."""
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, mode)
+        with os.fdopen(fd, "wb") as out:
+            if prepare is not None:
+                prepare(out.fileno())
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 
 class Terminated(BaseException):
@@ -40,18 +41,29 @@ def _handler(signum: int, _frame: FrameType | None) -> None:
     _raise_for(signum)
 
 
+Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+@contextlib.contextmanager
+def handling(handler: Handler, previous: dict[int, Handler] | None = None) -> Iterator[dict[int, Handler]]:
+    """``handler`` for SIGINT and SIGTERM during the block, the handlers before restored at
+    its end; ``previous`` (filled before the first signal can arrive) holds those."""
+    saved: dict[int, Handler] = {} if previous is None else previous
+    for number in (int(signal.SIGINT), int(signal.SIGTERM)):
+        saved[number] = signal.signal(number, handler)
+    try:
+        yield saved
+    finally:
+        for number, restored in saved.items():
+            signal.signal(number, restored)
+
+
 @contextlib.contextmanager
 def installed() -> Iterator[None]:
     """Handle SIGINT and SIGTERM as described above for the duration of the block."""
-    previous: dict[int, Callable[[int, FrameType | None], object] | int | None] = {}
     stopping.clear()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        previous[number] = signal.signal(number, _handler)
-    try:
+    with handling(_handler):
         yield
-    finally:
-        for restored, handler in previous.items():
-            signal.signal(restored, handler)
 
 
 @contextlib.contextmanager

@@ -28,6 +28,7 @@ import stat
 from collections.abc import Iterable
 from typing import TextIO
 
+from abidiff import files
 from abidiff.errors import AbidiffError, UsageError
 
 
@@ -118,19 +119,10 @@ def write_atomic(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(target))
     # the name is chosen before the file is created: an interrupt anywhere finds it below
     tmp = os.path.join(directory, f".abidiff-{secrets.token_hex(8)}.tmp")
-    try:
-        # mode 0666 through the umask, as any program creating a file
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-        with os.fdopen(fd, "wb") as out:
-            if existing is not None:
-                _keep_identity(out.fileno(), existing)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    kept = existing
+    # mode 0666 through the umask, as any program creating a file; a replaced file's own mode
+    prepare = None if kept is None else lambda fd: _keep_identity(fd, kept)
+    files.replace_whole(tmp, target, data, mode=0o666, prepare=prepare)
 
 
 def _write_in_place(path: str, text: str) -> None:

@@ -15,10 +15,11 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+from abidiff import interrupts
 from abidiff.headers import clangext
 
 _shared: concurrent.futures.ProcessPoolExecutor | None = None
@@ -92,9 +93,6 @@ def _ready(_number: int) -> int:
     return os.getpid()
 
 
-Handler = Callable[[int, FrameType | None], Any] | int | None
-
-
 @contextlib.contextmanager
 def _stopping_on_signals(target: concurrent.futures.ProcessPoolExecutor) -> Iterator[None]:
     """While the block runs, SIGINT and SIGTERM first stop ``target``'s workers, then do
@@ -103,7 +101,7 @@ def _stopping_on_signals(target: concurrent.futures.ProcessPoolExecutor) -> Iter
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Handler] = {}
+    previous: dict[int, interrupts.Handler] = {}
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         handler = previous.get(signum)
@@ -118,13 +116,8 @@ def _stopping_on_signals(target: concurrent.futures.ProcessPoolExecutor) -> Iter
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
 
-    for number in (int(signal.SIGINT), int(signal.SIGTERM)):
-        previous[number] = signal.signal(number, on_signal)
-    try:
+    with interrupts.handling(on_signal, previous):
         yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
