@@ -376,18 +376,17 @@ def schema_of(tp: Any, defs: dict[str, Json]) -> Json:
     raise TypeError(f"no schema for {tp!r}")
 
 
-def document_schema(cls: type, *, name: str, version: int, title: str) -> dict[str, Any]:
-    """The JSON Schema of a report document: the dataclass ``cls`` whose ``schema`` and
-    ``schema_version`` fields hold ``name`` and ``version``."""
-    defs: dict[str, Any] = {}
-    schema_of(cls, defs)
-    body = defs.pop(cls.__name__)
-    body["properties"]["schema"] = {"const": name}
-    body["properties"]["schema_version"] = {"const": version}
+def envelope_schema(name: str, version: int, title: str, body: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a versioned document: the object schema ``body`` with the envelope
+    (``schema``: ``name``, ``schema_version``: ``version``) and ``defs``."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://abidiff.invalid/schemas/{name.removeprefix('abidiff-')}-{version}.json",
         "title": title,
+        "type": "object",
+        "additionalProperties": False,
         **body,
+        "required": ["schema", "schema_version", *body.get("required", ())],
+        "properties": {**body["properties"], "schema": {"const": name}, "schema_version": {"const": version}},
         "$defs": dict(sorted(defs.items())),
     }

@@ -256,18 +256,5 @@ def load(path: str) -> Snapshot:
 def schema() -> dict[str, Any]:
     """The JSON Schema of a snapshot document, generated from the model."""
     defs: dict[str, Any] = {}
-    body = codec.schema_of(Snapshot, defs)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/snapshot-{SCHEMA_VERSION}.json",
-        "title": "abidiff snapshot",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["schema", "schema_version", "snapshot"],
-        "properties": {
-            "schema": {"const": SCHEMA_NAME},
-            "schema_version": {"const": SCHEMA_VERSION},
-            "snapshot": body,
-        },
-        "$defs": dict(sorted(defs.items())),
-    }
+    body = {"required": ["snapshot"], "properties": {"snapshot": codec.schema_of(Snapshot, defs)}}
+    return codec.envelope_schema(SCHEMA_NAME, SCHEMA_VERSION, "abidiff snapshot", body, defs)

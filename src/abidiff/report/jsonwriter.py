@@ -67,16 +67,7 @@ def schema(cls: type) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     codec.schema_of(cls, defs)
     body = defs.pop(cls.__name__)
-    body["properties"]["schema"] = {"const": envelope.name}
-    body["properties"]["schema_version"] = {"const": envelope.version}
-    body["required"] = ["schema", "schema_version", *body.get("required", ())]
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/{envelope.name.removeprefix('abidiff-')}-{envelope.version}.json",
-        "title": envelope.title,
-        **body,
-        "$defs": dict(sorted(defs.items())),
-    }
+    return codec.envelope_schema(envelope.name, envelope.version, envelope.title, body, defs)
 
 
 def schema_files() -> dict[str, Any]:

@@ -11,7 +11,6 @@ changes in the full CPython ABI between ... and ...", and the ``Python-Requires`
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +18,9 @@ from typing import Any
 from abidiff.report import jsonwriter
 from abidiff.report.news import NEWS_PREFIX
 from abidiff.report.registry import register
+from abidiff.report.terminal import PLAIN_WIDTH, plain_text, suppression_warnings
 from abidiff.rules import Severity, StableVerdict, Verdict
 from abidiff.series import SeriesRelease, SeriesReport
-
-PLAIN_WIDTH = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,18 +204,13 @@ def render(report: SeriesReport, console: Any) -> None:
         for severity, line in notes.findings:
             style = "bold red" if severity == "break" else "yellow"
             console.print(_indented(Text(f"{severity}: {line}", style=style), 2))
-    for warning in report.suppression_warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
+    suppression_warnings(console, report.suppression_warnings)
 
 
 @register(SeriesReport, "text", "a table and each release's notes (rich on a terminal; the default)")
 def render_plain(report: SeriesReport, width: int = PLAIN_WIDTH) -> str:
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False)
-    render(report, console)
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    text = plain_text(lambda console: render(report, console), width)
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 @register(SeriesReport, "json", "versioned JSON (schema abidiff-series; its JSON Schema ships in the package)")

@@ -110,17 +110,5 @@ def symbols_schema() -> dict[str, Any]:
     """The JSON Schema of the ``abidiff symbols --format json`` document, from the model."""
     defs: dict[str, Any] = {}
     items = codec.schema_of(Binary, defs)
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://abidiff.invalid/schemas/symbols-{SCHEMA_VERSION}.json",
-        "title": "abidiff symbols",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["schema", "schema_version", "binaries"],
-        "properties": {
-            "schema": {"const": SCHEMA_NAME},
-            "schema_version": {"const": SCHEMA_VERSION},
-            "binaries": {"type": "array", "items": items},
-        },
-        "$defs": dict(sorted(defs.items())),
-    }
+    body = {"required": ["binaries"], "properties": {"binaries": {"type": "array", "items": items}}}
+    return codec.envelope_schema(SCHEMA_NAME, SCHEMA_VERSION, "abidiff symbols", body, defs)

@@ -10,7 +10,7 @@ a continuation starts under the text, not at column 0."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from abidiff.report.reach import reached_line
@@ -168,16 +168,26 @@ def render(report: Report, console: Any) -> None:
         )
     if report.suppressed:
         console.print(f"{report.suppressed} {_plural(report.suppressed, 'change')} suppressed.")
-    for warning in report.suppression_warnings:
+    suppression_warnings(console, report.suppression_warnings)
+
+
+def suppression_warnings(console: Any, warnings: Iterable[str]) -> None:
+    from rich.text import Text
+
+    for warning in warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def plain_text(draw: Callable[[Any], None], width: int = PLAIN_WIDTH) -> str:
+    """What ``draw`` prints on a rich console, as plain text (no colour, no terminal codes)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    draw(Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False))
+    return buffer.getvalue()
 
 
 @register(Report, "text", "the human report: rich on a terminal, plain text otherwise (the default)")
 def render_plain(report: Report, width: int = PLAIN_WIDTH) -> str:
-    """The report as plain text (no colour, no terminal codes), for ``-o FILE``."""
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False)
-    render(report, console)
-    return buffer.getvalue()
+    """The report as plain text, for ``-o FILE`` and a pipe."""
+    return plain_text(lambda console: render(report, console), width)
