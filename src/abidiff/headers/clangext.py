@@ -30,36 +30,28 @@ def cindex() -> Any:
         raise ToolchainError(
             f"libclang could not be loaded: {exc}", hint="pip install --force-reinstall libclang"
         ) from exc
-    lib.clang_Cursor_Evaluate.argtypes = [ci.Cursor]
-    lib.clang_Cursor_Evaluate.restype = ctypes.c_void_p
-    lib.clang_EvalResult_getKind.argtypes = [ctypes.c_void_p]
-    lib.clang_EvalResult_getKind.restype = ctypes.c_int
-    lib.clang_EvalResult_isUnsignedInt.argtypes = [ctypes.c_void_p]
-    lib.clang_EvalResult_isUnsignedInt.restype = ctypes.c_uint
-    lib.clang_EvalResult_getAsUnsigned.argtypes = [ctypes.c_void_p]
-    lib.clang_EvalResult_getAsUnsigned.restype = ctypes.c_ulonglong
-    lib.clang_EvalResult_getAsLongLong.argtypes = [ctypes.c_void_p]
-    lib.clang_EvalResult_getAsLongLong.restype = ctypes.c_longlong
-    lib.clang_EvalResult_dispose.argtypes = [ctypes.c_void_p]
-    lib.clang_EvalResult_dispose.restype = None
-    lib.clang_Cursor_isMacroFunctionLike.argtypes = [ci.Cursor]
-    lib.clang_Cursor_isMacroFunctionLike.restype = ctypes.c_uint
-    lib.clang_Cursor_isFunctionInlined.argtypes = [ci.Cursor]
-    lib.clang_Cursor_isFunctionInlined.restype = ctypes.c_uint
-    lib.clang_Cursor_isAnonymousRecordDecl.argtypes = [ci.Cursor]
-    lib.clang_Cursor_isAnonymousRecordDecl.restype = ctypes.c_uint
-    lib.clang_Location_isInSystemHeader.argtypes = [ci.SourceLocation]
-    lib.clang_Location_isInSystemHeader.restype = ctypes.c_int
-    lib.clang_getCursorLocation.argtypes = [ci.Cursor]
-    lib.clang_getCursorLocation.restype = ci.SourceLocation
-    lib.clang_getTranslationUnitTargetInfo.argtypes = [ci.TranslationUnit]
-    lib.clang_getTranslationUnitTargetInfo.restype = ctypes.c_void_p
-    lib.clang_TargetInfo_getTriple.argtypes = [ctypes.c_void_p]
-    lib.clang_TargetInfo_getTriple.restype = ci._CXString
-    lib.clang_TargetInfo_getPointerWidth.argtypes = [ctypes.c_void_p]
-    lib.clang_TargetInfo_getPointerWidth.restype = ctypes.c_int
-    lib.clang_TargetInfo_dispose.argtypes = [ctypes.c_void_p]
-    lib.clang_TargetInfo_dispose.restype = None
+    void = ctypes.c_void_p
+    signatures = {  # name: (argument types, result type)
+        "clang_Cursor_Evaluate": ([ci.Cursor], void),
+        "clang_EvalResult_getKind": ([void], ctypes.c_int),
+        "clang_EvalResult_isUnsignedInt": ([void], ctypes.c_uint),
+        "clang_EvalResult_getAsUnsigned": ([void], ctypes.c_ulonglong),
+        "clang_EvalResult_getAsLongLong": ([void], ctypes.c_longlong),
+        "clang_EvalResult_dispose": ([void], None),
+        "clang_Cursor_isMacroFunctionLike": ([ci.Cursor], ctypes.c_uint),
+        "clang_Cursor_isFunctionInlined": ([ci.Cursor], ctypes.c_uint),
+        "clang_Cursor_isAnonymousRecordDecl": ([ci.Cursor], ctypes.c_uint),
+        "clang_Location_isInSystemHeader": ([ci.SourceLocation], ctypes.c_int),
+        "clang_getCursorLocation": ([ci.Cursor], ci.SourceLocation),
+        "clang_getTranslationUnitTargetInfo": ([ci.TranslationUnit], void),
+        "clang_TargetInfo_getTriple": ([void], ci._CXString),
+        "clang_TargetInfo_getPointerWidth": ([void], ctypes.c_int),
+        "clang_TargetInfo_dispose": ([void], None),
+    }
+    for name, (argtypes, restype) in signatures.items():
+        function = getattr(lib, name)
+        function.argtypes = argtypes
+        function.restype = restype
     return ci
 
 
