@@ -29,16 +29,8 @@ def comparability(old: Build, new: Build) -> tuple[Change, ...]:
     found: list[Change] = []
 
     def problem(entity: str, before: int | str, after: int | str) -> None:
-        found.append(
-            Change(
-                kind=ChangeKind.BUILD_MISMATCH,
-                entity=entity,
-                entity_kind=EntityKind.BUILD,
-                tier=Tier.LIMITED,
-                old=before,
-                new=after,
-            )
-        )
+        kind, entity_kind, tier = ChangeKind.BUILD_MISMATCH, EntityKind.BUILD, Tier.LIMITED
+        found.append(Change(kind=kind, entity=entity, entity_kind=entity_kind, tier=tier, old=before, new=after))
 
     for name in LAYOUT_FLAGS:
         before, after = old.config_value(name), new.config_value(name)

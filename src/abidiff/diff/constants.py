@@ -10,17 +10,9 @@ from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 def _enumerator_change(kind: ChangeKind, enum_: Enum, old: Enumerator | None, new: Enumerator | None) -> Change:
     item = old or new
     assert item is not None
-    return Change(
-        kind=kind,
-        entity=item.name,
-        entity_kind=EntityKind.ENUMERATOR,
-        tier=enum_.tier,
-        old=old,
-        new=new,
-        parent=enum_label(enum_),
-        header=enum_.header,
-        line=item.line or enum_.line,
-    )
+    parent, line = enum_label(enum_), item.line or enum_.line
+    return Change(kind=kind, entity=item.name, entity_kind=EntityKind.ENUMERATOR, tier=enum_.tier, old=old, new=new,
+                  parent=parent, header=enum_.header, line=line)
 
 
 def _added_enumerators(old_enum: Enum, new: Snapshot, after: dict[str, tuple[int, Enum]]) -> list[Change]:
@@ -41,17 +33,7 @@ def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
     for enum_ in old.enums:
         gone = [item for item in enum_.enumerators if item.name not in after]
         if gone and len(gone) == len(enum_.enumerators):
-            changes.append(
-                Change(
-                    kind=ChangeKind.ENUM_REMOVED,
-                    entity=enum_label(enum_),
-                    entity_kind=EntityKind.ENUM,
-                    tier=enum_.tier,
-                    old=enum_,
-                    header=enum_.header,
-                    line=enum_.line,
-                )
-            )
+            changes.append(change_at(ChangeKind.ENUM_REMOVED, EntityKind.ENUM, enum_label(enum_), enum_, old=enum_))
             continue
         for item in enum_.enumerators:
             if item.name not in after:
@@ -64,16 +46,9 @@ def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
 
 
 def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
-    return Change(
-        kind=ChangeKind.CONFIG_MACRO_CHANGED,
-        entity=name,
-        entity_kind=EntityKind.MACRO,
-        tier=Tier.PRIVATE,
-        old=a,
-        new=b,
-        header=CONFIG_HEADER,
-        line=b.line if b is not None else a.line if a is not None else None,
-    )
+    line = b.line if b is not None else a.line if a is not None else None
+    return Change(kind=ChangeKind.CONFIG_MACRO_CHANGED, entity=name, entity_kind=EntityKind.MACRO, tier=Tier.PRIVATE,
+                  old=a, new=b, header=CONFIG_HEADER, line=line)
 
 
 def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:

@@ -16,16 +16,7 @@ def _removal(kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable
         kind = ChangeKind.DECLARATION_HIDDEN
     elif exports.never_exported(old.name):
         kind = ChangeKind.DECLARATION_NEVER_EXPORTED
-    return Change(
-        kind=kind,
-        entity=old.name,
-        entity_kind=entity_kind,
-        tier=old.tier,
-        old=old,
-        exports=state,
-        header=old.header,
-        line=old.line,
-    )
+    return change_at(kind, entity_kind, old.name, old, old=old, exports=state)
 
 
 def parameter_changes(a: Function, b: Function) -> list[int]:
@@ -66,17 +57,11 @@ def _became_inline(a: Function, b: Function | None, header: str, line: int | Non
     state = exports.state(a.name)
     never = exports.never_exported(a.name)
     kept = state in (Exports.KEPT, Exports.MANIFEST) or never
+    kind = ChangeKind.FUNCTION_INLINED_EXPORTED if kept else ChangeKind.FUNCTION_INLINED_UNEXPORTED
+    facts = (("never_exported", True),) if never and state not in (Exports.KEPT, Exports.MANIFEST) else ()
     return Change(
-        kind=ChangeKind.FUNCTION_INLINED_EXPORTED if kept else ChangeKind.FUNCTION_INLINED_UNEXPORTED,
-        facts=(("never_exported", True),) if never and state not in (Exports.KEPT, Exports.MANIFEST) else (),
-        entity=a.name,
-        entity_kind=EntityKind.FUNCTION,
-        tier=a.tier,
-        old=a,
-        new=b,
-        exports=state,
-        header=header,
-        line=line,
+        kind=kind, entity=a.name, entity_kind=EntityKind.FUNCTION, tier=a.tier, old=a, new=b, exports=state,
+        facts=facts, header=header, line=line,
     )
 
 

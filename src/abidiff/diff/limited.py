@@ -8,6 +8,7 @@ from abidiff.diff.common import (
     CONFIG_HEADER,
     VERSION_HEADER,
     ExportView,
+    change_at,
     enum_label,
     is_include_guard,
     since_by_name,
@@ -61,18 +62,8 @@ def _change(
     facts: tuple[tuple[str, object], ...] = (),
     exports: Exports | None = None,
 ) -> Change:
-    return Change(
-        kind=kind,
-        entity=_display(entity),
-        entity_kind=entity_kind,
-        tier=Tier.LIMITED,
-        old=old,
-        new=new,
-        facts=facts,
-        exports=exports,
-        header=entity.header,
-        line=entity.line,
-    )
+    values = {"old": old, "new": new, "facts": facts, "exports": exports}
+    return change_at(kind, entity_kind, _display(entity), entity, tier=Tier.LIMITED, **values)
 
 
 def diff_limited(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from abidiff.changes import Change, ChangeKind, EntityKind
 from abidiff.diff.common import change_at, flatten, strongest, type_key, value_type
@@ -342,19 +343,7 @@ def _completeness(a: Record, b: Record, tier: Tier, uses: Uses) -> list[Change]:
         kind, impacts, tier = ChangeKind.RECORD_BECAME_OPAQUE, uses.impacts(a.name), tier
     else:
         kind, impacts, tier = ChangeKind.RECORD_BECAME_COMPLETE, (), b.tier
-    return [
-        Change(
-            kind=kind,
-            entity=a.display_name,
-            entity_kind=EntityKind.RECORD,
-            tier=tier,
-            old=a,
-            new=b,
-            header=b.header,
-            line=b.line,
-            impacts=impacts,
-        )
-    ]
+    return [change_at(kind, EntityKind.RECORD, a.display_name, b, tier=tier, old=a, new=b, impacts=impacts)]
 
 
 def _shift_causes(
@@ -400,57 +389,33 @@ def _diff_record_pair(
     )
     shifted, orphans = _shift_causes(primaries, reported, moved)
     changes = []
+
+    def field_change(kind: ChangeKind, field: str, old: Field | None, new: Field | None, **values: Any) -> Change:
+        entity = f"{name}.{field}"
+        return Change(
+            kind=kind, entity=entity, entity_kind=EntityKind.FIELD, tier=tier, old=old, new=new, parent=name,
+            header=b.header, **values,
+        )
+
     for index, primary in enumerate(reported):
         compatible = primary.kind in (
             ChangeKind.FIELD_ADDED_IN_PADDING,
             ChangeKind.FIELD_RENAMED,
             ChangeKind.FIELD_APPENDED,
         )
+        line = _field_line(primary.new or primary.old)
+        facts = size_facts if index == 0 else ()
+        shifts, reach = tuple(shifted[index]), () if compatible else impacts
         changes.append(
-            Change(
-                kind=primary.kind,
-                entity=f"{name}.{primary.name}",
-                entity_kind=EntityKind.FIELD,
-                tier=tier,
-                old=primary.old,
-                new=primary.new,
-                parent=name,
-                facts=size_facts if index == 0 else (),
-                shifted=tuple(shifted[index]),
-                impacts=() if compatible else impacts,
-                header=b.header,
-                line=_field_line(primary.new or primary.old),
-            )
+            field_change(primary.kind, primary.name, primary.old, primary.new, line=line, facts=facts, shifted=shifts,
+                         impacts=reach)
         )
     for field_name, old_field, new_field in orphans:
-        changes.append(
-            Change(
-                kind=ChangeKind.FIELD_OFFSET_CHANGED,
-                entity=f"{name}.{field_name}",
-                entity_kind=EntityKind.FIELD,
-                tier=tier,
-                old=replace(old_field, name=field_name),
-                new=replace(new_field, name=field_name),
-                parent=name,
-                facts=size_facts if not changes else (),
-                impacts=impacts,
-                header=b.header,
-                line=new_field.line,
-            )
-        )
+        before, after = replace(old_field, name=field_name), replace(new_field, name=field_name)
+        facts = size_facts if not changes else ()
+        kind = ChangeKind.FIELD_OFFSET_CHANGED
+        changes.append(field_change(kind, field_name, before, after, line=new_field.line, facts=facts, impacts=impacts))
     if size_facts and not changes and not explained:
-        changes.append(
-            Change(
-                kind=ChangeKind.RECORD_SIZE_CHANGED,
-                entity=name,
-                entity_kind=EntityKind.RECORD,
-                tier=tier,
-                old=a,
-                new=b,
-                facts=size_facts,
-                impacts=impacts,
-                header=b.header,
-                line=b.line,
-            )
-        )
+        kind, values = ChangeKind.RECORD_SIZE_CHANGED, {"facts": size_facts, "impacts": impacts}
+        changes.append(change_at(kind, EntityKind.RECORD, name, b, tier=tier, old=a, new=b, **values))
     return changes
