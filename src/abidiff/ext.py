@@ -166,16 +166,9 @@ def _symbol_change(
     new: str | None = None,
     **facts: object,
 ) -> Change:
-    return Change(
-        kind=kind,
-        entity=name,
-        entity_kind=EntityKind.SYMBOL,
-        tier=tier,
-        old=old,
-        new=new,
-        facts=tuple(sorted(facts.items())),
-        impacts=(module,),
-    )
+    named = tuple(sorted(facts.items()))
+    return Change(kind=kind, entity=name, entity_kind=EntityKind.SYMBOL, tier=tier, old=old, new=new, facts=named,
+                  impacts=(module,))
 
 
 def examine(
@@ -244,16 +237,10 @@ def check_build(results: Iterable[ExtensionResult], snapshot: Snapshot, truth: S
             f"{snapshot.build.origin} has no binaries: abidiff cannot tell what it exports",
             hint="give a build with its libpython (an interpreter, a prefix, or --lib FILE)",
         )
-    exports = exported_names(snapshot)
+    exports, exporters, build = exported_names(snapshot), exporter_names(snapshot), snapshot.build.version
+    kind = ChangeKind.EXT_NOT_EXPORTED
     return [
-        _symbol_change(
-            ChangeKind.EXT_NOT_EXPORTED,
-            symbol.name,
-            result.path,
-            _tier(symbol.name, truth),
-            build=snapshot.build.version,
-            exporters=exporter_names(snapshot),
-        )
+        _symbol_change(kind, symbol.name, result.path, _tier(symbol.name, truth), build=build, exporters=exporters)
         for result in results
         for symbol in result.imports
         if symbol.name not in exports
@@ -269,17 +256,10 @@ def check_between(
 ) -> list[Change]:
     """ABI814: ``breaks`` (entity name -> (rule id, message) of each change between OLD and
     NEW that breaks binaries importing the entity) that an extension imports."""
+    kind, versions = ChangeKind.EXT_BROKEN_BETWEEN, {"old": old_version, "new": new_version}
     return [
-        _symbol_change(
-            ChangeKind.EXT_BROKEN_BETWEEN,
-            symbol.name,
-            result.path,
-            _tier(symbol.name, truth),
-            old=old_version,
-            new=new_version,
-            cause_rule=rule,
-            cause=message,
-        )
+        _symbol_change(kind, symbol.name, result.path, _tier(symbol.name, truth), **versions,
+                       cause_rule=rule, cause=message)
         for result in results
         for symbol in result.imports
         for rule, message in breaks.get(symbol.name, ())
