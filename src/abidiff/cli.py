@@ -19,7 +19,14 @@ from typing import TextIO
 
 from abidiff import __version__, interrupts
 from abidiff.commands import COMMANDS
-from abidiff.commands.common import EXIT_STATUS_EPILOG, HelpFormatter, Parser, build_options_parser, closed_stream
+from abidiff.commands.common import (
+    EXIT_STATUS_EPILOG,
+    HelpFormatter,
+    Parser,
+    add_command,
+    build_options_parser,
+    closed_stream,
+)
 from abidiff.errors import EXIT_ERROR, EXIT_OK, EXIT_USAGE, AbidiffError
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT
@@ -54,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     build_options = build_options_parser()
     for command in COMMANDS:
-        command.configure(subparsers, [build_options])
-        subparsers.choices[command.NAME].set_defaults(run=command.run)
+        add_command(subparsers, command, build_options)
     return parser
 
 

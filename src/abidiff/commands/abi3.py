@@ -4,7 +4,6 @@ by :func:`abidiff.abi3.audit`; the exit-status bits of its findings."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
@@ -15,26 +14,10 @@ if TYPE_CHECKING:
     from abidiff.model import Build
 
 NAME = "abi3"
+FORMATS = common.ReportFormats("abidiff.rules:Abi3Report")
 
 
-def formats() -> tuple[tuple[str, str], ...]:
-    """(name, help) of the report formats of an abi3 audit: the registry's."""
-    from abidiff.report.registry import formats as registered
-    from abidiff.rules import Abi3Report
-
-    return tuple((fmt.name, fmt.help) for fmt in registered(Abi3Report))
-
-
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="audit the limited API / stable ABI of a build",
-        description="Audit the abi3 surface of a build at every Py_LIMITED_API level: declarations "
-        "visible before the version that added them, manifest entries missing from the headers or "
-        "the exports, stable-ABI struct layouts that changed against OLD, Py_LIMITED_API_3_x aliases.",
-        parents=parents,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="BUILD", help="the build to audit")
     parser.add_argument("--against", metavar="OLD", help="the previous build: what it declared and exported")
     parser.add_argument(
@@ -43,7 +26,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         help="the stable ABI manifest to judge by (default: the build's own, else the copy shipped "
         "with abidiff for builds with binaries)",
     )
-    common.add_report_format(parser, formats)
+    common.add_report_format(parser, FORMATS)
     common.add_max_chars(parser)
     common.add_output(parser)
     common.add_suppressions(parser)
@@ -90,7 +73,7 @@ def abi3_main(
     ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  The report goes to ``stdout``
     or, with ``output``, atomically to that file.
     """
-    names = [name for name, _help in formats()]
+    names = list(FORMATS)
     if fmt not in names:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     from abidiff.abi3 import audit, choose_manifest

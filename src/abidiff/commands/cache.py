@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import TextIO
 
 from abidiff.commands import common
@@ -12,15 +11,7 @@ from abidiff.errors import EXIT_OK
 NAME = "cache"
 
 
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    del parents  # only --cache-dir applies
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="show or clear the snapshot cache",
-        description="The snapshot cache: 'info' shows what it holds, 'clear' empties it.",
-        epilog=None,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("info", "clear"), help="info: what it holds; clear: empty it")
     parser.add_argument(
         "--cache-dir",

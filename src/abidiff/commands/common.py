@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import io
 import os
 import re
 import shutil
 import textwrap
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, cast
 
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
@@ -66,23 +67,42 @@ class HelpFormatter(argparse.HelpFormatter):
         return "\n\n".join(paragraphs) + "\n"
 
 
-class Subparsers(Protocol):
-    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser: ...
+class Command(Protocol):
+    """What :mod:`abidiff.cli` needs of a command module; the words of its help are in
+    ``commands.toml`` beside this module, under its ``NAME``."""
+
+    NAME: str
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int: ...
 
 
-def add_command(
-    subparsers: Subparsers,
-    name: str,
-    *,
-    summary: str,
-    description: str,
-    parents: Sequence[argparse.ArgumentParser] = (),
-    epilog: str | None = EXIT_STATUS_EPILOG,
-) -> argparse.ArgumentParser:
-    """A sub-command's parser, laid out like every other."""
-    return subparsers.add_parser(
-        name, parents=list(parents), help=summary, description=description, epilog=epilog, formatter_class=HelpFormatter
+COMMANDS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "commands.toml")
+
+
+@functools.cache
+def _entries() -> dict[str, Any]:
+    from abidiff.tomlreader import loads
+
+    with open(COMMANDS_FILE, encoding="utf-8") as table:
+        return loads(table.read())
+
+
+def add_command(subparsers: Any, command: Command, build_options: argparse.ArgumentParser) -> None:
+    """A sub-command's parser, laid out like every other: its help and shared options from
+    ``commands.toml``, then its own arguments."""
+    entry = _entries()[command.NAME]
+    parser = subparsers.add_parser(
+        command.NAME,
+        parents=[build_options] if entry["build_options"] else [],
+        help=entry["summary"],
+        description=entry["description"],
+        epilog=EXIT_STATUS_EPILOG if entry["exit_status"] else None,
+        formatter_class=HelpFormatter,
     )
+    command.arguments(parser)
+    parser.set_defaults(run=command.run)
 
 
 def build_options_parser() -> Parser:
@@ -151,17 +171,23 @@ def add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_tex
 
 class ReportFormats(Sequence[str]):
     """The report formats the registry (:mod:`abidiff.report.registry`) has for one document
-    type, as ``--format`` choices: looked up on first use, so that building the parser (and
-    ``--help`` of another command) imports no renderer."""
+    type (``document``: ``module:Class``), as ``--format`` choices: looked up on first use, so
+    that building the parser (and ``--help`` of another command) imports no renderer."""
 
-    def __init__(self, load: Callable[[], Sequence[tuple[str, str]]]) -> None:
-        self._load = load
+    def __init__(self, document: str) -> None:
+        self._document = document
         self._formats: tuple[tuple[str, str], ...] | None = None
 
     def formats(self) -> tuple[tuple[str, str], ...]:
         """(name, help) of each format, ``text`` first."""
         if self._formats is None:
-            self._formats = tuple(self._load())
+            import importlib
+
+            from abidiff.report.registry import formats as registered
+
+            module, _, name = self._document.partition(":")
+            document = getattr(importlib.import_module(module), name)
+            self._formats = tuple((fmt.name, fmt.help) for fmt in registered(document))
         return self._formats
 
     def __getitem__(self, index: int) -> str:  # type: ignore[override]
@@ -178,11 +204,10 @@ class ReportFormats(Sequence[str]):
         return f"the report format, one of {listed}"
 
 
-def add_report_format(parser: argparse.ArgumentParser, load: Callable[[], Sequence[tuple[str, str]]]) -> None:
-    """``--format`` with the registry's formats for a document (``load`` returns their
-    (name, help) pairs; it runs only when the choices are needed)."""
+def add_report_format(parser: argparse.ArgumentParser, formats: ReportFormats) -> None:
+    """``--format`` with the registry's formats for a document."""
     # the help is made from the registry when it is shown (HelpFormatter._get_help_string)
-    parser.add_argument("--format", choices=ReportFormats(load), default="text", metavar="FORMAT", help="FORMATS")
+    parser.add_argument("--format", choices=formats, default="text", metavar="FORMAT", help="FORMATS")
 
 
 DEFAULT_MAX_CHARS = 60_000  # abidiff.report.markdown.DEFAULT_MAX_CHARS (a test keeps them equal)

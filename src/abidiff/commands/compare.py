@@ -18,29 +18,13 @@ if TYPE_CHECKING:
     from abidiff.rules import Report
 
 NAME = "compare"
+FORMATS = common.ReportFormats("abidiff.rules:Report")
 
 
-def formats() -> tuple[tuple[str, str], ...]:
-    """(name, help) of the report formats of a comparison: the registry's."""
-    from abidiff.report.registry import formats as registered
-    from abidiff.rules import Report
-
-    return tuple((fmt.name, fmt.help) for fmt in registered(Report))
-
-
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="compare two builds (the default command: 'abidiff OLD NEW')",
-        description="Compare two builds: did the full C ABI break (a PEP 605 alpha) or not (a beta), "
-        "and did the stable ABI break? The report goes to stdout (or to -o FILE); progress and "
-        "diagnostics to stderr.",
-        parents=parents,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="the older build")
     parser.add_argument("new", metavar="NEW", help="the newer build")
-    common.add_report_format(parser, formats)
+    common.add_report_format(parser, FORMATS)
     common.add_max_chars(parser)
     common.add_output(parser)
     common.add_suppressions(parser)
@@ -124,7 +108,7 @@ def compare_main(
     :class:`~abidiff.errors.AbidiffError` for the CLI to render.  ``max_chars`` and
     ``full_report``: see :func:`abidiff.report.markdown.render`.
     """
-    names = [name for name, _help in formats()]
+    names = list(FORMATS)
     if fmt not in names:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     from abidiff.builder import snapshots_of

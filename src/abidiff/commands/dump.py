@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import TextIO
 
 from abidiff.commands import common
@@ -12,17 +11,7 @@ from abidiff.errors import EXIT_OK
 NAME = "dump"
 
 
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="write the snapshot of one build as JSON",
-        description="Write the snapshot of one build (its C API from the headers, and its exports) as "
-        "versioned JSON, to stdout or to -o FILE. A git ref is read from its headers only: libpython "
-        "is compiled only with --build.",
-        parents=parents,
-        epilog=None,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "spec", metavar="BUILD", help="interpreter, prefix, include directory, libpython, snapshot or git ref"
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
@@ -19,14 +18,7 @@ if TYPE_CHECKING:
     from abidiff.rules import Report
 
 NAME = "ext"
-
-
-def formats() -> tuple[tuple[str, str], ...]:
-    """(name, help) of the report formats of an extension audit: the registry's."""
-    from abidiff.report.registry import formats as registered
-    from abidiff.rules import ExtReport
-
-    return tuple((fmt.name, fmt.help) for fmt in registered(ExtReport))
+FORMATS = common.ReportFormats("abidiff.rules:ExtReport")
 
 
 _ABI3_VERSION = re.compile(r"3\.\d{1,3}")
@@ -50,17 +42,7 @@ def _abi3_argument(value: str) -> str:
         raise argparse.ArgumentTypeError(exc.message.removeprefix("--abi3 ")) from None
 
 
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="audit what an extension module or wheel imports from CPython",
-        description="List the CPython symbols an extension module (.so, .pyd, .dylib) or every "
-        "extension of a wheel imports; check abi3 extensions against the stable ABI of their tag; "
-        "with --against BUILD, what that build does not export; with --between OLD NEW, which ABI "
-        "breaks between two builds touch it.",
-        parents=parents,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "path", metavar="EXT_OR_WHEEL", nargs="?", help="an extension module or a wheel (optional with --source)"
     )
@@ -83,7 +65,7 @@ def configure(subparsers: common.Subparsers, parents: Sequence[argparse.Argument
         "--between", nargs=2, metavar=("OLD", "NEW"), help="the builds whose ABI breaks to check it against"
     )
     parser.add_argument("--abi3", metavar="3.X", type=_abi3_argument, help="audit a bare module as abi3 for 3.X")
-    common.add_report_format(parser, formats)
+    common.add_report_format(parser, FORMATS)
     parser.add_argument(
         "-v",
         "--verbose",
@@ -135,7 +117,7 @@ def ext_main(
     does not say so.  Every build (``against``, both of ``between``) is read with
     ``options``.  The report goes to ``stdout`` or, with ``output``, atomically to that file.
     """
-    names = [name for name, _help in formats()]
+    names = list(FORMATS)
     if fmt not in names:
         raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
     _check_inputs(path, source, between, comparison)

@@ -34,29 +34,13 @@ if TYPE_CHECKING:
     from abidiff.series import SeriesReport
 
 NAME = "series"
-FORMATS = ("text", "json", "markdown", "news", "html")
+FORMATS = common.ReportFormats("abidiff.series:SeriesReport")
 
 
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="judge and name every release of a series (PEP 605)",
-        description="Judge each build against the one before it, in the order given, and name each "
-        "release as PEP 605 would: aN when it breaks the full ABI of its predecessor, else bN; release "
-        "candidates freeze the ABI. Builds are any build specs; in a CPython checkout also a range of "
-        "release tags (v3.13.0a1..v3.13.0rc1: every vX.Y.0 pre-release or final tag between the two, "
-        "in version order) or --tags GLOB. The report goes to stdout (or -o FILE); progress to stderr.",
-        parents=parents,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("builds", metavar="BUILD", nargs="*", help="the builds in release order, or a tag range A..B")
     parser.add_argument("--tags", metavar="GLOB", help="the release tags matching GLOB ('v3.13.0*'), in version order")
-    common.add_format(
-        parser,
-        FORMATS,
-        "text (a table and the release notes; the default), json (versioned, schema in the package), "
-        "markdown, news (PEP 605's release notes), html (one self-contained page with a timeline)",
-    )
+    common.add_report_format(parser, FORMATS)
     common.add_output(parser)
     common.add_suppressions(parser)
     add_feature_base(parser)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
 from typing import TextIO
 
 from abidiff.commands import common
@@ -14,15 +13,7 @@ NAME = "symbols"
 FORMATS = ("text", "json")
 
 
-def configure(subparsers: common.Subparsers, parents: Sequence[argparse.ArgumentParser]) -> None:
-    del parents  # a binary is read as it is: the build options do not apply
-    parser = common.add_command(
-        subparsers,
-        NAME,
-        summary="list the exports of one binary",
-        description="List the exported symbols of one binary (ELF, PE or Mach-O; every slice of a universal file).",
-        epilog=None,
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a shared library or executable")
     common.add_format(parser, FORMATS, "text (a table) or json")
     common.add_output(parser, "the list")
