@@ -26,10 +26,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="the stable ABI manifest to judge by (default: the build's own, else the copy shipped "
         "with abidiff for builds with binaries)",
     )
-    common.add_report_format(parser, FORMATS)
-    common.add_max_chars(parser)
-    common.add_output(parser)
-    common.add_suppressions(parser)
+    common.add_report_options(parser, FORMATS)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

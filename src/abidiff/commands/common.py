@@ -139,15 +139,13 @@ def build_options_parser() -> Parser:
 
 def report_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """What every reporting command passes on from its parsed arguments: the format, the
-    output, the suppressions, the Markdown cap, and the build options."""
-    return {
-        "fmt": args.format,
-        "output": args.output,
-        "suppressions": args.suppressions,
-        "max_chars": args.max_chars,
-        "full_report": args.full_report,
-        "options": options_from(args),
-    }
+    output, the suppressions, the Markdown cap (when the command has one), and the build
+    options."""
+    found = {"fmt": args.format, "output": args.output, "suppressions": args.suppressions}
+    found["options"] = options_from(args)
+    if hasattr(args, "max_chars"):
+        found |= {"max_chars": args.max_chars, "full_report": args.full_report}
+    return found
 
 
 def options_from(args: argparse.Namespace) -> BuildOptions:
@@ -204,7 +202,7 @@ class ReportFormats(Sequence[str]):
         return f"the report format, one of {listed}"
 
 
-def add_report_format(parser: argparse.ArgumentParser, formats: ReportFormats) -> None:
+def _add_format(parser: argparse.ArgumentParser, formats: ReportFormats) -> None:
     """``--format`` with the registry's formats for a document."""
     # the help is made from the registry when it is shown (HelpFormatter._get_help_string)
     parser.add_argument("--format", choices=formats, default="text", metavar="FORMAT", help="FORMATS")
@@ -235,6 +233,16 @@ def add_max_chars(parser: argparse.ArgumentParser) -> None:
         metavar="WHERE",
         help="where the full report is (a URL or a file name), said by a markdown report that was cut",
     )
+
+
+def add_report_options(parser: argparse.ArgumentParser, formats: ReportFormats, *, capped: bool = True) -> None:
+    """What every reporting command takes: ``--format`` (the registry's), the Markdown cap
+    (``capped``), ``-o FILE`` and ``--suppressions``; :func:`report_arguments` passes them on."""
+    _add_format(parser, formats)
+    if capped:
+        add_max_chars(parser)
+    add_output(parser)
+    add_suppressions(parser)
 
 
 def add_suppressions(parser: argparse.ArgumentParser) -> None:

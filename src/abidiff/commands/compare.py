@@ -24,10 +24,7 @@ FORMATS = common.ReportFormats("abidiff.rules:Report")
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="the older build")
     parser.add_argument("new", metavar="NEW", help="the newer build")
-    common.add_report_format(parser, FORMATS)
-    common.add_max_chars(parser)
-    common.add_output(parser)
-    common.add_suppressions(parser)
+    common.add_report_options(parser, FORMATS)
     add_feature_base(parser)
     parser.add_argument(
         "--old-lib",

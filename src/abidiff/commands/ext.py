@@ -65,7 +65,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--between", nargs=2, metavar=("OLD", "NEW"), help="the builds whose ABI breaks to check it against"
     )
     parser.add_argument("--abi3", metavar="3.X", type=_abi3_argument, help="audit a bare module as abi3 for 3.X")
-    common.add_report_format(parser, FORMATS)
+    common.add_report_options(parser, FORMATS)
     parser.add_argument(
         "-v",
         "--verbose",
@@ -73,9 +73,6 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         help="text and markdown: list every CPython import of every module (by default only a summary "
         "line per module and the findings)",
     )
-    common.add_max_chars(parser)
-    common.add_output(parser)
-    common.add_suppressions(parser)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:

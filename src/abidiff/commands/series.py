@@ -40,9 +40,7 @@ FORMATS = common.ReportFormats("abidiff.series:SeriesReport")
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("builds", metavar="BUILD", nargs="*", help="the builds in release order, or a tag range A..B")
     parser.add_argument("--tags", metavar="GLOB", help="the release tags matching GLOB ('v3.13.0*'), in version order")
-    common.add_report_format(parser, FORMATS)
-    common.add_output(parser)
-    common.add_suppressions(parser)
+    common.add_report_options(parser, FORMATS, capped=False)
     add_feature_base(parser)
 
 
@@ -50,13 +48,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return series_main(
         args.builds,
         tags=args.tags,
-        fmt=args.format,
-        output=args.output,
-        suppressions=args.suppressions,
         feature_base=args.feature_base,
         stdout=stdout,
         stderr=stderr,
-        options=common.options_from(args),
+        **common.report_arguments(args),
     )
 
 
