@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from abidiff import files
 from abidiff.errors import BinaryError
 from abidiff.model import Binary, SymbolKind
 
@@ -80,26 +81,9 @@ def size_text(count: int) -> str:
 
 # --- opening files ----------------------------------------------------------------------------
 
-_NOT_A_FILE = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _kind_of(mode: int) -> str:
-    for test, name in _NOT_A_FILE:
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
 def _not_a_file(path: str, mode: int) -> BinaryError:
-    kind = _kind_of(mode)
-    text = f"{path} is {kind}, not a file" if kind.startswith("a ") else f"{path} is {kind}"
-    return BinaryError(text, hint="give the path of a shared library or an extension module")
+    hint = "give the path of a shared library or an extension module"
+    return BinaryError(f"{path} is {files.kind_of(mode)}, not a file", hint=hint)
 
 
 def _missing(path: str, exc: OSError | ValueError) -> BinaryError:
