@@ -8,7 +8,7 @@ inline function or macro of the headers that reaches a break (the comparison's
 ``reached_through``, :mod:`abidiff.diff.reach`).
 
 What is broken comes from a comparison report (of ``--between OLD NEW``, or a JSON report
-given with ``--report``), as :func:`abidiff.rules.reports.source_breaks` makes it: its
+given with ``--report``), as :func:`source_breaks` makes it: its
 findings of ABI rules that are breaks or warnings (a change to a private API breaks an
 extension that uses it just the same), and the records whose size changed (``resized``).  Pure but for
 :func:`read_sources`: values in, :class:`~abidiff.changes.Change` values (rule ABI817) out.
@@ -22,20 +22,9 @@ from dataclasses import dataclass, field
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Place
 from abidiff.headers.uses import RecordInfo, UnitUses, Use, UseJob, UseKind
-from abidiff.model import Tier
+from abidiff.rules import RULE_BY_ID, Finding, Profile, Report, Severity
+from abidiff.rules.reports import SourceAudit
 from abidiff.sourcetree import SourceTree, include_dirs, language
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SourceAudit:
-    """What ``--source`` read: the files parsed (as :func:`relative` names them), where
-    their flags came from, ``Py_LIMITED_API``, and the files whose parse had errors."""
-
-    files: tuple[str, ...]
-    flags: str
-    limited_api: str | None = None
-    limited_from: str | None = None
-    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,32 +114,45 @@ def relative(path: str, roots: Roots) -> str:
 # -- what is broken -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cause:
-    """A finding of the comparison that breaks code compiled against OLD."""
-
-    entity: str
-    entity_kind: EntityKind
-    tier: Tier
-    rule: str
-    message: str
-    header: str | None = None
-    line: int | None = None
-    reached_through: tuple[str, ...] = ()
-
-
 @dataclass(slots=True, kw_only=True)
 class Broken:
     """The entities a comparison says changed for code compiled against OLD, by how code
     reaches them: names (functions, data, macros), fields by (record, path), records laid
-    out anew or resized, and the helpers that reach a change (made by
-    :func:`abidiff.rules.reports.source_breaks`)."""
+    out anew or resized, and the helpers that reach a change (made by :func:`source_breaks`)."""
 
-    names: dict[str, list[Cause]] = field(default_factory=dict)
-    fields: dict[tuple[str, str], list[Cause]] = field(default_factory=dict)
-    layout: dict[str, list[Cause]] = field(default_factory=dict)
-    resized: dict[str, list[Cause]] = field(default_factory=dict)
-    helpers: dict[str, list[Cause]] = field(default_factory=dict)
+    names: dict[str, list[Finding]] = field(default_factory=dict)
+    fields: dict[tuple[str, str], list[Finding]] = field(default_factory=dict)
+    layout: dict[str, list[Finding]] = field(default_factory=dict)
+    resized: dict[str, list[Finding]] = field(default_factory=dict)
+    helpers: dict[str, list[Finding]] = field(default_factory=dict)
+
+
+_LAYOUT_RULES = frozenset({"ABI101", "ABI102", "ABI103", "ABI105", "ABI106", "ABI107", "ABI109"})
+
+
+def source_breaks(report: Report) -> Broken:
+    """What breaks code compiled against OLD: the findings of ABI rules (and those that break
+    importers) that are breaks or warnings, by how code reaches them."""
+    found = Broken()
+    for item in report.changes:
+        rule = RULE_BY_ID[item.rule]
+        if item.severity not in (Severity.BREAK, Severity.WARNING):
+            continue
+        if not (rule.profile == Profile.ABI or rule.breaks_importers):
+            continue
+        for helper in item.reached_through:
+            found.helpers.setdefault(helper, []).append(item)
+        if item.rule in _LAYOUT_RULES:
+            record, _, path = item.entity.partition(".")
+            found.layout.setdefault(record, []).append(item)
+            if item.resized:
+                found.resized.setdefault(record, []).append(item)
+            for moved in (path, *item.shifted):
+                if moved:
+                    found.fields.setdefault((record, moved), []).append(item)
+        elif str(item.entity_kind) in ("function", "data", "macro", "symbol", "enumerator"):
+            found.names.setdefault(item.entity, []).append(item)
+    return found
 
 
 # -- matching -----------------------------------------------------------------------------
@@ -185,13 +187,13 @@ class _Records:
         return out
 
 
-def _lookup(table: dict[str, list[Cause]], names: Iterable[str]) -> list[Cause]:
+def _lookup(table: dict[str, list[Finding]], names: Iterable[str]) -> list[Finding]:
     return [item for name in names for item in table.get(name, ())]
 
 
-def _causes(use: Use, found: Broken, records: _Records) -> list[tuple[Cause, str | None]]:
+def _causes(use: Use, found: Broken, records: _Records) -> list[tuple[Finding, str | None]]:
     """The findings a use reaches, each with the helper it goes through."""
-    out: list[tuple[Cause, str | None]] = []
+    out: list[tuple[Finding, str | None]] = []
     if use.kind == UseKind.NAME:
         out += [(item, use.via if use.via != use.name else None) for item in found.names.get(use.name, ())]
         out += [(item, use.via or use.name) for item in found.helpers.get(use.name, ())]
@@ -222,7 +224,7 @@ def source_changes(units: Sequence[UnitUses], found: Broken, roots: Roots) -> li
     """ABI817: one change per broken entity the sources use, with every place."""
     records = _Records(units)
     places: dict[tuple[str, str], set[Place]] = {}
-    causes: dict[tuple[str, str], Cause] = {}
+    causes: dict[tuple[str, str], Finding] = {}
     for unit in units:
         for use in unit.uses:
             for item, via in _causes(use, found, records):

@@ -17,13 +17,13 @@ import pytest
 from abidiff.changes import ChangeKind
 from abidiff.diff import diff
 from abidiff.diff.reach import Graph, Target, name_reached_through
-from abidiff.ext_source import source_changes
+from abidiff.ext_source import source_breaks, source_changes
 from abidiff.headers.job import ParseJob, Scan
 from abidiff.headers.parse import scan
 from abidiff.headers.toolchain import host_toolchain
 from abidiff.headers.uses import UseJob, UseKind, read_uses
 from abidiff.model import Build, FieldRef, Reach, ReachKind, ReleaseLevel, Snapshot
-from abidiff.rules.reports import compare_report, source_breaks
+from abidiff.rules.reports import compare_report
 from abidiff.sourcetree import source_tree
 
 OBJECT_H = """\

@@ -14,8 +14,9 @@ from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
     from abidiff.changes import Change
-    from abidiff.ext_source import Headers, SourceAudit
+    from abidiff.ext_source import Headers
     from abidiff.rules import Report
+    from abidiff.rules.reports import SourceAudit
 
 NAME = "ext"
 FORMATS = common.ReportFormats("abidiff.rules:ExtReport")
@@ -235,9 +236,8 @@ def source_findings(
 ) -> tuple[list[Change], SourceAudit]:
     """ABI817 of ``--source``: its files parsed against OLD's headers (those of ``old_spec``,
     unless a compile_commands.json gives the flags)."""
-    from abidiff.ext_source import read_sources, source_changes
+    from abidiff.ext_source import read_sources, source_breaks, source_changes
     from abidiff.report.console import progress
-    from abidiff.rules.reports import source_breaks
     from abidiff.sourcetree import source_tree
 
     with source_tree(source, abi3_version=abi3_tag) as tree:

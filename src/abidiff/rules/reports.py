@@ -11,9 +11,8 @@ from dataclasses import dataclass, replace
 from abidiff.abi3 import NOTE_INVISIBLE, Abi3Audit, LevelSurface, SurfaceItem
 from abidiff.changes import Change, Diff
 from abidiff.ext import Examined, ExtensionResult, WheelTags
-from abidiff.ext_source import Broken, Cause, SourceAudit
 from abidiff.model import ManifestEntry, Snapshot
-from abidiff.rules.catalogue import RULE_BY_ID, Profile, Severity
+from abidiff.rules.catalogue import RULE_BY_ID, Severity
 from abidiff.rules.describe import sides
 from abidiff.rules.judge import (
     BuildIdentity,
@@ -129,44 +128,6 @@ def compare(
     )
 
 
-_LAYOUT_RULES = frozenset({"ABI101", "ABI102", "ABI103", "ABI105", "ABI106", "ABI107", "ABI109"})
-
-
-def source_breaks(report: Report) -> Broken:
-    """What breaks code compiled against OLD (``abidiff ext --source``): the findings of ABI
-    rules (and those that break importers) that are breaks or warnings."""
-    found = Broken()
-    for item in report.changes:
-        rule = RULE_BY_ID[item.rule]
-        if item.severity not in (Severity.BREAK, Severity.WARNING):
-            continue
-        if not (rule.profile == Profile.ABI or rule.breaks_importers):
-            continue
-        cause = Cause(
-            entity=item.entity,
-            entity_kind=item.entity_kind,
-            tier=item.tier,
-            rule=item.rule,
-            message=item.message,
-            header=item.header,
-            line=item.line,
-            reached_through=item.reached_through,
-        )
-        for helper in item.reached_through:
-            found.helpers.setdefault(helper, []).append(cause)
-        if item.rule in _LAYOUT_RULES:
-            record, _, path = item.entity.partition(".")
-            found.layout.setdefault(record, []).append(cause)
-            if item.resized:
-                found.resized.setdefault(record, []).append(cause)
-            for moved in (path, *item.shifted):
-                if moved:
-                    found.fields.setdefault((record, moved), []).append(cause)
-        elif str(item.entity_kind) in ("function", "data", "macro", "symbol", "enumerator"):
-            found.names.setdefault(item.entity, []).append(cause)
-    return found
-
-
 def importer_breaks(report: Report) -> Mapping[str, Sequence[tuple[str, str]]]:
     """Entity name -> (rule id, message) of each change that breaks binaries importing it."""
     found: dict[str, list[tuple[str, str]]] = {}
@@ -223,6 +184,18 @@ def abi3_report(
 
 
 # -- ext ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceAudit:
+    """What ``--source`` read: the files parsed (as :func:`relative` names them), where
+    their flags came from, ``Py_LIMITED_API``, and the files whose parse had errors."""
+
+    files: tuple[str, ...]
+    flags: str
+    limited_api: str | None = None
+    limited_from: str | None = None
+    errors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
