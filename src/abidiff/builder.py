@@ -233,22 +233,20 @@ def snapshot_of_resolved(
         origin=resolved.origin,
         headers_only=not libraries,
     )
+    declared = {name: getattr(headers, name) for name in _DECLARED}
     from_headers = Snapshot(
         build=build,
-        limited_levels=headers.limited_levels,
-        records=headers.records,
-        functions=headers.functions,
-        variables=headers.variables,
-        enums=headers.enums,
-        typedefs=headers.typedefs,
-        macros=headers.macros,
+        **declared,
         manifest=manifest,
         warnings=(*headers.warnings, *_no_library(resolved, libraries)),
-        reach=headers.reach,
         outside=tuple(sorted(headers.outside)),
     )
     in_libpython = tuple(record for record in from_headers.records if record.header not in headers.outside)
     return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read, dwarf_records=in_libpython)
+
+
+# what a snapshot takes from the headers' data as it is
+_DECLARED = ("limited_levels", "records", "functions", "variables", "enums", "typedefs", "macros", "reach")
 
 
 def _no_library(resolved: ResolvedBuild, libraries: tuple[Library, ...]) -> tuple[str, ...]:

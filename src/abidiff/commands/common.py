@@ -148,19 +148,14 @@ def report_arguments(args: argparse.Namespace) -> dict[str, Any]:
     return found
 
 
+# the build options passed on as they are parsed
+_BUILD_OPTIONS = ("repo", "pyconfig", "config_from", "target", "build_binaries", "cache_dir", "dwarf")
+
+
 def options_from(args: argparse.Namespace) -> BuildOptions:
     """The :class:`BuildOptions` of parsed arguments (of a parser with the build options)."""
-    return BuildOptions(
-        repo=args.repo,
-        pyconfig=args.pyconfig,
-        config_from=args.config_from,
-        target=args.target,
-        build_binaries=args.build_binaries,
-        libs=tuple(args.lib),
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        dwarf=args.dwarf,
-    )
+    given = {name: getattr(args, name) for name in _BUILD_OPTIONS}
+    return BuildOptions(libs=tuple(args.lib), use_cache=not args.no_cache, **given)
 
 
 def add_format(parser: argparse.ArgumentParser, choices: Sequence[str], help_text: str) -> None:

@@ -67,6 +67,11 @@ class Finding:
 ReportedChange = Finding  # the name the comparison report used
 
 
+# what a finding takes from its change as it is
+_CARRIED = (
+    *("kind", "entity", "entity_kind", "tier", "header", "line"),
+    *("shifted", "impacts", "reached_through", "places"),
+)
 _EXEMPTIONS = {Base.PROVISIONAL: ChangeKind.PROVISIONAL_EXEMPT, Base.DEPRECATED: ChangeKind.DEPRECATED_EXEMPT}
 
 
@@ -84,26 +89,11 @@ def classify(change: Change, *, feature_base: str | None = None) -> Finding:
         exempt = RULE_BY_KIND[_EXEMPTIONS[change.base]]
         exemption, severity = exempt.id, exempt.severity(change.tier)
         message = exempt.message.format(message=message, base=feature_base or "the feature base")
+    carried = {name: getattr(change, name) for name in _CARRIED}
+    headline = (rule.headline or rule.message).format(**fields)
     return Finding(
-        rule=rule.id,
-        kind=change.kind,
-        entity=change.entity,
-        entity_kind=change.entity_kind,
-        tier=change.tier,
-        severity=severity,
-        message=message,
-        headline=(rule.headline or rule.message).format(**fields),
-        old=words.old,
-        new=words.new,
-        detail=words.detail,
-        shifted=change.shifted,
-        impacts=change.impacts,
-        header=change.header,
-        line=change.line,
-        exemption=exemption,
-        reached_through=change.reached_through,
-        resized=bool(change.fact("resized", False)),
-        places=change.places,
+        rule=rule.id, severity=severity, message=message, headline=headline, exemption=exemption,
+        old=words.old, new=words.new, detail=words.detail, resized=bool(change.fact("resized", False)), **carried,
     )
 
 
