@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from abidiff.abi3 import NOTE_INVISIBLE, Abi3Audit, LevelSurface, SurfaceItem
 from abidiff.changes import Change, Diff
@@ -17,6 +18,7 @@ from abidiff.rules.describe import sides
 from abidiff.rules.judge import (
     BuildIdentity,
     Finding,
+    Judgement,
     ReleaseKind,
     StableVerdict,
     Verdict,
@@ -32,7 +34,31 @@ from abidiff.rules.judge import (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Report:
+class Judged:
+    """What every judged document holds: its findings (``changes``), their counts by rule
+    and by severity, and what the suppressions took away."""
+
+    counts: dict[str, int]
+    severity_counts: dict[str, int]
+    suppressed: int
+    suppression_warnings: tuple[str, ...]
+    changes: tuple[Finding, ...]
+
+
+def _judged(findings: tuple[Finding, ...], judgement: Judgement) -> dict[str, Any]:
+    """The :class:`Judged` fields of a document of ``findings``."""
+    counts, severity_counts = tally(findings)
+    return {
+        "counts": counts,
+        "severity_counts": severity_counts,
+        "suppressed": judgement.suppressed,
+        "suppression_warnings": judgement.suppression_warnings,
+        "changes": findings,
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report(Judged):
     """The result of ``abidiff OLD NEW``: verdicts, counts and the changes, breaks first."""
 
     old: BuildIdentity
@@ -48,11 +74,6 @@ class Report:
     headers_only: bool
     comparable: bool
     problems: tuple[str, ...]
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
-    suppressed: int
-    suppression_warnings: tuple[str, ...]
-    changes: tuple[Finding, ...]
 
 
 def _problem(change: Change) -> str:
@@ -74,7 +95,6 @@ def compare_report(
     judged = judge(findings, suppressions, today=today)
     changes = tuple(sorted(judged.kept, key=report_order))
     full, kind, stable = verdicts(changes)
-    counts, severity_counts = tally(changes)
     return Report(
         old=identity(result.old, headers_only=result.headers_only if old_headers_only is None else old_headers_only),
         new=identity(result.new, headers_only=result.headers_only if new_headers_only is None else new_headers_only),
@@ -86,11 +106,7 @@ def compare_report(
         headers_only=result.headers_only,
         comparable=not result.problems,
         problems=tuple(_problem(change) for change in result.problems),
-        counts=counts,
-        severity_counts=severity_counts,
-        suppressed=judged.suppressed,
-        suppression_warnings=judged.suppression_warnings,
-        changes=changes,
+        **_judged(changes, judged),
     )
 
 
@@ -141,7 +157,7 @@ def importer_breaks(report: Report) -> Mapping[str, Sequence[tuple[str, str]]]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Abi3Report:
+class Abi3Report(Judged):
     """The result of ``abidiff abi3 BUILD [--against OLD]``."""
 
     build: BuildIdentity
@@ -151,12 +167,7 @@ class Abi3Report:
     levels: tuple[LevelSurface, ...]
     surface: tuple[SurfaceItem, ...]
     stable_abi_verdict: StableVerdict
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
-    suppressed: int
-    suppression_warnings: tuple[str, ...]
     notes: tuple[str, ...]
-    changes: tuple[Finding, ...]
 
 
 def abi3_report(
@@ -164,7 +175,6 @@ def abi3_report(
 ) -> Abi3Report:
     judged = judge((classify(change) for change in audit.changes), suppressions, today=today)
     findings = tuple(sorted(judged.kept, key=audit_order))
-    counts, severity_counts = tally(findings)
     broken = any(item.severity == Severity.BREAK for item in findings)
     return Abi3Report(
         build=identity(audit.build, headers_only=audit.build_headers_only),
@@ -174,12 +184,8 @@ def abi3_report(
         levels=audit.levels,
         surface=audit.surface,
         stable_abi_verdict=StableVerdict.BROKEN if broken else StableVerdict.INTACT,
-        counts=counts,
-        severity_counts=severity_counts,
-        suppressed=judged.suppressed,
-        suppression_warnings=judged.suppression_warnings,
+        **_judged(findings, judged),
         notes=audit.notes,
-        changes=findings,
     )
 
 
@@ -199,7 +205,7 @@ class SourceAudit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExtReport:
+class ExtReport(Judged):
     """The result of ``abidiff ext``."""
 
     input: str
@@ -209,13 +215,8 @@ class ExtReport:
     between: tuple[BuildIdentity, ...]
     affected: bool | None  # by the breaks between OLD and NEW; None without --between
     extensions: tuple[ExtensionResult, ...]
-    counts: dict[str, int]
-    severity_counts: dict[str, int]
-    suppressed: int
-    suppression_warnings: tuple[str, ...]
     summary: tuple[str, ...]
     notes: tuple[str, ...]
-    changes: tuple[Finding, ...]
     # ``--source``: what was parsed (None without it); what to do when affected (PEP 605)
     source: SourceAudit | None = None
     advice: tuple[str, ...] = ()
@@ -292,7 +293,6 @@ def ext_report(
     if between is not None:
         compared = tuple(identity(s.build, headers_only=not s.binaries) for s in between)  # type: ignore[assignment]
     affected = None if compared is None else any(item.rule in ("ABI814", "ABI817") for item in findings)
-    counts, severity_counts = tally(findings)
     return ExtReport(
         input=path,
         wheel=examined.wheel,
@@ -301,13 +301,9 @@ def ext_report(
         between=() if compared is None else compared,
         affected=affected,
         extensions=tuple(sorted(examined.extensions, key=lambda result: result.path)),
-        counts=counts,
-        severity_counts=severity_counts,
-        suppressed=judged.suppressed,
-        suppression_warnings=judged.suppression_warnings,
+        **_judged(findings, judged),
         summary=_summary(examined.extensions, compared, affected, source),
         notes=() if source is not None else (f"{NOTE_INVISIBLE}; --source reads it from the extension's own sources",),
-        changes=findings,
         source=source,
         advice=advice(compared[1]) if affected and compared is not None else (),
     )
