@@ -7,7 +7,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Export, Exports
 from abidiff.model import (
@@ -203,6 +203,19 @@ class ExportView:
         """OLD's binaries do not export ``name`` and the manifest does not promise it: its
         declaration was never part of the ABI."""
         return self.old is not None and name not in self.old and name not in self.stable_old
+
+
+class _HasName(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_Named = TypeVar("_Named", bound=_HasName)
+
+
+def by_name(declarations: Iterable[_Named]) -> dict[str, _Named]:
+    """Declarations by name (the last one of a name wins)."""
+    return {declaration.name: declaration for declaration in declarations}
 
 
 def change_at(

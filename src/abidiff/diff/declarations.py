@@ -4,7 +4,7 @@ signature or type, turned into a macro or a static inline function, added."""
 from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Exports
-from abidiff.diff.common import ExportView, change_at, tagless, type_key, value_type
+from abidiff.diff.common import ExportView, by_name, change_at, tagless, type_key, value_type
 from abidiff.model import Function, Snapshot, Tier, Variable
 
 
@@ -67,9 +67,7 @@ def _became_inline(a: Function, b: Function | None, header: str, line: int | Non
 
 def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:
     """Changes to functions, and the names whose export status they already reported."""
-    before = {function.name: function for function in old.functions}
-    after = {function.name: function for function in new.functions}
-    macros = {macro.name: macro for macro in new.macros}
+    before, after, macros = by_name(old.functions), by_name(new.functions), by_name(new.macros)
     changes: list[Change] = []
     spoken: set[str] = set()
     for name, a in before.items():
@@ -97,8 +95,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
 def diff_variables(
     old: Snapshot, new: Snapshot, exports: ExportView, changed_records: frozenset[str]
 ) -> tuple[list[Change], set[str]]:
-    before = {variable.name: variable for variable in old.variables}
-    after = {variable.name: variable for variable in new.variables}
+    before, after = by_name(old.variables), by_name(new.variables)
     changes: list[Change] = []
     spoken: set[str] = set()
     for name, a in before.items():

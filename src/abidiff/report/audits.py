@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from abidiff.abi3 import LevelSurface
 from abidiff.report.markdown import code, escape, fit, sections_of, suppression_lines
 from abidiff.report.reach import place_lines
 from abidiff.report.registry import register
@@ -46,6 +47,15 @@ def _finding_text(item: Finding, *, modules: bool = False) -> str:
 
 # -- abi3 -----------------------------------------------------------------------------------
 
+# the columns of the table of levels (text), each as wide as its name
+_COLUMNS = ("functions", "inline", "data", "structs", "macros", "typedefs", "new")
+
+
+def _counts(level: LevelSurface) -> tuple[int, ...]:
+    """What the table of levels says of one level, in the order of :data:`_COLUMNS`."""
+    counts = (level.functions, level.inline_functions, level.data, level.structs, level.macros, level.typedefs)
+    return (*counts, len(level.new))
+
 
 @register(Abi3Report, "text", "a table of the levels and the findings (the default)")
 def abi3_text(report: Abi3Report) -> str:
@@ -53,12 +63,10 @@ def abi3_text(report: Abi3Report) -> str:
     if report.against is not None:
         lines.append(f"  against {_build_line(report.against)}")
     lines.append(f"  manifest: {report.manifest_source or 'none'}")
-    lines += ["", "Py_LIMITED_API   functions  inline  data  structs  macros  typedefs  new"]
+    lines += ["", "Py_LIMITED_API   " + "  ".join(_COLUMNS)]
     for level in report.levels:
-        lines.append(
-            f"{level.level:>5} {level.hex}  {level.functions:>9}  {level.inline_functions:>6}  {level.data:>4}"
-            f"  {level.structs:>7}  {level.macros:>6}  {level.typedefs:>8}  {len(level.new):>3}"
-        )
+        cells = "  ".join(f"{count:>{len(word)}}" for count, word in zip(_counts(level), _COLUMNS, strict=True))
+        lines.append(f"{level.level:>5} {level.hex}  {cells}")
     lines.append("")
     if not report.changes:
         lines.append("no findings: the limited API guards, the manifest and the exports agree")
@@ -83,11 +91,7 @@ def abi3_markdown(report: Abi3Report, *, max_chars: int | None = None, full_repo
         "| Py_LIMITED_API | functions | static inline | data | structs | macros | typedefs | new |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for level in report.levels:
-        head.append(
-            f"| {level.level} (`{level.hex}`) | {level.functions} | {level.inline_functions} | {level.data} "
-            f"| {level.structs} | {level.macros} | {level.typedefs} | {len(level.new)} |"
-        )
+    head += [f"| {level.level} (`{level.hex}`) | {' | '.join(map(str, _counts(level)))} |" for level in report.levels]
     head.append("")
     if not report.changes:
         head += ["No findings.", ""]
