@@ -30,14 +30,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    return abi3_main(
-        args.spec,
-        against=args.against,
-        manifest=args.manifest,
-        stdout=stdout,
-        stderr=stderr,
-        **common.report_arguments(args),
-    )
+    reporting = common.report_arguments(args, stdout, stderr)
+    return abi3_main(args.spec, against=args.against, manifest=args.manifest, **reporting)
 
 
 def _check_comparable(build: Build, against: Build) -> None:

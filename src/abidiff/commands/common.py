@@ -137,12 +137,12 @@ def build_options_parser() -> Parser:
     return parent
 
 
-def report_arguments(args: argparse.Namespace) -> dict[str, Any]:
+def report_arguments(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> dict[str, Any]:
     """What every reporting command passes on from its parsed arguments: the format, the
-    output, the suppressions, the Markdown cap (when the command has one), and the build
-    options."""
+    output, the suppressions, the Markdown cap (when the command has one), the build
+    options, and the streams."""
     found = {"fmt": args.format, "output": args.output, "suppressions": args.suppressions}
-    found["options"] = options_from(args)
+    found |= {"options": options_from(args), "stdout": stdout, "stderr": stderr}
     if hasattr(args, "max_chars"):
         found |= {"max_chars": args.max_chars, "full_report": args.full_report}
     return found

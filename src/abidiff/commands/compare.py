@@ -39,15 +39,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    return compare_main(
-        args.old,
-        args.new,
-        feature_base=args.feature_base,
-        side_libs=(tuple(args.old_lib), tuple(args.new_lib)),
-        stdout=stdout,
-        stderr=stderr,
-        **common.report_arguments(args),
-    )
+    reporting, side_libs = common.report_arguments(args, stdout, stderr), (tuple(args.old_lib), tuple(args.new_lib))
+    return compare_main(args.old, args.new, feature_base=args.feature_base, side_libs=side_libs, **reporting)
 
 
 def exit_status(report: Report) -> int:

@@ -84,10 +84,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         against=args.against,
         between=(args.between[0], args.between[1]) if args.between else None,
         abi3=args.abi3,
-        stdout=stdout,
-        stderr=stderr,
         verbose=args.verbose,
-        **common.report_arguments(args),
+        **common.report_arguments(args, stdout, stderr),
     )
 
 

@@ -45,14 +45,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    return series_main(
-        args.builds,
-        tags=args.tags,
-        feature_base=args.feature_base,
-        stdout=stdout,
-        stderr=stderr,
-        **common.report_arguments(args),
-    )
+    reporting = common.report_arguments(args, stdout, stderr)
+    return series_main(args.builds, tags=args.tags, feature_base=args.feature_base, **reporting)
 
 
 def expand(builds: Sequence[str], tags: str | None, repo: str | None) -> tuple[str, ...]:
