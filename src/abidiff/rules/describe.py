@@ -139,18 +139,23 @@ def _opaque(change: Change) -> Sides:
     return Sides(old, new)
 
 
-_REMOVED = {
-    Exports.UNKNOWN: "removed from the headers (headers only: counted as removed from the ABI)",
-    Exports.GONE: "removed from the headers and the exports",
-    Exports.KEPT: "removed from the headers, still exported",
-    Exports.MANIFEST: "removed from the headers, still exported (headers only: the stable ABI manifest says so)",
+# what the exports say of a declaration gone from the headers: (after "removed from the
+# headers", after "became a macro" or "became a static inline function")
+_COUNTED_AS = " (headers only: counted as "
+_MANIFEST_SAYS = ", still exported (headers only: the stable ABI manifest says so)"
+_EXPORTS_WORDS = {
+    Exports.UNKNOWN: (f"{_COUNTED_AS}removed from the ABI)", f"{_COUNTED_AS}no longer exported)"),
+    Exports.GONE: (" and the exports", ", no longer exported"),
+    Exports.KEPT: (", still exported", ", still exported"),
+    Exports.MANIFEST: (_MANIFEST_SAYS, _MANIFEST_SAYS),
 }
 
 
 def _removed(change: Change) -> Sides:
     if change.kind == ChangeKind.DECLARATION_NEVER_EXPORTED:
         return Sides(describe(change.old), None, "removed from the headers; the old build never exported it")
-    return Sides(describe(change.old), None, _REMOVED[change.exports or Exports.GONE])
+    removed = _EXPORTS_WORDS[change.exports or Exports.GONE][0]
+    return Sides(describe(change.old), None, f"removed from the headers{removed}")
 
 
 def _signature(change: Change) -> Sides:
@@ -174,14 +179,6 @@ def _signature(change: Change) -> Sides:
     return Sides(prototype(a), prototype(b), detail)
 
 
-_STILL = {
-    Exports.KEPT: ", still exported",
-    Exports.UNKNOWN: " (headers only: counted as no longer exported)",
-    Exports.GONE: ", no longer exported",
-    Exports.MANIFEST: ", still exported (headers only: the stable ABI manifest says so)",
-}
-
-
 def _inlined(change: Change) -> Sides:
     a, b = change.old, change.new
     assert isinstance(a, Function)
@@ -189,7 +186,7 @@ def _inlined(change: Change) -> Sides:
     new = "a macro" if b is None else describe(b)
     if change.fact("never_exported"):
         return Sides(prototype(a), new, f"became {became}; the old build never exported it")
-    return Sides(prototype(a), new, f"became {became}{_STILL[change.exports or Exports.GONE]}")
+    return Sides(prototype(a), new, f"became {became}{_EXPORTS_WORDS[change.exports or Exports.GONE][1]}")
 
 
 def _data_type(change: Change) -> Sides:
