@@ -177,17 +177,10 @@ def _lookup(spec: str, options: BuildOptions) -> Snapshot | _Pending:
     return _Pending(spec=spec, options=options, cache=cache, resolved=resolved, key=key)
 
 
-def snapshot_of_resolved(
-    resolved: ResolvedBuild,
-    options: BuildOptions | None = None,
-    *,
-    extra_libraries: tuple[str, ...] = (),
-    dwarf: bool = False,
-) -> Snapshot:
+def snapshot_of_resolved(resolved: ResolvedBuild, options: BuildOptions | None = None) -> Snapshot:
     """The snapshot of an already resolved build (no cache)."""
     options = options or BuildOptions()
-    extra_libraries = options.libs + extra_libraries
-    dwarf = options.dwarf or dwarf
+    extra_libraries, dwarf = options.libs, options.dwarf
     libraries = merge_libraries(resolved.libraries, extra_libraries)
     if resolved.kind == SpecKind.SNAPSHOT:
         assert resolved.snapshot_path is not None
