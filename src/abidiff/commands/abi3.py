@@ -64,9 +64,7 @@ def abi3_main(
     ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  The report goes to ``stdout``
     or, with ``output``, atomically to that file.
     """
-    names = list(FORMATS)
-    if fmt not in names:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
+    FORMATS.check(fmt)
     from abidiff.abi3 import audit, choose_manifest
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress

@@ -192,6 +192,12 @@ class ReportFormats(Sequence[str]):
     def __contains__(self, name: object) -> bool:
         return any(name == known for known, _help in self.formats())
 
+    def check(self, fmt: str) -> None:
+        """:class:`UsageError` unless ``fmt`` is one of the formats (for callers other than
+        the parser, which checks its choices itself)."""
+        if fmt not in self:
+            raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(self)})")
+
     def help_text(self) -> str:
         listed = "; ".join(f"{name}: {text}" for name, text in self.formats())
         return f"the report format, one of {listed}"

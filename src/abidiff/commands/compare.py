@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
 from abidiff.commands.base import NONE, add_feature_base, default_spec
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, UsageError
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
@@ -98,9 +98,7 @@ def compare_main(
     :class:`~abidiff.errors.AbidiffError` for the CLI to render.  ``max_chars`` and
     ``full_report``: see :func:`abidiff.report.markdown.render`.
     """
-    names = list(FORMATS)
-    if fmt not in names:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
+    FORMATS.check(fmt)
     from abidiff.builder import snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress

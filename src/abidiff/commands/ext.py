@@ -113,9 +113,7 @@ def ext_main(
     does not say so.  Every build (``against``, both of ``between``) is read with
     ``options``.  The report goes to ``stdout`` or, with ``output``, atomically to that file.
     """
-    names = list(FORMATS)
-    if fmt not in names:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(names)})")
+    FORMATS.check(fmt)
     _check_inputs(path, source, between, comparison)
     if abi3 is not None:
         abi3_version(abi3)

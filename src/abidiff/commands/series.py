@@ -144,8 +144,7 @@ def series_main(
     options: BuildOptions | None = None,
 ) -> int:
     """Run ``abidiff series`` and return the exit-status bits."""
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown report format '{fmt}' (choose from {', '.join(FORMATS)})")
+    FORMATS.check(fmt)
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
     from abidiff.report.registry import render
