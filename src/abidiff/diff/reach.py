@@ -82,6 +82,11 @@ class Graph:
         self.members: dict[str, set[str]] = {}  # members a macro's tokens name (record unknown)
         self.sizes: dict[str, set[str]] = {}
         self.users: dict[str, set[str]] = {}
+        # the same, indexed by what is touched, for direct(): who reads a field of a record
+        # (by record), who takes a size (by record), who names a member (by member)
+        self._by_record: dict[str, list[tuple[str, str]]] = {}
+        self._by_size: dict[str, set[str]] = {}
+        self._by_member: dict[str, set[str]] = {}
         for item in snapshot.reach:
             fields = self.fields.setdefault(item.name, set())
             for ref in item.fields:
@@ -93,6 +98,15 @@ class Graph:
             for used in item.uses:
                 if used != item.name:
                     self.users.setdefault(used, set()).add(item.name)
+        for name, fields in self.fields.items():
+            for record, path in fields:
+                self._by_record.setdefault(record, []).append((name, path))
+        for name, sizes in self.sizes.items():
+            for record in sizes:
+                self._by_size.setdefault(record, set()).add(name)
+        for name, members in self.members.items():
+            for member in members:
+                self._by_member.setdefault(member, set()).add(name)
 
     def record(self, display: str) -> Record | None:
         return self._records.get(display)
@@ -103,14 +117,19 @@ class Graph:
         return self._embedded[name]
 
     def direct(self, target: Target) -> set[str]:
-        """The helpers that touch ``target`` themselves."""
-        found = set()
-        members = target.members
-        for name, fields in self.fields.items():
-            if _touches(fields, target.fields) or self.sizes.get(name, set()) & target.sizes:
-                found.add(name)
-            elif self.members.get(name, set()) & members:
-                found.add(name)
+        """The helpers that touch ``target`` themselves: read or write a field of it, a field
+        inside one (``state`` moved: ``state.kind`` with it) or one holding it (reading
+        ``state`` whole), take the size of one of its records, or name one of its members
+        in a macro's tokens."""
+        found: set[str] = set()
+        for record, moved in target.fields:
+            for name, path in self._by_record.get(record, ()):
+                if path == moved or path.startswith(moved + ".") or moved.startswith(path + "."):
+                    found.add(name)
+        for record in target.sizes:
+            found |= self._by_size.get(record, set())
+        for member in target.members:
+            found |= self._by_member.get(member, set())
         return found
 
     def reached(self, start: Iterable[str], known: Iterable[str] = ()) -> dict[str, int]:
@@ -127,18 +146,6 @@ class Graph:
                     depth[user] = level[user]
                     todo.append(user)
         return depth
-
-
-def _touches(fields: set[tuple[str, str]], target: frozenset[tuple[str, str]]) -> bool:
-    """A helper's field is moved when it is one of ``target`` or lies inside one of them
-    (``state`` moved: ``state.kind`` with it), or holds one (reading ``state`` whole)."""
-    if fields & target:
-        return True
-    for record, path in fields:
-        for moved_record, moved in target:
-            if record == moved_record and (path.startswith(moved + ".") or moved.startswith(path + ".")):
-                return True
-    return False
 
 
 def _embedders(snapshot: Snapshot, name: str) -> Target:
