@@ -16,7 +16,6 @@ scanning rejects a whole SARIF file when one result has no file.
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from abidiff import __version__
+from abidiff.report import jsonwriter
 from abidiff.report.registry import register
 from abidiff.report.words import INCLUDE_DIR, counted, source_path
 from abidiff.rules import RULES, SEVERITY_ORDER, Finding, Rule, Severity
@@ -283,7 +283,7 @@ _SARIF_HELP = "SARIF 2.1.0 for GitHub code scanning: a result per finding, at it
 @register(Abi3Report, "sarif", _SARIF_HELP)
 @register(ExtReport, "sarif", _SARIF_HELP)
 def render_sarif(document: Any) -> str:
-    return json.dumps(sarif_log(document), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return jsonwriter.text(sarif_log(document))
 
 
 # -- JUnit XML -----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ package for each."""
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -34,4 +33,4 @@ def schema() -> dict[str, Any]:
 
 
 def schema_text() -> str:
-    return json.dumps(schema(), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return jsonwriter.text(schema())

@@ -8,13 +8,13 @@ bytes.  Its JSON Schema, shipped as ``abidiff/schemas/symbols.schema.json``, is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from abidiff import codec
 from abidiff.model import Binary, Symbol
+from abidiff.report import jsonwriter
 
 SCHEMA_NAME = "abidiff-symbols"
 SCHEMA_VERSION = 1
@@ -44,7 +44,7 @@ def to_document(binaries: Sequence[Binary]) -> dict[str, Any]:
 
 def render_symbols_json(binaries: Sequence[Binary]) -> str:
     """The versioned JSON document (ends with a newline)."""
-    return json.dumps(to_document(binaries), sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    return jsonwriter.text(to_document(binaries))
 
 
 def _describe(binary: Binary) -> str:
