@@ -286,8 +286,14 @@ def test_killed_during_put(tmp_path: Path, sig: signal.Signals) -> None:
     cache = SnapshotCache(str(tmp_path))
     cache.put(KEY, make_snapshot("3.13.0", tag="old"))
     proc = _start_slow_writer(tmp_path)
-    proc.send_signal(sig)
-    proc.wait(timeout=30)
+    try:
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:  # never left behind writing forever, whatever failed
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0, "the writer ignored the signal"
     found = cache.get(KEY)  # the old value or a complete new one, never a crash
     assert found is not None
     assert (found.build.version, len(found.warnings)) in (("3.13.0", 0), ("3.14.0", 200000))
