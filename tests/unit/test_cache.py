@@ -249,9 +249,11 @@ def test_concurrent_artifacts_one_wins_whole(tmp_path: Path) -> None:
 
 _SLOW_WRITER = textwrap.dedent(
     """
+    import signal
     import sys
     from abidiff.cache import SnapshotCache
     from tests.unit.test_cache import make_snapshot
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
     cache = SnapshotCache(sys.argv[1])
     snap = make_snapshot("3.14.0", warnings=200000, tag="new")
     print("ready", flush=True)
