@@ -9,10 +9,13 @@ reports each disagreement as a one-line warning.
 
 Only the top-level DIEs of each compile unit are looked at (C types of file scope live
 there); the walk stops once every wanted record was found.  pyelftools loads the
-``.debug_*`` sections it needs into memory (for libpython3.13 ~16 MB of ``.debug_info``),
-and the walk takes seconds, so callers make it opt-in.  pyelftools trusts the file, so the
-file is first checked with the bounded ELF reader: its section table and names, and the size
-of each debug section once inflated.
+``.debug_*`` sections it needs into memory (for libpython3.13 ~16 MB of ``.debug_info``).
+Walking them, it would parse every attribute of each of the ~170,000 top-level DIEs (6 s),
+so a scan of our own finds the records (:mod:`abidiff.binaries.dwarfscan`: abbreviations,
+names and ``DW_AT_sibling`` only) and pyelftools reads their members: under a second, still
+too slow for every run, so callers make it opt-in.  pyelftools trusts the file, so the file
+is first checked with the bounded ELF reader: its section table and names, and the size of
+each debug section once inflated.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from elftools.construct.core import ConstructError
 from elftools.elf.elffile import ELFFile
 
 from abidiff.binaries._common import LIMITS, NameBudget, Window, corrupt, open_binary, over_limit, size_text
+from abidiff.binaries.dwarfscan import MAX_DEPTH, SCAN_ERRORS, UNKNOWN, Scan
 from abidiff.binaries.elf import SHF_COMPRESSED, SHT_NOBITS, BoundedElf
 from abidiff.model import Field, Record, Tier
 
@@ -44,7 +48,7 @@ _LIBRARY_ERRORS = (
 )
 _RECORD_TAGS = {"DW_TAG_structure_type": "struct", "DW_TAG_union_type": "union"}
 _QUALIFIERS = {"DW_TAG_const_type", "DW_TAG_volatile_type", "DW_TAG_restrict_type", "DW_TAG_atomic_type"}
-_MAX_DEPTH = 16  # nesting of anonymous records within one record
+_MAX_DEPTH = MAX_DEPTH  # nesting of anonymous records within one record; typedefs to a record
 _MAX_DIFFERENCES = 3  # member differences quoted per record; the rest are counted
 
 # member path ("state.kind") -> (offset in bits from the outermost record, bit-field width)
@@ -159,20 +163,40 @@ def _find_layouts(handle: BinaryIO, wanted: tuple[Record, ...]) -> dict[str, Lay
             by_key.setdefault(key, record.name)
     found: dict[str, Layout] = {}
     dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
+    scan = Scan(dwarf)
     for unit in dwarf.iter_CUs():
-        for die in unit.iter_DIE_children(unit.get_top_DIE()):
-            die_key = _die_key(die)
-            if die_key is None:
-                continue
-            name = by_key.get(die_key)
-            if name is None or name in found:
-                continue
-            record_die = _record_of(die)
-            if record_die is not None:
-                found[name] = _layout(record_die)
+        try:
+            candidates = scan.candidates(unit, by_key, found)
+        except SCAN_ERRORS:  # an encoding the scan does not know, or a malformed unit
+            _find_in_unit(unit, by_key, found)
+        else:
+            for name, offset, record_offset in candidates:
+                if name in found:
+                    continue
+                if record_offset is UNKNOWN:  # a reference the scan does not follow
+                    record_die = _record_of(unit.get_DIE_from_refaddr(offset))
+                    if record_die is not None:
+                        found[name] = _layout(record_die)
+                elif isinstance(record_offset, int):
+                    found[name] = _layout(unit.get_DIE_from_refaddr(record_offset))
         if len(found) == len(wanted):
             break
     return found
+
+
+def _find_in_unit(unit: Any, by_key: dict[tuple[str, str], str], found: dict[str, Layout]) -> None:
+    """What :meth:`~abidiff.binaries.dwarfscan.Scan.candidates` finds, by pyelftools' walk of
+    the unit's top-level DIEs (the slow way)."""
+    for die in unit.iter_DIE_children(unit.get_top_DIE()):
+        die_key = _die_key(die)
+        if die_key is None:
+            continue
+        name = by_key.get(die_key)
+        if name is None or name in found:
+            continue
+        record_die = _record_of(die)
+        if record_die is not None:
+            found[name] = _layout(record_die)
 
 
 def _name(die: Any) -> str | None:
