@@ -19,7 +19,7 @@ from abidiff.model import Snapshot, version_key
 from abidiff.rules import abi3_report
 from abidiff.sources import resolve
 from tests.conftest import ROOT, snapshot_cached
-from tests.integration.test_limited_oracle import _preprocessed, _source
+from tests.integration.test_limited_oracle import _source, seen_at_levels
 from tests.realbuilds import need_gcc, pyenv_python
 
 pytestmark = pytest.mark.integration
@@ -57,17 +57,24 @@ def _nm_exports(spec: str) -> frozenset[str]:
 
 
 @functools.cache
-def _visible(spec: str, level: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(identifiers in code, macros defined) that gcc -E shows at ``level`` in the build's own headers."""
-    gcc = need_gcc()
+def _tree_and_source(spec: str) -> tuple[str, tuple[str, ...], str]:
+    """The build's include directory, its configuration directories, and what gcc -E reads."""
     resolved = resolve(spec)
     assert resolved.include_dir is not None
-    includes = [f"-I{d}" for d in resolved.config_dirs] + [f"-I{resolved.include_dir}"]
-    roots = [os.path.realpath(d) + os.sep for d in (resolved.include_dir, *resolved.config_dirs)]
-    snapshot = snapshot_cached(spec)
-    source = _source(snapshot, resolved.include_dir, resolved.config_dirs)
-    plain, _tags, defines = _preprocessed(gcc, includes, roots, level, source)
-    return frozenset(plain), frozenset(defines)
+    source = _source(snapshot_cached(spec), resolved.include_dir, resolved.config_dirs)
+    return resolved.include_dir, resolved.config_dirs, source
+
+
+@functools.cache
+def _visible(spec: str, level: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(identifiers in code, macros defined) that gcc -E shows at ``level`` in the build's own
+    headers (gcc runs at every level of the build at once, two at a time)."""
+    gcc = need_gcc()
+    include_dir, config_dirs, source = _tree_and_source(spec)
+    levels = snapshot_cached(spec).limited_levels
+    seen = seen_at_levels(gcc, include_dir, config_dirs, levels if level in levels else (level,), source)
+    plain, _tags, defines = seen[level][False]
+    return plain, defines
 
 
 def _first_level(spec: str, snapshot: Snapshot, name: str, *, macro: bool) -> str | None:
@@ -78,6 +85,7 @@ def _first_level(spec: str, snapshot: Snapshot, name: str, *, macro: bool) -> st
     return None
 
 
+@functools.cache  # one audit per pair, for the four tests of the pair
 def _report(new_version: str, old_version: str):  # type: ignore[no-untyped-def]
     new_spec, old_spec = pyenv_python(new_version), pyenv_python(old_version)
     new, old = snapshot_cached(new_spec), snapshot_cached(old_spec)

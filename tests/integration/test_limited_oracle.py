@@ -10,6 +10,8 @@ a macro, the lowest level with its ``#define``.  libclang is not involved.
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import os
 import re
 import subprocess
@@ -34,22 +36,45 @@ _TAG = re.compile(r"\b(?:struct|union|enum)\s+([A-Za-z_]\w*)")
 _LINEMARKER = re.compile(r'^# \d+ "([^"]*)"')
 
 
-Seen = tuple[set[str], set[str], set[str]]
+Seen = tuple[frozenset[str], frozenset[str], frozenset[str]]
 
 
-def _preprocessed(gcc: str, includes: list[str], roots: list[str], level: str, source: str) -> Seen:
-    """(identifiers, struct/union/enum tags, macros defined) that a user at ``level`` sees in
-    the build's own headers: gcc's line markers tell which file each line comes from, so
-    what system headers declare (``struct timeval``) is not counted."""
-    return _preprocessed_by_reach(gcc, includes, roots, level, source, "", frozenset())[False]
+@functools.cache
+def seen_by_gcc(gcc: str, include_dir: str, config_dirs: tuple[str, ...], level: str, source: str) -> dict[bool, Seen]:
+    """:func:`_preprocessed_by_reach` of ``source`` in the build's own tree at ``level``: one
+    gcc run per build and level, shared with test_abi3_real.py."""
+    includes = [f"-I{d}" for d in config_dirs] + [f"-I{include_dir}"]
+    roots = [os.path.realpath(d) + os.sep for d in (include_dir, *config_dirs)]
+    reached = _reached(include_dir, config_dirs)
+    return _preprocessed_by_reach(gcc, includes, roots, level, source, os.path.realpath(include_dir) + os.sep, reached)
+
+
+def seen_at_levels(
+    gcc: str, include_dir: str, config_dirs: tuple[str, ...], levels: tuple[str, ...], source: str
+) -> dict[str, dict[bool, Seen]]:
+    """:func:`seen_by_gcc` at each of ``levels``, two gcc runs at a time."""
+
+    def seen(level: str) -> dict[bool, Seen]:
+        return seen_by_gcc(gcc, include_dir, config_dirs, level, source)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(levels, pool.map(seen, levels), strict=True))
+
+
+@functools.cache
+def _reached(include_dir: str, config_dirs: tuple[str, ...]) -> frozenset[str]:
+    return read_tree(include_dir, config_dirs).reached
 
 
 def _preprocessed_by_reach(
     gcc: str, includes: list[str], roots: list[str], level: str, source: str, include_root: str, reached: frozenset[str]
 ) -> dict[bool, Seen]:
-    """:func:`_preprocessed`, under True for the headers Python.h reaches (``reached``, names
+    """(identifiers, struct/union/enum tags, macros defined) that a user at ``level`` sees in
+    the build's own headers, under True for the headers Python.h reaches (``reached``, names
     relative to ``include_root``; a name they declare is seen there first, whatever an extra
-    header that does not parse at that level, as 3.7's ast.h, names), under False for all."""
+    header that does not parse at that level, as 3.7's ast.h, names), under False for all:
+    gcc's line markers tell which file each line comes from, so what system headers declare
+    (``struct timeval``) is not counted."""
     proc = subprocess.run(
         [gcc, "-E", "-dD", "-x", "c", "-std=gnu11", *includes, f"-DPy_LIMITED_API=0x{limited_api_hex(level):08X}", "-"],
         input=source,
@@ -58,29 +83,37 @@ def _preprocessed_by_reach(
         check=True,
     )
     ours = inside = False
+    where_of: dict[str, tuple[bool, bool]] = {}  # a line marker's file: (ours, inside)
     code: dict[bool, list[str]] = {True: [], False: []}
     defines: dict[bool, set[str]] = {True: set(), False: set()}
     for line in proc.stdout.splitlines():
-        marker = _LINEMARKER.match(line)
+        marker = _LINEMARKER.match(line) if line.startswith("# ") else None
         if marker:
-            path = os.path.realpath(marker.group(1))
-            root = next((root for root in roots if path.startswith(root)), None)
-            ours = root is not None
-            inside = ours and (root != include_root or path[len(root) :] in reached)
+            name = marker.group(1)
+            if name not in where_of:
+                path = os.path.realpath(name)
+                root = next((root for root in roots if path.startswith(root)), None)
+                mine = root is not None
+                where_of[name] = (mine, mine and (root != include_root or path[len(root) :] in reached))
+            ours, inside = where_of[name]
             continue
         if not ours:
             continue
-        for where in {inside, False}:
-            if line.startswith("#define"):
-                defines[where].update(_DEFINE.findall(line))
-            elif not line.startswith("#"):
-                code[where].append(line)
+        if line.startswith("#define"):
+            names = _DEFINE.findall(line)
+            defines[False].update(names)
+            if inside:
+                defines[True].update(names)
+        elif not line.startswith("#"):
+            code[False].append(line)
+            if inside:
+                code[True].append(line)
     seen = {}
     for where in (True, False):
         text = "\n".join(code[where])
-        tags = set(_TAG.findall(text))
-        plain = set(_TOKEN.findall(_TAG.sub(" ", text)))  # identifiers that are not a tag
-        seen[where] = (plain, tags, defines[where])
+        tags = frozenset(_TAG.findall(text))
+        plain = frozenset(_TOKEN.findall(_TAG.sub(" ", text)))  # identifiers that are not a tag
+        seen[where] = (plain, tags, frozenset(defines[where]))
     return seen
 
 
@@ -96,20 +129,11 @@ def _source(snapshot: Snapshot, include_dir: str, config_dirs: tuple[str, ...]) 
 
 
 def _truth(
-    snapshot: Snapshot,
-    gcc: str,
-    includes: list[str],
-    roots: list[str],
-    source: str,
-    include_dir: str,
-    reached: frozenset[str],
+    snapshot: Snapshot, gcc: str, include_dir: str, config_dirs: tuple[str, ...], source: str, reached: frozenset[str]
 ) -> dict[tuple[str, str], str | None]:
     seen: dict[tuple[str, str], str | None] = {}
     levels = list(snapshot.limited_levels)
-    include_root = os.path.realpath(include_dir) + os.sep
-    per_level = {
-        level: _preprocessed_by_reach(gcc, includes, roots, level, source, include_root, reached) for level in levels
-    }
+    per_level = seen_at_levels(gcc, include_dir, config_dirs, tuple(levels), source)
 
     def first_level(header: str, test) -> str | None:  # type: ignore[no-untyped-def]
         inside = header in reached or header == "pyconfig.h"
@@ -138,12 +162,13 @@ def _truth(
         seen[("macros", macro.name)] = first_level(
             macro.header, lambda _p, _t, defines, name=macro.name: name in defines
         )
-    return {key: value for key, value in seen.items() if not _is_config(snapshot, key)}
-
-
-def _is_config(snapshot: Snapshot, key: tuple[str, str]) -> bool:
-    kind, name = key
-    return any(entity.name == name and entity.header == "pyconfig.h" for entity in getattr(snapshot, kind))
+    config = {
+        (kind, entity.name)
+        for kind in ("records", "functions", "variables", "typedefs", "macros")
+        for entity in getattr(snapshot, kind)
+        if entity.header == "pyconfig.h"
+    }
+    return {key: value for key, value in seen.items() if key not in config}
 
 
 @pytest.mark.parametrize("version", ["3.13.0", "3.12.1", "3.11.7", "3.10.13", "3.9.18", "3.8.18", "3.7.16"])
@@ -155,11 +180,9 @@ def test_limited_since_agrees_with_gcc(version: str) -> None:
     assert resolved.include_dir is not None
     assert snapshot.limited_levels == limited_levels(read_patchlevel(resolved.include_dir))
     assert snapshot.limited_levels[0] == "3.2" and snapshot.limited_levels[-1] == snapshot.build.feature_version
-    includes = [f"-I{d}" for d in resolved.config_dirs] + [f"-I{resolved.include_dir}"]
-    roots = [os.path.realpath(d) + os.sep for d in (resolved.include_dir, *resolved.config_dirs)]
     tree = read_tree(resolved.include_dir, resolved.config_dirs)
     source = _source(snapshot, resolved.include_dir, resolved.config_dirs)
-    truth = _truth(snapshot, gcc, includes, roots, source, resolved.include_dir, tree.reached)
+    truth = _truth(snapshot, gcc, resolved.include_dir, resolved.config_dirs, source, tree.reached)
     by_key = {
         (kind, e.name): e
         for kind in ("records", "functions", "variables", "typedefs", "macros")
