@@ -149,16 +149,15 @@ def test_only_the_provisional_change_makes_a_beta(three_trees, tmp_path: Path) -
     assert compare(old, only_provisional, feature_base=base).verdict == Verdict.BINARY_COMPATIBLE
 
 
-def test_datetime_capi_field_inserted_is_a_break(tmp_path: Path) -> None:
-    old_tree = _copy_include("3.13.0", tmp_path)
+def test_datetime_capi_field_inserted_is_a_break(three_trees, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _base, old, _new = three_trees  # OLD: a copy of 3.13's headers, as this test's new tree before its edit
     new_tree = _copy_include("3.13.0", tmp_path / "edited")
     text = (new_tree / "datetime.h").read_text(encoding="utf-8")
     match = re.search(r"typedef struct \{\n\s*/\* type objects \*/\n\s*PyTypeObject \*DateType;", text)
     if match is None:
         pytest.skip("datetime.h of 3.13.0 does not have the PyDateTime_CAPI layout this test edits")
     _edit(new_tree / "datetime.h", match.group(0), match.group(0) + "\n    PyTypeObject *InsertedType;")
-    options = BuildOptions()
-    report = compare(snapshot_of(str(old_tree), options), snapshot_of(str(new_tree), options))
+    report = compare(old, snapshot_of(str(new_tree), BuildOptions()))
     if not any("PyDateTime_CAPI" in c.entity for c in report.changes):
         pytest.fail("PyDateTime_CAPI is not read: datetime.h must be read like every public header")
     assert report.verdict == Verdict.ABI_BREAKING
