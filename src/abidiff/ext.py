@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from abidiff.changes import Change, ChangeKind, EntityKind
 from abidiff.diff.common import exported_names, tier_of_name
 from abidiff.errors import InputError
-from abidiff.model import BinaryFormat, Snapshot, Tier, version_key
+from abidiff.model import BinaryFormat, ManifestEntry, Snapshot, Tier, version_key
 
 if TYPE_CHECKING:
     from abidiff.binaries import ImportTable
@@ -31,19 +31,12 @@ _PYTHON_DLL = re.compile(r"^python3(\d*)(_d)?\.dll$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StableSymbol:
-    """What the stable-ABI truth says of one name."""
-
-    added: str
-    abi_only: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class StableTruth:
-    """Stable ABI functions and data by name, and where that comes from."""
+    """Stable ABI functions and data by name (as manifest entries, also when they come from
+    a build's limited API), and where that comes from."""
 
     source: str
-    symbols: Mapping[str, StableSymbol]
+    symbols: Mapping[str, ManifestEntry]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,11 +87,7 @@ def shipped_truth() -> StableTruth:
     from abidiff.data import stable_abi
 
     data = stable_abi()
-    symbols = {
-        entry.name: StableSymbol(added=entry.added, abi_only=entry.abi_only)
-        for entry in data.entries
-        if entry.kind in ("function", "data")
-    }
+    symbols = {entry.name: entry for entry in data.entries if entry.kind in ("function", "data")}
     return StableTruth(source=f"abidiff's copy of {data.source}", symbols=symbols)
 
 
@@ -106,15 +95,15 @@ def snapshot_truth(snapshot: Snapshot) -> StableTruth:
     """A build's stable ABI: its limited functions and data (not static inline) that it
     exports, and its manifest's functions and data when it carries one."""
     exports = exported_names(snapshot) if snapshot.binaries else None
-    symbols: dict[str, StableSymbol] = {}
-    linked: list[tuple[str, str | None]] = [(f.name, f.limited_since) for f in snapshot.functions if not f.inline]
-    linked += [(v.name, v.limited_since) for v in snapshot.variables]
-    for name, since in linked:
+    symbols: dict[str, ManifestEntry] = {}
+    linked = [("function", f.name, f.limited_since) for f in snapshot.functions if not f.inline]
+    linked += [("data", v.name, v.limited_since) for v in snapshot.variables]
+    for kind, name, since in linked:
         if since is not None and (exports is None or name in exports):
-            symbols[name] = StableSymbol(added=since, abi_only=False)
+            symbols[name] = ManifestEntry(kind=kind, name=name, added=since)
     for entry in snapshot.manifest:
         if entry.kind in ("function", "data") and entry.added:
-            symbols[entry.name] = StableSymbol(added=entry.added, abi_only=entry.abi_only)
+            symbols[entry.name] = entry
     return StableTruth(source=f"the limited API and exports of {snapshot.build.origin}", symbols=symbols)
 
 
