@@ -16,15 +16,34 @@ from abidiff.model import Snapshot
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # the suite never reads or writes the user's snapshot cache: one private cache per session
-# (subprocesses running the CLI inherit it); tests of the cache itself make their own
-_TEST_CACHE = tempfile.mkdtemp(prefix="abidiff-test-cache-")
+# (subprocesses running the CLI inherit it, and so do pytest-xdist's workers from the process
+# that started them, which removes it); tests of the cache itself make their own
+_WORKER = "PYTEST_XDIST_WORKER" in os.environ
+_TEST_CACHE = os.environ.get("ABIDIFF_TEST_SESSION_CACHE", "") if _WORKER else ""
+if not _TEST_CACHE:
+    _TEST_CACHE = os.environ["ABIDIFF_TEST_SESSION_CACHE"] = tempfile.mkdtemp(prefix="abidiff-test-cache-")
 os.environ["ABIDIFF_CACHE_DIR"] = _TEST_CACHE
 os.environ.setdefault("ABIDIFF_NO_PROGRESS", "1")
 FIXTURES = os.path.join(ROOT, "fixtures")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    shutil.rmtree(_TEST_CACHE, ignore_errors=True)
+    if not _WORKER:
+        shutil.rmtree(_TEST_CACHE, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """How many pytest-xdist workers ``-n auto`` (pyproject's addopts) starts: two for the whole
+    suite or a directory of it, on two cores or more (the suite waits on subprocesses and single
+    Python threads half of the time; each worker's header parses use a pool of one process per
+    core, so more workers would only share the cores); none, the tests running in this process,
+    for chosen files or tests, or on one core.  PYTEST_XDIST_AUTO_NUM_WORKERS still decides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    if (os.cpu_count() or 1) < 2 or any(not os.path.isdir(arg.split("::")[0]) for arg in config.args):
+        return 0
+    return 2
 
 
 MINIMAL_HEADERS = os.path.join(FIXTURES, "headers", "minimal")
