@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from abidiff.builder import snapshot_of
+from abidiff.builder import snapshot_of, snapshots_of
 from abidiff.commands.ext import ext_main
 from abidiff.model import Snapshot
 from abidiff.report import jsonreport
@@ -50,7 +50,8 @@ def mutation(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     text = object_h.read_text()
     assert text.count(EXAMPLE[0]) == 1, "3.13.0's object.h is not the one this test edits"
     object_h.write_text(text.replace(EXAMPLE[0], EXAMPLE[1]))
-    report = compare(snapshot_of(old), snapshot_of(str(new)))
+    before, after = snapshots_of([old, str(new)])  # both read at once, in one pool
+    report = compare(before, after)
     path = root / "cmp.json"
     path.write_text(jsonreport.dumps(report))
     return old, path
@@ -170,7 +171,8 @@ def test_a_wheel_with_its_sdist(markupsafe: str, mutation: tuple[str, Path]) -> 
 @pytest.fixture(scope="module")
 def cpython_312_313() -> tuple[Report, Path]:
     old, new = pyenv_python("3.12.1"), pyenv_python("3.13.0")
-    report = compare(snapshot_of(old), snapshot_of(new))
+    before, after = snapshots_of([old, new])
+    report = compare(before, after)
     path = Path(ROOT, "fixtures", "build", "cmp-3.12.1-3.13.0.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(jsonreport.dumps(report))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from abidiff.abi3 import audit, choose_manifest
-from abidiff.builder import snapshot_of
+from abidiff.builder import snapshot_of, snapshots_of
 from abidiff.commands.compare import exit_status
 from abidiff.compare import compare
 from abidiff.model import Snapshot
@@ -114,8 +114,8 @@ def three_trees(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Sna
         "PyAPI_FUNC(int) PyLong_AsInt(PyObject *);",
         "PyAPI_FUNC(int) PyLong_AsInt(PyObject *, int);",
     )
-    options = BuildOptions()
-    return snapshot_of(str(base), options), snapshot_of(str(old), options), snapshot_of(str(new), options)
+    made = snapshots_of([str(base), str(old), str(new)], BuildOptions())  # read at once, in one pool
+    return made[0], made[1], made[2]
 
 
 def test_a_function_new_since_the_base_is_provisional(three_trees) -> None:  # type: ignore[no-untyped-def]
@@ -176,32 +176,53 @@ def test_the_feature_base_is_stated_in_every_format(three_trees) -> None:  # typ
 # -- a git-ref comparison (headers only) and one of installed builds agree ---------------------
 
 
-def test_git_refs_and_installed_builds_agree_on_the_stable_abi_of_312_313(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def release_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A CPython-like repository and the pyconfig.h its refs are read with: 3.12.1's headers
+    tagged v3.12.0 and v3.12.1, 3.13.0's tagged v3.13.0, then main with PyList_Extend taking
+    one more argument; the tags packed (packed-refs, as a fresh clone has them).  The two tests
+    below read the same commits: the second finds v3.12.0 and v3.13.0 in the session's cache."""
+    from tests.gitrepo import git, need_git
+
+    need_git()
+    root = tmp_path_factory.mktemp("release-repo")
+    repo = root / "cpython"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    edited = _copy_include("3.13.0", root / "edited")
+    _edit(
+        edited / "cpython" / "listobject.h",
+        "PyList_Extend(PyObject *self, PyObject *iterable)",
+        "PyList_Extend(PyObject *self, PyObject *iterable, int flags)",
+    )
+    trees = [
+        (("v3.12.0", "v3.12.1"), _copy_include("3.12.1", root / "a")),
+        (("v3.13.0",), _copy_include("3.13.0", root / "b")),
+        ((), edited),
+    ]
+    for tags, tree in trees:
+        shutil.rmtree(repo / "Include", ignore_errors=True)
+        shutil.copytree(tree, repo / "Include", ignore=shutil.ignore_patterns("pyconfig.h"))
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", tags[-1] if tags else "main")
+        for tag in tags:
+            git(repo, "tag", tag)
+    git(repo, "pack-refs", "--all")
+    return repo, Path(PYENV) / "3.13.0" / "include" / "python3.13" / "pyconfig.h"
+
+
+def test_git_refs_and_installed_builds_agree_on_the_stable_abi_of_312_313(release_repo: tuple[Path, Path]) -> None:
     import io
     import json
     import subprocess
 
     from abidiff.cli import main_inner
-    from tests.gitrepo import git, need_git
 
-    need_git()
-    repo = tmp_path / "cpython"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    for version in ("3.12.1", "3.13.0"):
-        include = repo / "Include"
-        if include.exists():
-            shutil.rmtree(include)
-        source = _copy_include(version, tmp_path / "copies")
-        shutil.copytree(source, include, ignore=shutil.ignore_patterns("pyconfig.h"))
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", version)
-        git(repo, "tag", f"v{version}")
-    pyconfig = Path(PYENV) / "3.13.0" / "include" / "python3.13" / "pyconfig.h"
+    repo, pyconfig = release_repo
     out = io.StringIO()
-    status = main_inner(
-        ["v3.12.1", "v3.13.0", "--repo", str(repo), "--pyconfig", str(pyconfig), "--format", "json"], stdout=out
-    )
+    refs = ["v3.12.1", "v3.13.0", "--repo", str(repo), "--pyconfig", str(pyconfig)]
+    # no feature base (the repository has v3.12.0), as in the comparison of the installed builds
+    status = main_inner([*refs, "--format", "json", "--feature-base", "none"], stdout=out)
     by_refs = json.loads(out.getvalue())
     installed = compare(_snap("3.12.1"), _snap("3.13.0"))
     assert by_refs["old"]["headers_only"] and by_refs["new"]["headers_only"]
@@ -212,35 +233,15 @@ def test_git_refs_and_installed_builds_agree_on_the_stable_abi_of_312_313(tmp_pa
     assert not subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True, text=True).stdout
 
 
-def test_two_git_refs_take_the_previous_feature_release_as_base_by_default(tmp_path: Path) -> None:
+def test_two_git_refs_take_the_previous_feature_release_as_base_by_default(release_repo: tuple[Path, Path]) -> None:
     """``abidiff v3.13.0 main`` in a checkout that has the tag v3.12.0: that tag is the feature
     base, unasked; ``--feature-base none`` judges without it."""
     import io
     import json
 
     from abidiff.cli import main_inner
-    from tests.gitrepo import git, need_git
 
-    need_git()
-    repo = tmp_path / "cpython"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    trees = {"v3.12.0": _copy_include("3.12.1", tmp_path / "a"), "v3.13.0": _copy_include("3.13.0", tmp_path / "b")}
-    edited = _copy_include("3.13.0", tmp_path / "c")
-    _edit(
-        edited / "cpython" / "listobject.h",
-        "PyList_Extend(PyObject *self, PyObject *iterable)",
-        "PyList_Extend(PyObject *self, PyObject *iterable, int flags)",
-    )
-    for tag, tree in [*trees.items(), ("main", edited)]:
-        shutil.rmtree(repo / "Include", ignore_errors=True)
-        shutil.copytree(tree, repo / "Include", ignore=shutil.ignore_patterns("pyconfig.h"))
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", tag)
-        if tag != "main":
-            git(repo, "tag", tag)
-    git(repo, "pack-refs", "--all")  # the tag is read from packed-refs, as a fresh clone has it
-    pyconfig = Path(PYENV) / "3.13.0" / "include" / "python3.13" / "pyconfig.h"
+    repo, pyconfig = release_repo
     args = ["v3.13.0", "main", "--repo", str(repo), "--pyconfig", str(pyconfig), "--format", "json"]
 
     def extend(*extra: str) -> tuple[dict[str, object] | None, dict[str, object]]:
