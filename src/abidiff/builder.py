@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from abidiff import interrupts
 from abidiff import snapshot as snapshot_io
 from abidiff.errors import BuildSpecError
 from abidiff.model import Binary, BinaryFormat, BinaryRole, Build, ManifestEntry, Record, ReleaseLevel, Snapshot
@@ -71,7 +72,7 @@ def snapshots_of(
     options = options or BuildOptions()
     if len(specs) > 1:  # interpreters answer their sysconfig probe at the same time
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
-            found = list(threads.map(lambda spec: _lookup(spec, options), specs))
+            found = interrupts.gather(threads, lambda spec: _lookup(spec, options), specs)
     else:
         found = [_lookup(spec, options) for spec in specs]
     if ready is not None:
@@ -90,7 +91,7 @@ def snapshots_of(
         from abidiff.headers import shared_pool
 
         with shared_pool(), concurrent.futures.ThreadPoolExecutor(max_workers=len(pending)) as threads:
-            made = dict(zip(map(id, pending), threads.map(make, pending), strict=True))
+            made = dict(zip(map(id, pending), interrupts.gather(threads, make, pending), strict=True))
     else:
         made = {id(item): make(item) for item in pending}
     return [item if isinstance(item, Snapshot) else made[id(item)] for item in found]
@@ -131,7 +132,7 @@ def snapshot_keys(specs: Sequence[str], options: BuildOptions | None = None) -> 
 
     if len(specs) > 1:  # interpreters answer their sysconfig probe at the same time
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(specs)) as threads:
-            return list(threads.map(key_of, specs))
+            return interrupts.gather(threads, key_of, specs)
     return [key_of(spec) for spec in specs]
 
 
@@ -206,7 +207,7 @@ def snapshot_of_resolved(resolved: ResolvedBuild, options: BuildOptions | None =
             target=resolved.target,
             defines=resolved.defines,
         )
-        read = binaries.result()
+        read = interrupts.result(binaries)
     manifest: tuple[ManifestEntry, ...] = ()
     if resolved.manifest_path is not None:
         from abidiff.sources.manifest import read_manifest

@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from abidiff import interrupts
 from abidiff.changes import Change, ChangeKind, EntityKind, Place
 from abidiff.headers.uses import RecordInfo, UnitUses, Use, UseJob, UseKind
 from abidiff.rules import RULE_BY_ID, Finding, Profile, Report, Severity
@@ -79,7 +80,7 @@ def read_sources(tree: SourceTree, headers: Headers | None) -> tuple[list[UnitUs
         results = [read_uses(job) for job in jobs]
     else:
         with pool(count) as executor:
-            results = list(executor.map(read_uses, jobs))
+            results = interrupts.gather(executor, read_uses, jobs)
     shown = [relative(result.file, tree.shown or tree.roots) for result in results]
     errors = tuple(f"{name}: {result.errors[0]}" for name, result in zip(shown, results, strict=True) if result.errors)
     if tree.from_compile_commands:

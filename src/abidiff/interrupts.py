@@ -5,16 +5,28 @@ walk) cannot propagate: ctypes prints it as "Exception ignored" with a traceback
 code goes on.  So while such a call runs, a signal is only noted; it is raised as soon as
 the call returns.  Raised as exceptions, both signals unwind every ``finally``: temporary
 trees are removed and no partial cache entry or output file is left.
+
+The kernel gives a signal sent to the process to any of its threads; Python runs the handler
+in the main thread, the next time that thread runs Python code.  A main thread blocked in a
+wait without a timeout (``future.result()``, ``executor.map``) would not, when another thread
+took the signal, until the wait ended: a ``make`` that never ends would hold the run forever.
+So the main thread waits for other threads and worker processes in slices
+(:func:`result`, :func:`gather`, :func:`completed`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_I = TypeVar("_I")
+_SLICE = 0.1  # seconds: how late a signal another thread took may stop a waiting main thread
 
 
 class Terminated(BaseException):
@@ -79,3 +91,29 @@ def deferred() -> Iterator[None]:
         if _depth == 0 and _pending is not None:
             signum, _pending = _pending, None
             _raise_for(signum)
+
+
+def result(future: concurrent.futures.Future[_T]) -> _T:
+    """``future.result()``, waited for in slices of :data:`_SLICE` (see the module docstring)."""
+    while not future.done():
+        concurrent.futures.wait((future,), timeout=_SLICE)
+    return future.result()
+
+
+def completed(futures: Iterable[concurrent.futures.Future[_T]]) -> Iterator[concurrent.futures.Future[_T]]:
+    """``concurrent.futures.as_completed(futures)``, waited for in slices."""
+    waiting = set(futures)
+    while waiting:
+        done, waiting = concurrent.futures.wait(waiting, timeout=_SLICE, return_when=concurrent.futures.FIRST_COMPLETED)
+        yield from done
+
+
+def gather(executor: concurrent.futures.Executor, fn: Callable[[_I], _T], items: Iterable[_I]) -> list[_T]:
+    """``list(executor.map(fn, items))``, waited for in slices; what has not started when
+    one fails (or a signal stops the wait) is cancelled."""
+    futures = [executor.submit(fn, item) for item in items]
+    try:
+        return [result(future) for future in futures]
+    finally:
+        for future in futures:
+            future.cancel()

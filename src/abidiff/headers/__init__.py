@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from abidiff import interrupts
 from abidiff.errors import BuildSpecError
 from abidiff.headers.combine import combine, needs_detail
 from abidiff.headers.job import ParseJob, Scan
@@ -130,24 +131,24 @@ def _scan_in(
     pch_path: str | None,
 ) -> tuple[Scan, list[Scan]]:
     full_future = executor.submit(scan, full_job)
-    pch = executor.submit(make_pch, full_job, pch_path).result() if pch_path else None
+    pch = interrupts.result(executor.submit(make_pch, full_job, pch_path)) if pch_path else None
     plain = [replace(job, pch=pch) for job in level_jobs if not job.detail]
     futures = {executor.submit(scan, job): job for job in plain}
-    full = full_future.result()
+    full = interrupts.result(full_future)
     reference = full.reference()
     wanted = [replace(job, pch=pch, reference=reference) for job in level_jobs if job.detail]
     targeted = [executor.submit(scan, job) for job in wanted]
-    detailed = [full, *(future.result() for future in targeted)]
+    detailed = [full, *(interrupts.result(future) for future in targeted)]
     results: dict[str | None, Scan] = {item.limited: item for item in detailed[1:]}
     redo: dict[str | None, concurrent.futures.Future[Scan]] = {}
-    for future in concurrent.futures.as_completed(futures):
+    for future in interrupts.completed(futures):
         item = future.result()
         results[item.limited] = item
         if needs_detail(item, full, detailed):
             job = futures[future]
             redo[job.limited] = executor.submit(scan, replace(job, detail=True, reference=reference))
     for level, redone in redo.items():
-        results[level] = redone.result()
+        results[level] = interrupts.result(redone)
     return full, [results[job.limited] for job in level_jobs]
 
 

@@ -135,7 +135,8 @@ def shared_pool() -> Iterator[None]:
     try:
         with _stopping_on_signals(shared):
             started = [shared.submit(_ready, number) for number in range(workers)]
-            concurrent.futures.wait(started)
+            for future in started:
+                interrupts.result(future)
             _shared = shared
             yield
     except BaseException:
