@@ -89,7 +89,8 @@ def test_wheel_holds_the_data_files_and_the_licence(dists: dict[str, Path]) -> N
         metadata_name = next(name for name in names if name.endswith(".dist-info/METADATA"))
         metadata = email.parser.Parser().parsestr(wheel.read(metadata_name).decode())
     expected = _data_files()
-    assert {"abidiff/rules/catalogue.toml", "abidiff/data/abi3-known.toml", "abidiff/data/stable_abi.json"} <= expected
+    tables = {"abidiff/rules/catalogue.toml", "abidiff/commands/commands.toml", "abidiff/data/abi3-known.toml"}
+    assert {*tables, "abidiff/data/stable_abi.json"} <= expected
     assert {name for name in expected if name.startswith("abidiff/schemas/")}, "the JSON Schemas"
     assert expected <= names, sorted(expected - names)
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
