@@ -10,14 +10,11 @@ returned, or inflated, hundreds of megabytes.  Time and memory are measured arou
 
 from __future__ import annotations
 
-import importlib.util
 import struct
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -25,23 +22,13 @@ from abidiff.binaries import _common, read_binary, read_import_table, read_impor
 from abidiff.binaries._common import LIMITS
 from abidiff.errors import BinaryError
 from abidiff.model import BinaryRole
+from tests.conftest import _load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 _MIB = 1 << 20
 
 
-def _load_craft() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "abidiff_craft_hostile", ROOT / "scripts" / "craft_hostile_binaries.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-craft = _load_craft()
+craft = _load_script("craft_hostile_binaries")
 
 
 @pytest.fixture(scope="module")

@@ -4,39 +4,16 @@ bytes give exports or a TrieError; a built trie reads back) are in tests/propert
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from abidiff.binaries import _trie
 from abidiff.binaries._common import LIMITS
+from tests.conftest import _load_script
 
-
-def _load_craft() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "scripts" / "craft_hostile_binaries.py"
-    spec = importlib.util.spec_from_file_location("abidiff_craft_hostile", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-craft = _load_craft()
-
-
-def uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+craft = _load_script("craft_hostile_binaries")
+uleb = craft.uleb  # the one ULEB128 encoder of the tests and the crafting script
 
 
 def build_trie(exports: dict[str, tuple[int, int]]) -> bytes:
