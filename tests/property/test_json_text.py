@@ -37,6 +37,13 @@ def test_tuples_are_arrays() -> None:
     assert jsonwriter.text({"b": (1, "é"), "a": ()}) == '{\n "a": [],\n "b": [\n  1,\n  "é"\n ]\n}\n'
 
 
+def test_enums_of_strings_are_their_values() -> None:
+    from abidiff.model import Tier
+
+    value = {Tier.PUBLIC: [Tier.LIMITED, "é"]}
+    assert jsonwriter.text(value) == json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
 def test_a_key_that_is_no_string_is_refused() -> None:
     with pytest.raises(TypeError, match="string keys"):
         jsonwriter.text({1: "one"})

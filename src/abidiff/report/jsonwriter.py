@@ -76,13 +76,13 @@ def text(document: Any) -> str:
 
 def _write(value: Any, depth: int, out: list[str]) -> None:
     kind = type(value)
-    if kind is str:
+    if isinstance(value, str):  # an enum of strings too
         out.append(_string(value))
     elif kind is dict and value:
         inner = "\n" + " " * (depth + 1)
         separator = "{" + inner
         for key in sorted(value):
-            if type(key) is not str:
+            if not isinstance(key, str):
                 raise TypeError(f"a JSON document has string keys, not {key!r}")
             out += (separator, _string(key), ": ")
             _write(value[key], depth + 1, out)
@@ -97,7 +97,7 @@ def _write(value: Any, depth: int, out: list[str]) -> None:
             separator = "," + inner
         out.append("\n" + " " * depth + "]")
     else:  # an empty container, a number, a boolean, None
-        out.append(json.dumps(value))
+        out.append(json.dumps(value, ensure_ascii=False))
 
 
 def schema(cls: type) -> dict[str, Any]:
