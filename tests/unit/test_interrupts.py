@@ -30,7 +30,10 @@ _SCRIPT = textwrap.dedent(
 
     def send():
         ready.wait()
-        time.sleep(0.3)  # the main thread is waiting by now
+        main = threading.main_thread().ident
+        while sys._current_frames()[main].f_code.co_name != "wait":  # the main thread waits now
+            time.sleep(0.01)
+        time.sleep(0.1)  # and is blocked inside its wait
         signal.pthread_kill(ident[0], signal.SIGINT)  # to the worker, not the main thread
 
     with interrupts.installed():
