@@ -221,14 +221,14 @@ def by_name(declarations: Iterable[_Named]) -> dict[str, _Named]:
 def change_at(
     kind: ChangeKind, entity_kind: EntityKind, entity: str, where: Declared, *, tier: Tier | None = None, **values: Any
 ) -> Change:
-    """A change reported at the place of the declaration ``where`` (its header and line), with
-    its tier unless ``tier`` says otherwise (the old side's)."""
+    """A change reported at the place of the declaration ``where``: its header, and its line
+    unless ``line`` is given (a field's, an enumerator's); with its tier unless ``tier`` says
+    otherwise (the old side's)."""
     return Change(
         kind=kind,
         entity=entity,
         entity_kind=entity_kind,
         tier=tier or where.tier,
         header=where.header,
-        line=where.line,
-        **values,
+        **({"line": where.line} | values),
     )

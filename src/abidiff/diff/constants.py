@@ -10,9 +10,10 @@ from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 def _enumerator_change(kind: ChangeKind, enum_: Enum, old: Enumerator | None, new: Enumerator | None) -> Change:
     item = old or new
     assert item is not None
-    parent, line = enum_label(enum_), item.line or enum_.line
-    return Change(kind=kind, entity=item.name, entity_kind=EntityKind.ENUMERATOR, tier=enum_.tier, old=old, new=new,
-                  parent=parent, header=enum_.header, line=line)
+    line = item.line or enum_.line
+    return change_at(
+        kind, EntityKind.ENUMERATOR, item.name, enum_, line=line, old=old, new=new, parent=enum_label(enum_)
+    )
 
 
 def _added_enumerators(old_enum: Enum, new: Snapshot, after: dict[str, tuple[int, Enum]]) -> list[Change]:
@@ -47,8 +48,16 @@ def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
 
 def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
     line = b.line if b is not None else a.line if a is not None else None
-    return Change(kind=ChangeKind.CONFIG_MACRO_CHANGED, entity=name, entity_kind=EntityKind.MACRO, tier=Tier.PRIVATE,
-                  old=a, new=b, header=CONFIG_HEADER, line=line)
+    return Change(
+        kind=ChangeKind.CONFIG_MACRO_CHANGED,
+        entity=name,
+        entity_kind=EntityKind.MACRO,
+        tier=Tier.PRIVATE,
+        old=a,
+        new=b,
+        header=CONFIG_HEADER,
+        line=line,
+    )
 
 
 def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Exports
 from abidiff.diff.common import ExportView, by_name, change_at, tagless, type_key, value_type
-from abidiff.model import Function, Snapshot, Tier, Variable
+from abidiff.model import Declared, Function, Snapshot, Tier, Variable
 
 
 def _removal(kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable, exports: ExportView) -> Change:
@@ -52,17 +52,15 @@ def _signature_changes(a: Function, b: Function) -> list[Change]:
     return changes
 
 
-def _became_inline(a: Function, b: Function | None, header: str, line: int | None, exports: ExportView) -> Change:
-    """A function that became a macro (``b`` is None) or a static inline function."""
+def _became_inline(a: Function, b: Function | None, where: Declared, exports: ExportView) -> Change:
+    """A function that became a macro (``b`` is None: ``where`` is the macro) or a static
+    inline function (``where`` is ``b``)."""
     state = exports.state(a.name)
     never = exports.never_exported(a.name)
     kept = state in (Exports.KEPT, Exports.MANIFEST) or never
     kind = ChangeKind.FUNCTION_INLINED_EXPORTED if kept else ChangeKind.FUNCTION_INLINED_UNEXPORTED
     facts = (("never_exported", True),) if never and state not in (Exports.KEPT, Exports.MANIFEST) else ()
-    return Change(
-        kind=kind, entity=a.name, entity_kind=EntityKind.FUNCTION, tier=a.tier, old=a, new=b, exports=state,
-        facts=facts, header=header, line=line,
-    )
+    return change_at(kind, EntityKind.FUNCTION, a.name, where, tier=a.tier, old=a, new=b, exports=state, facts=facts)
 
 
 def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:
@@ -82,7 +80,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
             continue
         elif b is None or b.inline:
             where = b if b is not None else macros[name]
-            changes.append(_became_inline(a, b, where.header, where.line, exports))
+            changes.append(_became_inline(a, b, where, exports))
             spoken.add(name)
         else:
             changes += _signature_changes(a, b)

@@ -392,10 +392,7 @@ def _diff_record_pair(
 
     def field_change(kind: ChangeKind, field: str, old: Field | None, new: Field | None, **values: Any) -> Change:
         entity = f"{name}.{field}"
-        return Change(
-            kind=kind, entity=entity, entity_kind=EntityKind.FIELD, tier=tier, old=old, new=new, parent=name,
-            header=b.header, **values,
-        )
+        return change_at(kind, EntityKind.FIELD, entity, b, tier=tier, old=old, new=new, parent=name, **values)
 
     for index, primary in enumerate(reported):
         compatible = primary.kind in (
@@ -407,8 +404,16 @@ def _diff_record_pair(
         facts = size_facts if index == 0 else ()
         shifts, reach = tuple(shifted[index]), () if compatible else impacts
         changes.append(
-            field_change(primary.kind, primary.name, primary.old, primary.new, line=line, facts=facts, shifted=shifts,
-                         impacts=reach)
+            field_change(
+                primary.kind,
+                primary.name,
+                primary.old,
+                primary.new,
+                line=line,
+                facts=facts,
+                shifted=shifts,
+                impacts=reach,
+            )
         )
     for field_name, old_field, new_field in orphans:
         before, after = replace(old_field, name=field_name), replace(new_field, name=field_name)
