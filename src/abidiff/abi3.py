@@ -258,8 +258,16 @@ def _limited(
     facts: tuple[tuple[str, object], ...] = (),
     header: str | None = None,
 ) -> Change:
-    return Change(kind=kind, entity=entity, entity_kind=entity_kind, tier=Tier.LIMITED, old=old, new=new,
-                  facts=facts, header=header)
+    return Change(
+        kind=kind,
+        entity=entity,
+        entity_kind=entity_kind,
+        tier=Tier.LIMITED,
+        old=old,
+        new=new,
+        facts=facts,
+        header=header,
+    )
 
 
 def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:

@@ -156,8 +156,16 @@ def _symbol_change(
     **facts: object,
 ) -> Change:
     named = tuple(sorted(facts.items()))
-    return Change(kind=kind, entity=name, entity_kind=EntityKind.SYMBOL, tier=tier, old=old, new=new, facts=named,
-                  impacts=(module,))
+    return Change(
+        kind=kind,
+        entity=name,
+        entity_kind=EntityKind.SYMBOL,
+        tier=tier,
+        old=old,
+        new=new,
+        facts=named,
+        impacts=(module,),
+    )
 
 
 def examine(
@@ -247,8 +255,9 @@ def check_between(
     NEW that breaks binaries importing the entity) that an extension imports."""
     kind, versions = ChangeKind.EXT_BROKEN_BETWEEN, {"old": old_version, "new": new_version}
     return [
-        _symbol_change(kind, symbol.name, result.path, _tier(symbol.name, truth), **versions,
-                       cause_rule=rule, cause=message)
+        _symbol_change(
+            kind, symbol.name, result.path, _tier(symbol.name, truth), **versions, cause_rule=rule, cause=message
+        )
         for result in results
         for symbol in result.imports
         for rule, message in breaks.get(symbol.name, ())

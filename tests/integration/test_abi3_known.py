@@ -9,6 +9,7 @@ import json
 import pytest
 
 from abidiff.commands.abi3 import abi3_main
+from abidiff.commands.common import Reporting
 from abidiff.errors import EXIT_OK
 from abidiff.suppress import SuppressionError, load, parse, shipped_path
 from tests.conftest import snapshot_cached
@@ -43,7 +44,10 @@ def test_warn_unused_must_be_a_boolean() -> None:
 def test_abi3_of_a_real_build_with_the_known_findings(version: str) -> None:
     snapshot_cached(pyenv_python(version))  # made once per session, in the suite's cache
     out, err = io.StringIO(), io.StringIO()
-    status = abi3_main(pyenv_python(version), fmt="json", suppressions="shipped:abi3-known", stdout=out, stderr=err)
+    status = abi3_main(
+        pyenv_python(version),
+        reporting=Reporting(fmt="json", suppressions="shipped:abi3-known", stdout=out, stderr=err),
+    )
     document = json.loads(out.getvalue())
     left = [f"{item['rule']} {item['entity']}" for item in document["changes"]]
     assert left == LEFT[version]

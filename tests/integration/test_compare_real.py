@@ -15,6 +15,7 @@ import sysconfig  # noqa: F401  (documents where INCLUDEPY comes from)
 import jsonschema
 import pytest
 
+from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.compare import compare
 from abidiff.errors import EXIT_OK
@@ -77,7 +78,7 @@ def test_debian_and_pyenv_311_are_binary_compatible() -> None:
 def test_a_build_against_itself_reports_no_change() -> None:
     python = pyenv_python("3.11.7")
     out, err = io.StringIO(), io.StringIO()
-    status = compare_main(python, python, fmt="json", stdout=out, stderr=err)
+    status = compare_main(python, python, reporting=Reporting(fmt="json", stdout=out, stderr=err))
     assert status == EXIT_OK
     document = json.loads(out.getvalue())
     assert document["changes"] == [] and document["verdict"] == "binary-compatible"

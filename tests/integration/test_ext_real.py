@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from abidiff.commands.common import Reporting
 from abidiff.commands.ext import ext_main
 from abidiff.model import version_key
 from tests.conftest import ROOT, _load_script
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 def _run(path: str, **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
-    status = ext_main(path, fmt="json", stdout=out, stderr=io.StringIO(), **options)  # type: ignore[arg-type]
+    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
     return status, json.loads(out.getvalue())
 
 

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 
 from abidiff.builder import snapshot_of, snapshots_of
+from abidiff.commands.common import Reporting
 from abidiff.commands.ext import ext_main
 from abidiff.model import Snapshot
 from abidiff.report import jsonreport
@@ -70,7 +71,12 @@ def _in_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _ext(*source: str, comparison: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
-    status = ext_main(None, source=source, comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO())
+    status = ext_main(
+        None,
+        reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()),
+        source=source,
+        comparison=str(comparison),
+    )
     return status, json.loads(out.getvalue())
 
 
@@ -117,11 +123,9 @@ def test_between_gives_what_report_gives(mutation: tuple[str, Path]) -> None:
     out = io.StringIO()
     ext_main(
         None,
+        reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()),
         source=(os.path.join(SOURCES, "objects.c"),),
         between=(old, new),
-        fmt="json",
-        stdout=out,
-        stderr=io.StringIO(),
     )
     by_between = json.loads(out.getvalue())
     _status, by_report = _ext(os.path.join(SOURCES, "objects.c"), comparison=comparison)
@@ -159,7 +163,10 @@ def test_a_wheel_with_its_sdist(markupsafe: str, mutation: tuple[str, Path]) -> 
         pytest.skip(f"{requirement}'s wheel is not cached and cannot be downloaded (offline?): {exc}")
     out = io.StringIO()
     status = ext_main(
-        wheel, source=(markupsafe,), comparison=str(mutation[1]), fmt="json", stdout=out, stderr=io.StringIO()
+        wheel,
+        reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()),
+        source=(markupsafe,),
+        comparison=str(mutation[1]),
     )
     document = json.loads(out.getvalue())
     [module] = document["extensions"]

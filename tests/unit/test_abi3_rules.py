@@ -19,6 +19,7 @@ import pytest
 from abidiff import abi3
 from abidiff.changes import ChangeKind
 from abidiff.commands.abi3 import abi3_main
+from abidiff.commands.common import Reporting
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK
 from abidiff.model import Binary, BinaryFormat, BinaryRole, ManifestEntry, Snapshot, Symbol, SymbolKind
 from abidiff.report.audits import abi3_markdown as render_markdown
@@ -281,7 +282,7 @@ def test_exit_status_bits(tmp_path, edits, status) -> None:  # type: ignore[no-u
 
     new = make_variant(str(tmp_path), edits) if edits else BASE_HEADERS
     out, err = io.StringIO(), io.StringIO()
-    assert abi3_main(new, against=BASE_HEADERS, fmt="json", stdout=out, stderr=err) == status
+    assert abi3_main(new, reporting=Reporting(fmt="json", stdout=out, stderr=err), against=BASE_HEADERS) == status
     assert json.loads(out.getvalue())["schema"] == "abidiff-abi3"
 
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from abidiff import snapshot
+from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
 
@@ -46,16 +47,33 @@ def files(tmp_path, base_snapshot, variant_snapshot):  # type: ignore[no-untyped
 )
 def test_exit_status_bits(files, edits, status: int) -> None:  # type: ignore[no-untyped-def]
     old, new = files(edits)
-    assert compare_main(old, new, fmt="json", stdout=io.StringIO(), stderr=io.StringIO()) == status
+    assert compare_main(old, new, reporting=Reporting(fmt="json", stdout=io.StringIO(), stderr=io.StringIO())) == status
 
 
 def test_text_goes_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
     old, new = files(PUBLIC_BREAK)
     out, err = io.StringIO(), io.StringIO()
-    compare_main(old, new, stdout=out, stderr=err)
+    compare_main(old, new, reporting=Reporting(stdout=out, stderr=err))
     assert err.getvalue() == ""
     assert "field tp_doc removed from the PyTypeObject struct" in out.getvalue()
     assert "\x1b[" not in out.getvalue()  # not a terminal: no colours
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_text_on_a_pipe_is_the_text_of_a_file(files, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Not a terminal: the plain text, the same as with -o FILE (not the width of a console
+    that is no terminal); a terminal gets the rich rendering, in colour."""
+    old, new = files(PUBLIC_BREAK)
+    piped, terminal, target = io.StringIO(), _Terminal(), tmp_path / "report.txt"
+    compare_main(old, new, reporting=Reporting(stdout=piped, stderr=io.StringIO()))
+    compare_main(old, new, reporting=Reporting(output=str(target), stdout=io.StringIO(), stderr=io.StringIO()))
+    compare_main(old, new, reporting=Reporting(stdout=terminal, stderr=io.StringIO()))
+    assert piped.getvalue() == target.read_text()
+    assert "\x1b[" in terminal.getvalue() and "tp_doc" in terminal.getvalue()
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "news"])
@@ -63,7 +81,7 @@ def test_output_file_is_written_and_stdout_stays_empty(files, tmp_path, fmt: str
     old, new = files(PUBLIC_BREAK)
     target = tmp_path / f"report.{fmt}"
     out, err = io.StringIO(), io.StringIO()
-    compare_main(old, new, fmt=fmt, output=str(target), stdout=out, stderr=err)
+    compare_main(old, new, reporting=Reporting(fmt=fmt, output=str(target), stdout=out, stderr=err))
     text = target.read_text()
     assert out.getvalue() == ""
     assert "tp_doc" in text
@@ -76,11 +94,11 @@ def test_output_file_is_written_and_stdout_stays_empty(files, tmp_path, fmt: str
 def test_machine_formats_go_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
     old, new = files(PUBLIC_BREAK)
     out = io.StringIO()
-    compare_main(old, new, fmt="news", stdout=out, stderr=io.StringIO())
+    compare_main(old, new, reporting=Reporting(fmt="news", stdout=out, stderr=io.StringIO()))
     assert out.getvalue().startswith("Breaking changes in the full CPython ABI between 3.11.0a1 and 3.11.0a1:")
 
 
 def test_unknown_format_is_a_usage_error(files) -> None:  # type: ignore[no-untyped-def]
     old, new = files(())
     with pytest.raises(UsageError):
-        compare_main(old, new, fmt="pdf", stdout=io.StringIO(), stderr=io.StringIO())
+        compare_main(old, new, reporting=Reporting(fmt="pdf", stdout=io.StringIO(), stderr=io.StringIO()))

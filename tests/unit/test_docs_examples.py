@@ -6,6 +6,7 @@ not examples).  It runs through bash, as written, in an empty directory, with ``
 venv's and ``python3.X`` the real CPython builds of this machine (pyenv's, linked into a
 directory put first on PATH, as ``pyenv global`` would); nothing in the line is replaced.  Its
 exit status must be one the docs give for a result (0, 4 or 12), never an error (1, 2).
+A ``python`` block is a program: it runs as written, with the same PATH, and must succeed.
 
 An example whose inputs cannot exist here is skipped, saying why: placeholders (``OLD``,
 ``BUILD``), shell variables of a CI job, git refs (no CPython checkout here), files such as
@@ -243,3 +244,32 @@ def test_example_runs_as_written(example: Example, outcomes) -> None:  # type: i
         f"{example.source}: {example.line}\nexit status {result.returncode}\n{result.stderr[-2000:]}"
     )
     assert "Traceback" not in result.stderr
+
+
+def python_blocks() -> list[Example]:
+    """The ``python`` blocks of README.md and docs/*.md: each a program, run as written."""
+    blocks = []
+    for path in [os.path.join(ROOT, "README.md"), *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        for block in re.finditer(r"^```python[^\n]*\n(.*?)^```", text, re.S | re.M):
+            first = text.count("\n", 0, block.start(1)) + 1
+            blocks.append(Example(source=f"{os.path.relpath(path, ROOT)}:{first}", line=block.group(1)))
+    return blocks
+
+
+@pytest.mark.integration  # the programs read the real CPython builds of this machine
+@pytest.mark.parametrize("example", python_blocks(), ids=str)
+def test_python_example_runs_as_written(example: Example, environment, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    builds = python_builds()
+    missing = sorted({f"python{version}" for version in PYTHON_NAME.findall(example.line) if version not in builds})
+    if missing:
+        pytest.skip(f"{example}: {', '.join(missing)} not installed on this machine")
+    result = subprocess.run(
+        [sys.executable, "-c", example.line], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"{example}\n{result.stderr[-2000:]}"
+    assert result.stdout.strip(), f"{example} printed nothing"
+
+
+PYTHON_NAME = re.compile(r"\bpython(3\.\d+)\b")

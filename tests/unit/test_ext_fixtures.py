@@ -17,6 +17,7 @@ import zipfile
 import jsonschema
 import pytest
 
+from abidiff.commands.common import Reporting
 from abidiff.commands.ext import ext_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, InputError
 from abidiff.report.jsonwriter import schema as document_schema
@@ -65,7 +66,7 @@ def _llvm_imports(key: str, path: str) -> tuple[set[str], set[str]]:
 
 def _run(path: str, **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
-    status = ext_main(path, fmt="json", stdout=out, stderr=io.StringIO(), **options)  # type: ignore[arg-type]
+    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
     document = json.loads(out.getvalue())
     jsonschema.validate(document, document_schema(ExtReport))
     return status, document

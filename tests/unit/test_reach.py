@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from abidiff.changes import ChangeKind
+from abidiff.commands.common import Reporting
 from abidiff.diff import diff
 from abidiff.diff.reach import Graph, Target, name_reached_through
 from abidiff.ext_source import source_breaks, source_changes
@@ -305,7 +306,12 @@ def test_ext_source_command(
     (sources / "counter.c").write_text(SOURCE_C)
     (sources / "clean.c").write_text(CLEAN_C)
     out = io.StringIO()
-    status = ext_main(None, source=("src",), comparison=str(comparison), fmt="json", stdout=out, stderr=io.StringIO())
+    status = ext_main(
+        None,
+        reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()),
+        source=("src",),
+        comparison=str(comparison),
+    )
     document = json.loads(out.getvalue())
     assert status == 12 and document["affected"] is True
     [finding] = document["changes"]
@@ -315,7 +321,12 @@ def test_ext_source_command(
     assert document["source"]["files"] == ["src/clean.c", "src/counter.c"]
     assert any('Python-Requires: >= "3.14.0b3"' in line for line in document["advice"])
     text = io.StringIO()
-    ext_main(None, source=(str(sources / "clean.c"),), comparison=str(comparison), stdout=text, stderr=io.StringIO())
+    ext_main(
+        None,
+        reporting=Reporting(stdout=text, stderr=io.StringIO()),
+        source=(str(sources / "clean.c"),),
+        comparison=str(comparison),
+    )
     assert "This extension is not affected" in text.getvalue()
 
 
@@ -355,10 +366,14 @@ def test_usage_errors() -> None:
     from abidiff.errors import UsageError
 
     with pytest.raises(UsageError, match="--source needs"):
-        ext_main(None, source=("x.c",), stdout=io.StringIO(), stderr=io.StringIO())
+        ext_main(None, reporting=Reporting(stdout=io.StringIO(), stderr=io.StringIO()), source=("x.c",))
     with pytest.raises(UsageError, match="give an extension module"):
-        ext_main(None, stdout=io.StringIO(), stderr=io.StringIO())
+        ext_main(None, reporting=Reporting(stdout=io.StringIO(), stderr=io.StringIO()))
     with pytest.raises(UsageError, match="not both"):
         ext_main(
-            None, source=("x.c",), between=("a", "b"), comparison="c.json", stdout=io.StringIO(), stderr=io.StringIO()
+            None,
+            reporting=Reporting(stdout=io.StringIO(), stderr=io.StringIO()),
+            source=("x.c",),
+            between=("a", "b"),
+            comparison="c.json",
         )

@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 
 from abidiff.commands import common
+from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.compare import compare
 from abidiff.model import Snapshot
@@ -290,7 +291,7 @@ def test_compare_main_writes_sarif_and_takes_max_chars(sarif_validator, tmp_path
     old = tmp_path / "old.json"
     old.write_text(snapshot.dumps(snapshot_cached(BASE_HEADERS)))
     out = io.StringIO()
-    status = compare_main(str(old), str(old), fmt="sarif", stdout=out, stderr=io.StringIO())
+    status = compare_main(str(old), str(old), reporting=Reporting(fmt="sarif", stdout=out, stderr=io.StringIO()))
     assert status == 0
     assert _valid_sarif(sarif_validator, out.getvalue())["runs"][0]["results"] == []
 

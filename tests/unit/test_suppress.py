@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.compare import compare
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_ERROR, InputError
@@ -99,7 +100,10 @@ def test_compare_main_with_suppressions(tmp_path, base_snapshot, variant_snapsho
     )
     out, err = io.StringIO(), io.StringIO()
     status = compare_main(
-        str(old_file), str(new_file), fmt="json", suppressions=str(rules), stdout=out, stderr=err, today=TODAY
+        str(old_file),
+        str(new_file),
+        reporting=Reporting(fmt="json", suppressions=str(rules), stdout=out, stderr=err),
+        today=TODAY,
     )
     assert status == 0
     document = json.loads(out.getvalue())
@@ -107,9 +111,9 @@ def test_compare_main_with_suppressions(tmp_path, base_snapshot, variant_snapsho
     assert document["suppression_warnings"] == ["suppression #2 (entity Nothing*) matched no change: remove it"]
     assert "abidiff: warning: suppression #2" in err.getvalue()
     # without the suppressions the same comparison is a break
-    assert compare_main(str(old_file), str(new_file), fmt="json", stdout=io.StringIO(), stderr=io.StringIO()) == (
-        EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE
-    )
+    assert compare_main(
+        str(old_file), str(new_file), reporting=Reporting(fmt="json", stdout=io.StringIO(), stderr=io.StringIO())
+    ) == (EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE)
 
 
 def test_compare_main_malformed_suppressions_fail_before_parsing(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -119,7 +123,9 @@ def test_compare_main_malformed_suppressions_fail_before_parsing(tmp_path) -> No
     bad.write_text('[[suppress]]\nrule = "ABI102"\n')
     with pytest.raises(SuppressionError) as info:
         compare_main(
-            "/nonexistent-old", "/nonexistent-new", suppressions=str(bad), stdout=io.StringIO(), stderr=io.StringIO()
+            "/nonexistent-old",
+            "/nonexistent-new",
+            reporting=Reporting(suppressions=str(bad), stdout=io.StringIO(), stderr=io.StringIO()),
         )
     assert info.value.exit_status == EXIT_ERROR
     stream = io.StringIO()

@@ -81,6 +81,7 @@ def size_text(count: int) -> str:
 
 # --- opening files ----------------------------------------------------------------------------
 
+
 def _not_a_file(path: str, mode: int) -> BinaryError:
     hint = "give the path of a shared library or an extension module"
     return BinaryError(f"{path} is {files.kind_of(mode)}, not a file", hint=hint)

@@ -30,8 +30,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    reporting = common.report_arguments(args, stdout, stderr)
-    return abi3_main(args.spec, against=args.against, manifest=args.manifest, **reporting)
+    reporting = common.Reporting.of(args, stdout, stderr)
+    return abi3_main(
+        args.spec, against=args.against, manifest=args.manifest, reporting=reporting, options=common.options_from(args)
+    )
 
 
 def _check_comparable(build: Build, against: Build) -> None:
@@ -47,34 +49,23 @@ def _check_comparable(build: Build, against: Build) -> None:
 def abi3_main(
     build_spec: str,
     *,
+    reporting: common.Reporting,
     against: str | None = None,
-    fmt: str = "text",
-    output: str | None = None,
     manifest: str | None = None,
-    suppressions: str | None = None,
-    stdout: TextIO,
-    stderr: TextIO,
     options: BuildOptions | None = None,
-    max_chars: int | None = None,
-    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff abi3 BUILD [--against OLD] [--manifest FILE|shipped|none]`` and return
     the exit-status bits.
 
-    ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  The report goes to ``stdout``
-    or, with ``output``, atomically to that file.
+    ``manifest``: see :func:`abidiff.abi3.choose_manifest`.  ``reporting``: where the report
+    goes and in what form.
     """
-    FORMATS.check(fmt)
+    inputs = (build_spec, against, manifest, *common.build_inputs(options))
+    entries_suppressed = reporting.prepare(FORMATS, inputs)
     from abidiff.abi3 import audit, choose_manifest
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
-    from abidiff.report.registry import render
     from abidiff.rules import abi3_report
-
-    inputs = common.refuse_output_clash(
-        output, (build_spec, against, manifest, suppressions, *common.build_inputs(options))
-    )
-    entries_suppressed = common.load_suppressions(suppressions)
 
     old = None
     if against is None:
@@ -86,7 +77,5 @@ def abi3_main(
         _check_comparable(build.build, old.build)
     entries, source = choose_manifest(build, manifest)
     report = abi3_report(audit(build, old, manifest=entries, manifest_source=source), entries_suppressed)
-    common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    text = render(report, fmt, max_chars=max_chars, full_report=full_report)
-    common.write_report(text, output, stdout, inputs=inputs)
+    reporting.deliver(report, inputs)
     return common.findings_status(report.changes)

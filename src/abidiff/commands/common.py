@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import functools
 import io
@@ -137,15 +138,75 @@ def build_options_parser() -> Parser:
     return parent
 
 
-def report_arguments(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> dict[str, Any]:
-    """What every reporting command passes on from its parsed arguments: the format, the
-    output, the suppressions, the Markdown cap (when the command has one), the build
-    options, and the streams."""
-    found = {"fmt": args.format, "output": args.output, "suppressions": args.suppressions}
-    found |= {"options": options_from(args), "stdout": stdout, "stderr": stderr}
-    if hasattr(args, "max_chars"):
-        found |= {"max_chars": args.max_chars, "full_report": args.full_report}
-    return found
+class Delivered(Protocol):
+    """A report a command delivers (compare's, abi3's, ext's, a series')."""
+
+    @property
+    def suppression_warnings(self) -> tuple[str, ...]: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Reporting:
+    """How and where a reporting command (compare, abi3, ext, series) delivers its report:
+    the format and its options, the output, the suppressions file, and the streams.
+
+    A command calls :meth:`prepare` before any slow work and :meth:`deliver` with the
+    report; what lies between is its own analysis.
+    """
+
+    stdout: TextIO
+    stderr: TextIO
+    fmt: str = "text"
+    output: str | None = None  # None or "-": stdout
+    suppressions: str | None = None  # the TOML file of --suppressions
+    max_chars: int | None = None  # the Markdown cap (--max-chars)
+    full_report: str | None = None  # where a cut Markdown report says the whole one is
+    verbose: bool = False  # ext: a line per module
+
+    @classmethod
+    def of(cls, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> Reporting:
+        """The reporting options of parsed arguments (see :func:`add_report_options`)."""
+        return cls(
+            stdout=stdout,
+            stderr=stderr,
+            fmt=args.format,
+            output=args.output,
+            suppressions=args.suppressions,
+            max_chars=getattr(args, "max_chars", None),
+            full_report=getattr(args, "full_report", None),
+            verbose=getattr(args, "verbose", False),
+        )
+
+    def prepare(self, formats: ReportFormats, inputs: Iterable[str | None]) -> tuple[object, ...]:
+        """Fail fast, before any slow work: a format ``formats`` does not have, an output that
+        is one of ``inputs`` (or the suppressions file), a bad suppressions file.  Returns the
+        suppressions."""
+        formats.check(self.fmt)
+        refuse_output_clash(self.output, (*inputs, self.suppressions))
+        return load_suppressions(self.suppressions)
+
+    def deliver(self, report: Delivered, inputs: Iterable[str | None]) -> None:
+        """Write ``report``: rich on a terminal when the text format goes to stdout and the
+        document has a terminal renderer, else rendered in the format, to stdout or atomically
+        to the output (never one of ``inputs``).  Suppression warnings go to stderr, unless
+        the text report on stdout shows them itself."""
+        from abidiff.report.registry import render, terminal_renderer
+
+        shown_in_text = self.fmt == "text" and to_stdout(self.output)
+        if not shown_in_text:
+            for warning in report.suppression_warnings:
+                self.stderr.write(f"abidiff: warning: {warning}\n")
+        draw = terminal_renderer(type(report)) if shown_in_text and self.stdout.isatty() else None
+        if draw is not None:
+            from abidiff.report.console import make_console
+
+            with writing(self.stdout):
+                draw(report, make_console(file=self.stdout))
+            return
+        options = {"max_chars": self.max_chars, "full_report": self.full_report, "verbose": self.verbose}
+        text = render(report, self.fmt, **options)
+        paths = tuple(item for item in (*inputs, self.suppressions) if item)
+        write_report(text, self.output, self.stdout, inputs=paths)
 
 
 # the build options passed on as they are parsed
@@ -238,7 +299,7 @@ def add_max_chars(parser: argparse.ArgumentParser) -> None:
 
 def add_report_options(parser: argparse.ArgumentParser, formats: ReportFormats, *, capped: bool = True) -> None:
     """What every reporting command takes: ``--format`` (the registry's), the Markdown cap
-    (``capped``), ``-o FILE`` and ``--suppressions``; :func:`report_arguments` passes them on."""
+    (``capped``), ``-o FILE`` and ``--suppressions``; :meth:`Reporting.of` takes them."""
     _add_format(parser, formats)
     if capped:
         add_max_chars(parser)
@@ -259,14 +320,6 @@ def load_suppressions(path: str | None) -> tuple[object, ...]:
     from abidiff import suppress
 
     return suppress.load(path)
-
-
-def warn_suppressions(warnings: Iterable[str], fmt: str, output: str | None, stderr: TextIO) -> None:
-    """Warnings about the suppressions go to stderr, unless the text report on stdout shows them."""
-    if fmt == "text" and to_stdout(output):
-        return
-    for warning in warnings:
-        stderr.write(f"abidiff: warning: {warning}\n")
 
 
 def add_output(parser: argparse.ArgumentParser, what: str = "the report") -> None:

@@ -39,8 +39,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    reporting, side_libs = common.report_arguments(args, stdout, stderr), (tuple(args.old_lib), tuple(args.new_lib))
-    return compare_main(args.old, args.new, feature_base=args.feature_base, side_libs=side_libs, **reporting)
+    return compare_main(
+        args.old,
+        args.new,
+        reporting=common.Reporting.of(args, stdout, stderr),
+        feature_base=args.feature_base,
+        side_libs=(tuple(args.old_lib), tuple(args.new_lib)),
+        options=common.options_from(args),
+    )
 
 
 def exit_status(report: Report) -> int:
@@ -78,37 +84,24 @@ def compare_main(
     old_spec: str,
     new_spec: str,
     *,
-    fmt: str = "text",
-    output: str | None = None,
-    suppressions: str | None = None,
+    reporting: common.Reporting,
     feature_base: str | None = None,
     side_libs: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
-    stdout: TextIO,
-    stderr: TextIO,
     today: datetime.date | None = None,
     options: BuildOptions | None = None,
-    max_chars: int | None = None,
-    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff OLD NEW`` and return the exit-status bits.
 
-    The report goes to ``stdout`` or, with ``output``, atomically to that file; the text
-    report is rich (colours) only when ``stdout`` is a terminal.  Suppression warnings go to
-    ``stderr`` unless the text report shows them itself.  Errors are raised as
-    :class:`~abidiff.errors.AbidiffError` for the CLI to render.  ``max_chars`` and
-    ``full_report``: see :func:`abidiff.report.markdown.render`.
+    ``reporting``: where the report goes and in what form (see
+    :class:`~abidiff.commands.common.Reporting`).  Errors are raised as
+    :class:`~abidiff.errors.AbidiffError` for the CLI to render.
     """
-    FORMATS.check(fmt)
+    inputs = (old_spec, new_spec, feature_base, *common.build_inputs(options), *side_libs[0], *side_libs[1])
+    entries = reporting.prepare(FORMATS, inputs)
     from abidiff.builder import snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress
-    from abidiff.report.registry import render
 
-    inputs = common.refuse_output_clash(
-        output,
-        (old_spec, new_spec, feature_base, suppressions, *common.build_inputs(options), *side_libs[0], *side_libs[1]),
-    )
-    entries = common.load_suppressions(suppressions)
     explicit = feature_base not in (None, NONE)
     specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
     with progress(f"reading {' and '.join(specs)}"):
@@ -120,17 +113,5 @@ def compare_main(
             with progress(f"reading the feature base {base_spec}"):
                 (base_snapshot,) = snapshots_of((base_spec,), options)
     report = compare(old, new, entries, today=today, feature_base=base_snapshot)
-    rich_text = fmt == "text" and common.to_stdout(output)
-    if not rich_text:  # the text report on stdout shows them itself
-        for warning in report.suppression_warnings:
-            stderr.write(f"abidiff: warning: {warning}\n")
-    if rich_text:
-        from abidiff.report.console import make_console
-        from abidiff.report.terminal import render as render_terminal
-
-        with common.writing(stdout):
-            render_terminal(report, make_console(file=stdout))
-    else:
-        text = render(report, fmt, max_chars=max_chars, full_report=full_report)
-        common.write_report(text, output, stdout, inputs=inputs)
+    reporting.deliver(report, inputs)
     return exit_status(report)

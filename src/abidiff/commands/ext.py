@@ -84,8 +84,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         against=args.against,
         between=(args.between[0], args.between[1]) if args.between else None,
         abi3=args.abi3,
-        verbose=args.verbose,
-        **common.report_arguments(args, stdout, stderr),
+        reporting=common.Reporting.of(args, stdout, stderr),
+        options=common.options_from(args),
     )
 
 
@@ -97,23 +97,16 @@ def ext_main(
     against: str | None = None,
     between: tuple[str, str] | None = None,
     abi3: str | None = None,
-    fmt: str = "text",
-    output: str | None = None,
-    suppressions: str | None = None,
-    stdout: TextIO,
-    stderr: TextIO,
+    reporting: common.Reporting,
     options: BuildOptions | None = None,
-    verbose: bool = False,
-    max_chars: int | None = None,
-    full_report: str | None = None,
 ) -> int:
     """Run ``abidiff ext EXT_OR_WHEEL`` and return the exit-status bits.
 
     ``abi3`` (``--abi3 3.X``) audits a bare extension file as abi3 for 3.X when its name
     does not say so.  Every build (``against``, both of ``between``) is read with
-    ``options``.  The report goes to ``stdout`` or, with ``output``, atomically to that file.
+    ``options``.  ``reporting``: where the report goes and in what form.
     """
-    FORMATS.check(fmt)
+    FORMATS.check(reporting.fmt)
     _check_inputs(path, source, between, comparison)
     if abi3 is not None:
         abi3_version(abi3)
@@ -121,15 +114,11 @@ def ext_main(
     from abidiff.ext import Examined, check_between, check_build, examine_input, shipped_truth, snapshot_truth
     from abidiff.ext_source import origin_spec
     from abidiff.report.console import progress
-    from abidiff.report.registry import render
     from abidiff.rules import compare, ext_report
     from abidiff.rules.reports import importer_breaks
 
-    inputs = common.refuse_output_clash(
-        output,
-        (path, against, suppressions, comparison, *source, *(between or ()), *common.build_inputs(options)),
-    )
-    entries = common.load_suppressions(suppressions)
+    inputs = (path, against, comparison, *source, *(between or ()), *common.build_inputs(options))
+    entries = reporting.prepare(FORMATS, inputs)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
     snapshots = []
     if specs:
@@ -155,7 +144,7 @@ def ext_main(
         if source:
             abi3_tag = next((result.abi3_version for result in examined.extensions if result.abi3), None)
             spec = between[0] if between is not None else origin_spec(compared.old.origin)
-            found, audit = source_findings(source, compared, spec, options, abi3_tag, stderr)
+            found, audit = source_findings(source, compared, spec, options, abi3_tag)
             changes += found
     report = ext_report(
         path if path is not None else " ".join(source),
@@ -168,9 +157,7 @@ def ext_main(
         compared=None if compared is None else (compared.old, compared.new),
         source=audit,
     )
-    common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    text = render(report, fmt, verbose=verbose, max_chars=max_chars, full_report=full_report)
-    common.write_report(text, output, stdout, inputs=inputs)
+    reporting.deliver(report, inputs)
     return common.findings_status(report.changes)
 
 
@@ -228,7 +215,6 @@ def source_findings(
     old_spec: str | None,
     options: BuildOptions | None,
     abi3_tag: str | None,
-    stderr: TextIO,
 ) -> tuple[list[Change], SourceAudit]:
     """ABI817 of ``--source``: its files parsed against OLD's headers (those of ``old_spec``,
     unless a compile_commands.json gives the flags)."""

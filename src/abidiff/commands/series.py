@@ -45,8 +45,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    reporting = common.report_arguments(args, stdout, stderr)
-    return series_main(args.builds, tags=args.tags, feature_base=args.feature_base, **reporting)
+    reporting = common.Reporting.of(args, stdout, stderr)
+    return series_main(
+        args.builds,
+        tags=args.tags,
+        feature_base=args.feature_base,
+        reporting=reporting,
+        options=common.options_from(args),
+    )
 
 
 def expand(builds: Sequence[str], tags: str | None, repo: str | None) -> tuple[str, ...]:
@@ -133,58 +139,44 @@ def _progress(specs: Sequence[str], stderr: TextIO) -> Iterator[Callable[[str], 
 def series_main(
     builds: Sequence[str],
     *,
+    reporting: common.Reporting,
     tags: str | None = None,
-    fmt: str = "text",
-    output: str | None = None,
-    suppressions: str | None = None,
     feature_base: str | None = None,
-    stdout: TextIO,
-    stderr: TextIO,
     today: datetime.date | None = None,
     options: BuildOptions | None = None,
 ) -> int:
-    """Run ``abidiff series`` and return the exit-status bits."""
-    FORMATS.check(fmt)
+    """Run ``abidiff series`` and return the exit-status bits; ``reporting``: where the
+    report goes and in what form."""
+    inputs = (*builds, feature_base, *common.build_inputs(options))
+    entries = reporting.prepare(FORMATS, inputs)
     from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
-    from abidiff.report.registry import render
     from abidiff.series import series
 
     repo = options.repo if options else None
-    inputs = common.refuse_output_clash(output, (*builds, feature_base, suppressions, *common.build_inputs(options)))
-    entries = common.load_suppressions(suppressions)
     specs = tuple(dict.fromkeys(expand(builds, tags, repo)))
     if len(specs) < 2:
         raise UsageError("a series needs at least two different builds", hint="give two builds or more")
     base_spec = _early_base(feature_base, specs, options)
     wanted = specs + ((base_spec,) if base_spec is not None and base_spec not in specs else ())
     explicit = feature_base is not None or base_spec is not None
-    key = _report_key(specs, wanted, base_spec, explicit, suppressions, today, options)
+    key = _report_key(specs, wanted, base_spec, explicit, reporting.suppressions, today, options)
     report = _cached_report(key, options)
     if report is None:
-        with _progress(wanted, stderr) as ready:
+        with _progress(wanted, reporting.stderr) as ready:
             made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
         snapshots = [made[spec] for spec in specs]
         if not explicit:  # the default of a comparison of git refs
             base_spec = default_spec(None, specs, snapshots[-1].build, options)
             if base_spec is not None:
-                with _progress((base_spec,), stderr) as ready:
+                with _progress((base_spec,), reporting.stderr) as ready:
                     made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
         base = made.get(base_spec) if base_spec else None
         with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
             report = series(snapshots, entries, feature_base=base, today=today)
         _store_report(key, report, options)
-    _warn_order(report, stderr)
-    rich_text = fmt == "text" and common.to_stdout(output) and stdout.isatty()
-    common.warn_suppressions(report.suppression_warnings, fmt, output, stderr)
-    if rich_text:
-        from abidiff.report.console import make_console
-        from abidiff.report.series import render as render_terminal
-
-        with common.writing(stdout):
-            render_terminal(report, make_console(file=stdout))
-    else:
-        common.write_report(render(report, fmt), output, stdout, inputs=inputs)
+    _warn_order(report, reporting.stderr)
+    reporting.deliver(report, inputs)
     return exit_status(report)
 
 

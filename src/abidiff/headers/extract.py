@@ -185,8 +185,14 @@ class Extractor:
         size, align = _known(cursor.type.get_size()), _known(cursor.type.get_align())
         fields = self.fields(cursor, 0)
         return Record(
-            name=name, kind=kind, complete=size is not None, size=size, align=align, fields=fields,
-            deprecated=deprecated, **_at(place),
+            name=name,
+            kind=kind,
+            complete=size is not None,
+            size=size,
+            align=align,
+            fields=fields,
+            deprecated=deprecated,
+            **_at(place),
         )
 
     # -- the rest ------------------------------------------------------------------------
@@ -198,8 +204,13 @@ class Extractor:
         inline = cursor.storage_class == self.ci.StorageClass.STATIC or clangext.is_function_inlined(cursor)
         returns = self.typeref(cursor.result_type)
         return Function(
-            name=cursor.spelling, returns=returns, params=params, variadic=bool(variadic), inline=bool(inline),
-            deprecated=self.deprecated(cursor), **_at(place),
+            name=cursor.spelling,
+            returns=returns,
+            params=params,
+            variadic=bool(variadic),
+            inline=bool(inline),
+            deprecated=self.deprecated(cursor),
+            **_at(place),
         )
 
     def variable(self, cursor: Any, place: Place) -> Variable:

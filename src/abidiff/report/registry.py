@@ -15,6 +15,8 @@ from abidiff.errors import UsageError
 
 Renderer = Callable[[Any], str]
 _F = TypeVar("_F", bound=Renderer)
+TerminalRenderer = Callable[[Any, Any], None]  # (document, rich console)
+_T = TypeVar("_T", bound=TerminalRenderer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,6 +29,7 @@ class Format:
 
 
 _FORMATS: dict[tuple[type, str], Format] = {}
+_TERMINAL: dict[type, TerminalRenderer] = {}
 # the modules whose import registers renderers; loaded on first use
 _RENDERER_MODULES = (
     "abidiff.report.jsonreport",
@@ -50,6 +53,23 @@ def register(document: type, name: str, help: str, *, options: Iterable[str] = (
         return fn
 
     return decorate
+
+
+def register_terminal(document: type) -> Callable[[_T], _T]:
+    """Decorator: ``fn(document, console)`` prints ``document`` on a rich console; the text
+    format on a terminal (else the ``text`` renderer's plain text)."""
+
+    def decorate(fn: _T) -> _T:
+        _TERMINAL[document] = fn
+        return fn
+
+    return decorate
+
+
+def terminal_renderer(document: type) -> TerminalRenderer | None:
+    """What prints ``document`` on a terminal, if it has a rich rendering."""
+    _load()
+    return _TERMINAL.get(document)
 
 
 def _load() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from abidiff.report import jsonwriter
 from abidiff.report.news import NEWS_PREFIX
-from abidiff.report.registry import register
+from abidiff.report.registry import register, register_terminal
 from abidiff.report.terminal import PLAIN_WIDTH, plain_text, suppression_warnings
 from abidiff.rules import Severity, StableVerdict, Verdict
 from abidiff.series import SeriesRelease, SeriesReport
@@ -164,6 +164,7 @@ def _indented(text: Any, width: int) -> Any:
     return Padding(text, (0, 0, 0, width), expand=False)
 
 
+@register_terminal(SeriesReport)
 def render(report: SeriesReport, console: Any) -> None:
     """The series on a rich console: a table, then each release's notes."""
     from rich.table import Table

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from abidiff.report.reach import reached_line
-from abidiff.report.registry import register
+from abidiff.report.registry import register, register_terminal
 from abidiff.rules import RULE_BY_ID, ReleaseKind, Report, ReportedChange, Severity, StableVerdict
 
 MAX_IMPACTS_SHOWN = 6
@@ -135,6 +135,7 @@ def _plural(count: int, word: str) -> str:
     return word if count == 1 else word + "s"
 
 
+@register_terminal(Report)
 def render(report: Report, console: Any) -> None:
     """Print the report on a rich console."""
     from rich.text import Text

@@ -92,8 +92,16 @@ def classify(change: Change, *, feature_base: str | None = None) -> Finding:
     carried = {name: getattr(change, name) for name in _CARRIED}
     headline = (rule.headline or rule.message).format(**fields)
     return Finding(
-        rule=rule.id, severity=severity, message=message, headline=headline, exemption=exemption,
-        old=words.old, new=words.new, detail=words.detail, resized=bool(change.fact("resized", False)), **carried,
+        rule=rule.id,
+        severity=severity,
+        message=message,
+        headline=headline,
+        exemption=exemption,
+        old=words.old,
+        new=words.new,
+        detail=words.detail,
+        resized=bool(change.fact("resized", False)),
+        **carried,
     )
 
 
