@@ -319,8 +319,10 @@ def _lookup_git(spec: str, options: BuildOptions, cache: SnapshotCache | None) -
         ) from exc
     if cache is not None and not options.libs and plan.cache_key is not None:
         hit = cache.get(plan.cache_key)
-        if hit is not None:
-            return hit
+        if hit is not None:  # keyed by commit: it may have been made under another name of it
+            if hit.build.origin == plan.origin:
+                return hit
+            return replace(hit, build=replace(hit.build, origin=plan.origin))
     return _Pending(spec=spec, options=options, cache=cache, plan=plan)
 
 
