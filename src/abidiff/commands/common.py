@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, cast
 
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, AbidiffError, UsageError
@@ -185,11 +185,14 @@ class Reporting:
         refuse_output_clash(self.output, (*inputs, self.suppressions))
         return load_suppressions(self.suppressions)
 
-    def deliver(self, report: Delivered, inputs: Iterable[str | None]) -> None:
+    def deliver(
+        self, report: Delivered, inputs: Iterable[str | None], *, rendered: Mapping[str, str] | None = None
+    ) -> None:
         """Write ``report``: rich on a terminal when the text format goes to stdout and the
-        document has a terminal renderer, else rendered in the format, to stdout or atomically
-        to the output (never one of ``inputs``).  Suppression warnings go to stderr, unless
-        the text report on stdout shows them itself."""
+        document has a terminal renderer, else rendered in the format (or as ``rendered``
+        holds it already: a cached report's JSON), to stdout or atomically to the output
+        (never one of ``inputs``).  Suppression warnings go to stderr, unless the text report
+        on stdout shows them itself."""
         from abidiff.report.registry import render, terminal_renderer
 
         shown_in_text = self.fmt == "text" and to_stdout(self.output)
@@ -204,7 +207,7 @@ class Reporting:
                 draw(report, make_console(file=self.stdout))
             return
         options = {"max_chars": self.max_chars, "full_report": self.full_report, "verbose": self.verbose}
-        text = render(report, self.fmt, **options)
+        text = (rendered or {}).get(self.fmt) or render(report, self.fmt, **options)
         paths = tuple(item for item in (*inputs, self.suppressions) if item)
         write_report(text, self.output, self.stdout, inputs=paths)
 

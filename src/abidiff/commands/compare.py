@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
-from abidiff.commands.base import NONE, add_feature_base, default_spec
+from abidiff.commands.base import NONE, add_feature_base, default_spec, has_tag, previous_feature_tag
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE
 from abidiff.options import BuildOptions
 
@@ -98,7 +98,40 @@ def compare_main(
     """
     inputs = (old_spec, new_spec, feature_base, *common.build_inputs(options), *side_libs[0], *side_libs[1])
     entries = reporting.prepare(FORMATS, inputs)
-    from abidiff.builder import snapshots_of
+    from abidiff import reportcache
+    from abidiff.rules import Report
+    from abidiff.sources.gitref import resolving_once
+
+    with resolving_once():
+        key = (
+            None
+            if any(side_libs)
+            else _report_key(old_spec, new_spec, feature_base, reporting.suppressions, today, options)
+        )
+        found = reportcache.find(REPORT_KIND, key, Report, options)
+        if found is not None and _still_made_from(found.made_from, options):
+            report, rendered = found.report, {"json": found.json_text}
+        else:
+            rendered = {}
+            report, made_from = _report(old_spec, new_spec, entries, feature_base, side_libs, today, options)
+            if made_from is not None:
+                reportcache.store(REPORT_KIND, key, report, options, made_from)
+    reporting.deliver(report, inputs, rendered=rendered)
+    return exit_status(report)
+
+
+def _report(
+    old_spec: str,
+    new_spec: str,
+    entries: tuple[object, ...],
+    feature_base: str | None,
+    side_libs: tuple[tuple[str, ...], tuple[str, ...]],
+    today: datetime.date | None,
+    options: BuildOptions | None,
+) -> tuple[Report, dict[str, str | None] | None]:
+    """The comparison, made from the snapshots, and what it was made from beyond its cache
+    key (see :func:`_still_made_from`; None: not to be kept)."""
+    from abidiff.builder import snapshot_keys, snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress
 
@@ -107,11 +140,66 @@ def compare_main(
     with progress(f"reading {' and '.join(specs)}"):
         old, new, *rest = _snapshots(specs, options, side_libs)
     base_snapshot = rest[0] if rest else None
+    made_from: dict[str, str | None] | None = {"base_tag": None, "base_key": None}
     if not explicit:
         base_spec = default_spec(feature_base, (old_spec, new_spec), new.build, options)
         if base_spec is not None:
             with progress(f"reading the feature base {base_spec}"):
                 (base_snapshot,) = snapshots_of((base_spec,), options)
-    report = compare(old, new, entries, today=today, feature_base=base_snapshot)
-    reporting.deliver(report, inputs)
-    return exit_status(report)
+            base_key = snapshot_keys((base_spec,), options)[0]
+            made_from = {"base_tag": base_spec, "base_key": base_key} if base_key else None
+        elif _default_base_applies(feature_base, old_spec, new_spec):
+            made_from = {"base_tag": previous_feature_tag(new.build), "base_key": None}
+    return compare(old, new, entries, today=today, feature_base=base_snapshot), made_from
+
+
+# -- the cache of comparisons (abidiff.reportcache) ----------------------------------------------
+
+REPORT_KIND = "compare"  # artifacts/compare/<key>/ in the snapshot cache
+
+
+def _default_base_applies(feature_base: str | None, old_spec: str, new_spec: str) -> bool:
+    """Whether the feature base is the default of two git refs (see :func:`default_spec`)."""
+    from abidiff.builder import names_git_ref
+
+    return feature_base is None and names_git_ref(old_spec) and names_git_ref(new_spec)
+
+
+def _report_key(
+    old_spec: str,
+    new_spec: str,
+    feature_base: str | None,
+    suppressions: str | None,
+    today: datetime.date | None,
+    options: BuildOptions | None,
+) -> str | None:
+    """The cache key of the comparison, when its snapshots' keys are known before they are
+    read: the builds as given and their snapshot keys, the feature base's (a default one is
+    checked when the report is found), the suppressions and their date, abidiff's code."""
+    from abidiff.builder import snapshot_keys
+    from abidiff.reportcache import report_key
+
+    explicit = feature_base not in (None, NONE)
+    specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
+    keys = snapshot_keys(specs, options)
+    parts = [f"build {spec}\0{key}" if key else None for spec, key in zip(specs, keys, strict=True)]
+    if _default_base_applies(feature_base, old_spec, new_spec):
+        parts.append("the default feature base")
+    elif not explicit:
+        parts.append("no feature base")
+    return report_key(REPORT_KIND, parts, suppressions, today)
+
+
+def _still_made_from(made_from: object, options: BuildOptions | None) -> bool:
+    """Whether a stored comparison's default feature base is still what it would be: the tag
+    of the previous feature release is (still) absent, or names the same snapshot."""
+    from abidiff.builder import snapshot_keys
+
+    if not isinstance(made_from, dict):
+        return False
+    tag, key = made_from.get("base_tag"), made_from.get("base_key")
+    if tag is None:
+        return key is None
+    if not isinstance(tag, str) or not has_tag(tag, options.repo if options else None):
+        return key is None
+    return key is not None and snapshot_keys((tag,), options)[0] == key

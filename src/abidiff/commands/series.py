@@ -13,13 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import functools
-import hashlib
 import itertools
-import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -29,7 +25,6 @@ from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
 
 if TYPE_CHECKING:
-    from abidiff.cache import SnapshotCache
     from abidiff.rules import BuildIdentity
     from abidiff.series import SeriesReport
 
@@ -149,35 +144,53 @@ def series_main(
     report goes and in what form."""
     inputs = (*builds, feature_base, *common.build_inputs(options))
     entries = reporting.prepare(FORMATS, inputs)
-    from abidiff.builder import snapshots_of
-    from abidiff.report.console import progress
-    from abidiff.series import series
+    from abidiff.sources.gitref import resolving_once
 
     repo = options.repo if options else None
     specs = tuple(dict.fromkeys(expand(builds, tags, repo)))
     if len(specs) < 2:
         raise UsageError("a series needs at least two different builds", hint="give two builds or more")
+    with resolving_once():
+        report = _series_report(specs, feature_base, entries, reporting, today, options)
+    _warn_order(report, reporting.stderr)
+    reporting.deliver(report, inputs)
+    return exit_status(report)
+
+
+def _series_report(
+    specs: tuple[str, ...],
+    feature_base: str | None,
+    entries: tuple[object, ...],
+    reporting: common.Reporting,
+    today: datetime.date | None,
+    options: BuildOptions | None,
+) -> SeriesReport:
+    """The series' report: the cached one, else made from the snapshots (and kept)."""
+    from abidiff import reportcache
+    from abidiff.builder import snapshots_of
+    from abidiff.report.console import progress
+    from abidiff.series import SeriesReport, series
+
     base_spec = _early_base(feature_base, specs, options)
     wanted = specs + ((base_spec,) if base_spec is not None and base_spec not in specs else ())
     explicit = feature_base is not None or base_spec is not None
     key = _report_key(specs, wanted, base_spec, explicit, reporting.suppressions, today, options)
-    report = _cached_report(key, options)
-    if report is None:
-        with _progress(wanted, reporting.stderr) as ready:
-            made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
-        snapshots = [made[spec] for spec in specs]
-        if not explicit:  # the default of a comparison of git refs
-            base_spec = default_spec(None, specs, snapshots[-1].build, options)
-            if base_spec is not None:
-                with _progress((base_spec,), reporting.stderr) as ready:
-                    made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
-        base = made.get(base_spec) if base_spec else None
-        with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
-            report = series(snapshots, entries, feature_base=base, today=today)
-        _store_report(key, report, options)
-    _warn_order(report, reporting.stderr)
-    reporting.deliver(report, inputs)
-    return exit_status(report)
+    found = reportcache.find(REPORT_KIND, key, SeriesReport, options)
+    if found is not None:
+        return found.report
+    with _progress(wanted, reporting.stderr) as ready:
+        made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
+    snapshots = [made[spec] for spec in specs]
+    if not explicit:  # the default of a comparison of git refs
+        base_spec = default_spec(None, specs, snapshots[-1].build, options)
+        if base_spec is not None:
+            with _progress((base_spec,), reporting.stderr) as ready:
+                made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
+    base = made.get(base_spec) if base_spec else None
+    with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
+        report = series(snapshots, entries, feature_base=base, today=today)
+    reportcache.store(REPORT_KIND, key, report, options)
+    return report
 
 
 def _warn_order(report: SeriesReport, stderr: TextIO) -> None:
@@ -200,27 +213,7 @@ def _order(build: BuildIdentity) -> tuple[int, ...]:
 
 # -- the cache of series reports ---------------------------------------------------------------
 
-REPORT_KIND = "series"  # artifacts/series/<key>/report.json in the snapshot cache
-_REPORT_FILE = "report.json"
-
-
-@functools.cache
-def _code_digest() -> str:
-    """A digest of abidiff's own files (code, the rule catalogue, shipped data): a report made by
-    another abidiff is not reused."""
-    import abidiff
-
-    digest = hashlib.sha256()
-    root = os.path.dirname(os.path.abspath(abidiff.__file__))
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(name for name in subdirs if name != "__pycache__")
-        for name in sorted(files):
-            if not name.endswith((".pyc", ".pyo")):  # code, the rule catalogue, shipped data
-                path = os.path.join(directory, name)
-                digest.update(os.path.relpath(path, root).encode() + b"\0")
-                with open(path, "rb") as handle:
-                    digest.update(hashlib.sha256(handle.read()).digest())
-    return digest.hexdigest()
+REPORT_KIND = "series"  # artifacts/series/<key>/ in the snapshot cache (abidiff.reportcache)
 
 
 def _report_key(
@@ -236,70 +229,11 @@ def _report_key(
     is read: each release's snapshot key in order, the feature base's, the suppressions (and the
     date, which decides their expiry), abidiff's own code.  None: make the report."""
     from abidiff.builder import is_git_spec, snapshot_keys
+    from abidiff.reportcache import report_key
 
-    options = options or BuildOptions()
     if not explicit and all(is_git_spec(spec) for spec in specs):
         return None  # the default feature base is known only from the last release's snapshot
     keys = dict(zip(wanted, snapshot_keys(wanted, options), strict=True))
-    if any(value is None for value in keys.values()):
-        return None
-    parts = ["abidiff-series-report", _code_digest(), *(f"release {keys[spec]}" for spec in specs)]
-    parts.append(f"base {keys[base_spec]}" if base_spec is not None else "no base")
-    if suppressions:
-        try:
-            with open(suppressions, "rb") as handle:
-                parts.append(hashlib.sha256(handle.read()).hexdigest())
-        except OSError:
-            return None
-        parts.append((today or datetime.date.today()).isoformat())
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def _report_cache(options: BuildOptions | None) -> SnapshotCache | None:
-    from abidiff.cache import SnapshotCache
-    from abidiff.errors import AbidiffError
-
-    options = options or BuildOptions()
-    if not options.use_cache:
-        return None
-    try:
-        return SnapshotCache(options.cache_dir)
-    except (AbidiffError, OSError):
-        return None
-
-
-def _cached_report(key: str | None, options: BuildOptions | None) -> SeriesReport | None:
-    """The report stored under ``key``; None when there is none or it does not load."""
-    from abidiff import codec
-    from abidiff.series import SeriesReport
-
-    cache = _report_cache(options) if key else None
-    found = cache.find_artifact(REPORT_KIND, key) if cache and key else None
-    if found is None:
-        return None
-    try:
-        with open(os.path.join(found, _REPORT_FILE), encoding="utf-8") as handle:
-            document = json.load(handle, parse_int=codec.bounded_int)
-        document.pop("schema", None)
-        document.pop("schema_version", None)
-        report: SeriesReport = codec.decode(SeriesReport, document)
-    except (OSError, ValueError):  # a damaged entry is a miss, and makes way for a good one
-        shutil.rmtree(found, ignore_errors=True)
-        return None
-    return report
-
-
-def _store_report(key: str | None, report: SeriesReport, options: BuildOptions | None) -> None:
-    from abidiff.errors import AbidiffError
-    from abidiff.report import jsonwriter
-
-    cache = _report_cache(options) if key else None
-    if cache is None or key is None:
-        return
-
-    def populate(directory: str) -> None:
-        with open(os.path.join(directory, _REPORT_FILE), "w", encoding="utf-8") as handle:
-            handle.write(jsonwriter.dumps(report))
-
-    with contextlib.suppress(AbidiffError, OSError):  # a cache that cannot be written costs time only
-        cache.artifact_dir(REPORT_KIND, key, populate)
+    parts = [f"release {keys[spec]}" if keys[spec] else None for spec in specs]
+    parts.append((f"base {keys[base_spec]}" if keys[base_spec] else None) if base_spec is not None else "no base")
+    return report_key(REPORT_KIND, parts, suppressions, today)

@@ -19,6 +19,7 @@ from abidiff.sources.gitref.git import (
     locate,
     read_blobs,
     repository_root,
+    resolving_once,
 )
 from abidiff.sources.gitref.make import BuiltLibrary, Progress, build_libpython, run_configure
 from abidiff.sources.gitref.plan import GitRefPlan, build_plan, commit_of, plan_gitref, resolve_gitref
@@ -60,6 +61,7 @@ __all__ = [
     "read_blobs",
     "repository_root",
     "resolve_gitref",
+    "resolving_once",
     "run_configure",
     "snapshot_cache_key",
     "target_triple",

@@ -132,10 +132,41 @@ def _not_a_checkout(where: str, stderr: bytes) -> RefNotFound:
     )
 
 
+# the refs resolved in the scope of resolving_once(): (directory, ref) -> where it led
+_resolved: dict[tuple[str, str], Location] | None = None
+
+
+@contextlib.contextmanager
+def resolving_once() -> Iterator[None]:
+    """Within it, a ref is resolved by git once: a command that first asks what its builds'
+    snapshots are keyed by, then makes them, runs one ``rev-parse`` per ref, not two.  (A
+    scope, not a memory of the process: a ref may move between two commands.)"""
+    global _resolved
+    outer = _resolved
+    if outer is None:
+        _resolved = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _resolved = None
+
+
 def locate(ref: str, repo: str | None = None) -> Location:
     """The checkout around ``repo`` (default: the current directory) and the commit ``ref``
-    names in it, with one git process.  ``ref`` must have passed :func:`check_ref`."""
+    names in it, with one git process (none when :func:`resolving_once` resolved it already).
+    ``ref`` must have passed :func:`check_ref`."""
     where = _existing_dir(repo)
+    memo = _resolved
+    if memo is not None and (where, ref) in memo:
+        return memo[(where, ref)]
+    found = _locate(ref, where)
+    if memo is not None:
+        memo[(where, ref)] = found
+    return found
+
+
+def _locate(ref: str, where: str) -> Location:
     args = ["rev-parse", "--show-toplevel", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"]
     proc = run_git(where, args, check=False)
     out = proc.stdout.decode("utf-8", "surrogateescape")

@@ -1,0 +1,138 @@
+"""The reports computed from snapshots (a comparison, a series), kept in the snapshot cache's
+artifacts (``artifacts/<kind>/<key>/``) so that a run whose inputs are all known before any
+snapshot is read finds its report instead of decoding the snapshots and judging again.
+
+A report's key covers all it is made from: the cache keys of its snapshots (given by the
+caller, in order, with anything else the caller's report depends on), the suppressions file's
+bytes and the date that decides their expiry, and abidiff's own files (code, rule catalogue,
+shipped data), so a report of another abidiff is never reused.  What a caller can only check
+once it has the entry (``made_from``: a comparison's default feature base) is stored beside
+the report.  A damaged entry is a miss, and makes way for a good one; a cache that cannot be
+written costs time only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.cache import SnapshotCache
+
+_REPORT_FILE = "report.json"
+_MADE_FROM_FILE = "made-from.json"
+_T = TypeVar("_T")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of abidiff's own files (code, the rule catalogue, shipped data)."""
+    import abidiff
+
+    digest = hashlib.sha256()
+    root = os.path.dirname(os.path.abspath(abidiff.__file__))
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(name for name in subdirs if name != "__pycache__")
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, root).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def report_key(
+    kind: str, parts: Sequence[str | None], suppressions: str | None, today: datetime.date | None
+) -> str | None:
+    """The key of a report of ``kind`` made from ``parts`` (None in them: not known, so no
+    key), the suppressions of that file (read now) on ``today``; None when the report must be
+    made."""
+    if any(part is None for part in parts):
+        return None
+    words = [f"abidiff-{kind}-report", code_digest(), *(part for part in parts if part is not None)]
+    if suppressions:
+        try:
+            with open(suppressions, "rb") as handle:
+                words.append(hashlib.sha256(handle.read()).hexdigest())
+        except OSError:
+            return None
+        words.append((today or datetime.date.today()).isoformat())
+    return hashlib.sha256("\0".join(words).encode()).hexdigest()
+
+
+def _cache(options: BuildOptions | None) -> SnapshotCache | None:
+    from abidiff.cache import SnapshotCache
+    from abidiff.errors import AbidiffError
+
+    options = options or BuildOptions()
+    if not options.use_cache:
+        return None
+    try:
+        return SnapshotCache(options.cache_dir)
+    except (AbidiffError, OSError):
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Found(Generic[_T]):
+    """A report found in the cache: the document, what :func:`store` was told it was made
+    from, and its JSON text (the ``json`` format of the report, as stored)."""
+
+    report: _T
+    made_from: Any
+    json_text: str
+
+
+def find(kind: str, key: str | None, document: type[_T], options: BuildOptions | None) -> Found[_T] | None:
+    """The report of ``kind`` stored under ``key``, decoded as ``document``; None when there
+    is none or it does not load."""
+    from abidiff import codec
+
+    cache = _cache(options) if key else None
+    found = cache.find_artifact(kind, key) if cache and key else None
+    if found is None:
+        return None
+    try:
+        with open(os.path.join(found, _REPORT_FILE), encoding="utf-8") as handle:
+            text = handle.read()
+        body = json.loads(text, parse_int=codec.bounded_int)
+        with open(os.path.join(found, _MADE_FROM_FILE), encoding="utf-8") as handle:
+            made_from = json.load(handle, parse_int=codec.bounded_int)
+        body.pop("schema", None)
+        body.pop("schema_version", None)
+        report: _T = codec.decode(document, body)
+    except (OSError, ValueError, AttributeError):  # a damaged entry is a miss, and makes way for a good one
+        shutil.rmtree(found, ignore_errors=True)
+        return None
+    return Found(report=report, made_from=made_from, json_text=text)
+
+
+def store(kind: str, key: str | None, report: object, options: BuildOptions | None, made_from: Any = None) -> None:
+    """Keep ``report`` under ``key`` (nothing without a key or a cache), with ``made_from``
+    (JSON data: what the caller checks again when it finds the report)."""
+    from abidiff.errors import AbidiffError
+    from abidiff.report import jsonwriter
+
+    cache = _cache(options) if key else None
+    if cache is None or key is None:
+        return
+
+    def populate(directory: str) -> None:
+        with open(os.path.join(directory, _REPORT_FILE), "w", encoding="utf-8") as handle:
+            handle.write(jsonwriter.dumps(report))
+        with open(os.path.join(directory, _MADE_FROM_FILE), "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(made_from, sort_keys=True))
+
+    with contextlib.suppress(AbidiffError, OSError):
+        cache.artifact_dir(kind, key, populate)
