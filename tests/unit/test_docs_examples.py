@@ -23,6 +23,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -79,25 +80,29 @@ class Example:
         return self.source
 
 
-def collect() -> list[Example]:
-    examples = []
+def _blocks() -> Iterator[tuple[str, str, int, str]]:
+    """(file, language, first line number, text) of each fenced block of README.md and docs/*.md."""
     for path in [os.path.join(ROOT, "README.md"), *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
         for block in re.finditer(r"^```(\w*)[^\n]*\n(.*?)^```", text, re.S | re.M):
-            language = block.group(1)
-            if language not in SHELL_LANGUAGES | {"console"}:
-                continue
             first = text.count("\n", 0, block.start(2)) + 1
-            for number, raw in enumerate(block.group(2).splitlines()):
-                line = raw.strip()
-                if language == "console":
-                    if not line.startswith("$ "):
-                        continue
-                    line = line[2:]
-                if re.match(r"abidiff(\s|$)", line):
-                    source = f"{os.path.relpath(path, ROOT)}:{first + number}"
-                    examples.append(Example(source=source, line=line))
+            yield os.path.relpath(path, ROOT), block.group(1), first, block.group(2)
+
+
+def collect() -> list[Example]:
+    examples = []
+    for path, language, first, body in _blocks():
+        if language not in SHELL_LANGUAGES | {"console"}:
+            continue
+        for number, raw in enumerate(body.splitlines()):
+            line = raw.strip()
+            if language == "console":
+                if not line.startswith("$ "):
+                    continue
+                line = line[2:]
+            if re.match(r"abidiff(\s|$)", line):
+                examples.append(Example(source=f"{path}:{first + number}", line=line))
     return examples
 
 
@@ -215,6 +220,7 @@ def outcomes(environment, tmp_path_factory) -> dict[str, subprocess.CompletedPro
     warm = {word for example in runnable for word in _command_words(example.line) if PYTHON.fullmatch(word)}
     for word in sorted(warm):
         subprocess.run(["bash", "-c", f"abidiff dump {word} -o /dev/null"], env=environment, check=False)
+
     # the longest first (a build read anew, three builds of a series), so that both threads end together
     def short(item: tuple[int, Example]) -> bool:
         return "--no-cache" not in item[1].line and " series " not in item[1].line
@@ -248,14 +254,11 @@ def test_example_runs_as_written(example: Example, outcomes) -> None:  # type: i
 
 def python_blocks() -> list[Example]:
     """The ``python`` blocks of README.md and docs/*.md: each a program, run as written."""
-    blocks = []
-    for path in [os.path.join(ROOT, "README.md"), *sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))]:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-        for block in re.finditer(r"^```python[^\n]*\n(.*?)^```", text, re.S | re.M):
-            first = text.count("\n", 0, block.start(1)) + 1
-            blocks.append(Example(source=f"{os.path.relpath(path, ROOT)}:{first}", line=block.group(1)))
-    return blocks
+    return [
+        Example(source=f"{path}:{first}", line=body)
+        for path, language, first, body in _blocks()
+        if language == "python"
+    ]
 
 
 @pytest.mark.integration  # the programs read the real CPython builds of this machine
