@@ -100,9 +100,7 @@ def test_dwarf_agrees_with_the_headers(version: str) -> None:
     check = check_layouts(libpython.path, tuple(r for r in snap.records if r.header not in extra))
     assert check.warnings == ()
     public = {
-        r.name
-        for r in wanted_records(snap.records)
-        if r.tier in (Tier.LIMITED, Tier.PUBLIC) and r.header not in extra
+        r.name for r in wanted_records(snap.records) if r.tier in (Tier.LIMITED, Tier.PUBLIC) and r.header not in extra
     }
     assert "struct _object" in check.compared and "struct _typeobject" in check.compared
     assert public <= set(check.compared), f"public records the DWARF lacks: {sorted(public - set(check.compared))}"

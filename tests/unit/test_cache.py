@@ -131,6 +131,7 @@ def test_info_and_clear(tmp_path: Path) -> None:
     cache = SnapshotCache(str(tmp_path))
     cache.put(KEY, make_snapshot())
     cache.put(OTHER, make_snapshot("3.12.0"))
+
     def populate(out: str) -> None:
         Path(out, "pyconfig.h").write_text("#define X 1\n")
 
