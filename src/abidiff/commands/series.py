@@ -226,14 +226,16 @@ def _report_key(
     options: BuildOptions | None,
 ) -> str | None:
     """The cache key of the series' report, when all it is made from is known before any snapshot
-    is read: each release's snapshot key in order, the feature base's, the suppressions (and the
-    date, which decides their expiry), abidiff's own code.  None: make the report."""
+    is read: each release as given and its snapshot key, in order, the feature base's, the
+    suppressions (and the date, which decides their expiry), abidiff's own code.  None: make
+    the report."""
     from abidiff.builder import is_git_spec, snapshot_keys
     from abidiff.reportcache import report_key
 
     if not explicit and all(is_git_spec(spec) for spec in specs):
         return None  # the default feature base is known only from the last release's snapshot
     keys = dict(zip(wanted, snapshot_keys(wanted, options), strict=True))
-    parts = [f"release {keys[spec]}" if keys[spec] else None for spec in specs]
-    parts.append((f"base {keys[base_spec]}" if keys[base_spec] else None) if base_spec is not None else "no base")
+    # each build as given too: a snapshot cached by commit says the name it was asked by (its origin)
+    parts = [f"release {spec}\0{keys[spec]}" if keys[spec] else None for spec in specs]
+    parts.append((f"base {base_spec}\0{keys[base_spec]}" if keys[base_spec] else None) if base_spec else "no base")
     return report_key(REPORT_KIND, parts, suppressions, today)
