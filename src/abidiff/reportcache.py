@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from abidiff.cache import SnapshotCache
 
 _REPORT_FILE = "report.json"
+MAX_REPORT_BYTES = 64 << 20  # the JSON of the 3.8 -> 3.13 comparison is 1.5 MB
 _MADE_FROM_FILE = "made-from.json"
 _T = TypeVar("_T")
 
@@ -97,22 +98,24 @@ class Found(Generic[_T]):
 def find(kind: str, key: str | None, document: type[_T], options: BuildOptions | None) -> Found[_T] | None:
     """The report of ``kind`` stored under ``key``, decoded as ``document``; None when there
     is none or it does not load."""
-    from abidiff import codec
+    from abidiff import codec, files
 
     cache = _cache(options) if key else None
     found = cache.find_artifact(kind, key) if cache and key else None
     if found is None:
         return None
+
+    def read(name: str) -> str:  # never through a link, never without a bound
+        return files.read_regular(os.path.join(found, name), limit=MAX_REPORT_BYTES, follow_symlinks=False).decode()
+
     try:
-        with open(os.path.join(found, _REPORT_FILE), encoding="utf-8") as handle:
-            text = handle.read()
+        text = read(_REPORT_FILE)
         body = json.loads(text, parse_int=codec.bounded_int)
-        with open(os.path.join(found, _MADE_FROM_FILE), encoding="utf-8") as handle:
-            made_from = json.load(handle, parse_int=codec.bounded_int)
+        made_from = json.loads(read(_MADE_FROM_FILE), parse_int=codec.bounded_int)
         body.pop("schema", None)
         body.pop("schema_version", None)
         report: _T = codec.decode(document, body)
-    except (OSError, ValueError, AttributeError):  # a damaged entry is a miss, and makes way for a good one
+    except (files.UnreadableFile, ValueError, AttributeError):  # damaged: a miss, and makes way for a good one
         shutil.rmtree(found, ignore_errors=True)
         return None
     return Found(report=report, made_from=made_from, json_text=text)

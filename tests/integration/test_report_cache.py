@@ -76,3 +76,17 @@ def test_a_damaged_entry_is_a_miss(cpython_repo: Path, tmp_path: Path) -> None:
     second = abidiff(*args, cache=cache)
     assert (second.returncode, second.stdout, second.stderr) == (12, first.stdout, "")
     assert [path.read_text() for path in _entries(cache)] == [first.stdout]  # made again, whole
+
+
+def test_a_linked_entry_is_never_followed(cpython_repo: Path, tmp_path: Path) -> None:
+    """A report.json that is a link (to /dev/zero: endless) is a miss, read no further."""
+    cache = tmp_path / "cache"
+    args = (*ARGS, "--repo", str(cpython_repo))
+    first = abidiff(*args, cache=cache)
+    [entry] = _entries(cache)
+    entry.unlink()
+    entry.symlink_to("/dev/zero")
+    second = abidiff(*args, cache=cache)
+    assert (second.returncode, second.stdout, second.stderr) == (12, first.stdout, "")
+    [entry] = _entries(cache)
+    assert not entry.is_symlink() and entry.read_text() == first.stdout
