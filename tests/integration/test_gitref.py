@@ -289,6 +289,28 @@ def test_config_from_a_build_directory(cpython_repo: Path, tmp_path: Path) -> No
         )
 
 
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory-of-fifo", "too-large"])
+def test_a_pyconfig_that_is_no_file_is_refused(cpython_repo: Path, tmp_path: Path, kind: str) -> None:
+    """--pyconfig or --config-from naming a FIFO (it would block), a device (endless) or a huge
+    file: a one-line error saying what it is, before any git process."""
+    fifo = tmp_path / "d" / "pyconfig.h"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    big = tmp_path / "big.h"
+    big.write_bytes(b"#define X 1\n" * (1 << 20))  # 12 MiB
+    given, expected = {
+        "fifo": ({"pyconfig": str(fifo)}, r"--pyconfig .*: it is a FIFO \(named pipe\), not a regular file"),
+        "device": ({"pyconfig": "/dev/zero"}, r"--pyconfig /dev/zero: it is a character device"),
+        "directory-of-fifo": (
+            {"pyconfig": None, "config_from": str(fifo.parent)},
+            r"--config-from .*: pyconfig\.h: it is a FIFO",
+        ),
+        "too-large": ({"pyconfig": str(big)}, r"larger than the limit of 4 MiB"),
+    }[kind]
+    with pytest.raises(AbidiffError, match=expected):
+        resolve_gitref("v3.12.0a1", options_for(cpython_repo, tmp_path / "c", **given), workdir=str(tmp_path / "w"))
+
+
 # --- --target windows ----------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from abidiff import files
 from abidiff.errors import BuildSpecError, ToolchainError
 from abidiff.model import BinaryRole
 from abidiff.options import BuildOptions
@@ -21,6 +22,7 @@ from abidiff.sources import Library, ResolvedBuild, SpecKind
 from abidiff.sources.gitref.git import HEADER_PATHS, extract_tree, locate
 from abidiff.sources.gitref.make import Progress, build_libpython, run_configure
 from abidiff.sources.gitref.pyconfig import (
+    MAX_PYCONFIG_BYTES,
     KnownPyconfig,
     configure_key,
     given_pyconfig,
@@ -65,11 +67,13 @@ class GitRefPlan:
 def _read_artifact(directory: str | None) -> KnownPyconfig | None:
     if directory is None:
         return None
-    try:
-        with open(os.path.join(directory, "pyconfig.h"), "rb") as handle:
-            return KnownPyconfig(content=handle.read(), origin=f"./configure (cached in {directory})")
-    except OSError:
+    try:  # in the cache: never through a link, never without a bound
+        content = files.read_regular(
+            os.path.join(directory, "pyconfig.h"), limit=MAX_PYCONFIG_BYTES, follow_symlinks=False
+        )
+    except files.UnreadableFile:
         return None
+    return KnownPyconfig(content=content, origin=f"./configure (cached in {directory})")
 
 
 def plan_gitref(spec: str, options: BuildOptions, *, cache: SnapshotCache | None = None) -> GitRefPlan:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from abidiff import files
 from abidiff.errors import BuildSpecError, InputError
 from abidiff.options import BuildOptions
 from abidiff.sources.gitref.git import read_blobs
@@ -79,32 +80,33 @@ class KnownPyconfig:
 def given_pyconfig(options: BuildOptions) -> KnownPyconfig | None:
     """The ``pyconfig.h`` of ``--pyconfig`` or ``--config-from``, read once, or None."""
     if options.pyconfig:
-        path = os.path.abspath(os.path.expanduser(options.pyconfig))
+        path, what = os.path.abspath(os.path.expanduser(options.pyconfig)), f"--pyconfig {options.pyconfig}"
         if os.path.isdir(path):
-            path = os.path.join(path, "pyconfig.h")
-        if not os.path.isfile(path):
-            raise InputError(f"--pyconfig {options.pyconfig}: no such file", hint="give the path of a pyconfig.h")
-        return KnownPyconfig(content=_read(path, "--pyconfig file"), origin=f"--pyconfig file {path}")
+            path, what = os.path.join(path, "pyconfig.h"), f"{what}: pyconfig.h"
+        content = _read(path, what, "no such file", "give the path of a pyconfig.h")
+        return KnownPyconfig(content=content, origin=f"--pyconfig file {path}")
     if options.config_from:
         path = os.path.join(os.path.abspath(os.path.expanduser(options.config_from)), "pyconfig.h")
-        if not os.path.isfile(path):
-            raise InputError(
-                f"--config-from {options.config_from}: no pyconfig.h there (is it a configured build directory?)",
-                hint="run ./configure in that directory first, or give the file with --pyconfig",
-            )
-        return KnownPyconfig(content=_read(path, "pyconfig.h of --config-from"), origin=f"pyconfig.h of {path}")
+        hint = "run ./configure in that directory first, or give the file with --pyconfig"
+        what, missing = (
+            f"--config-from {options.config_from}",
+            "no pyconfig.h there (is it a configured build directory?)",
+        )
+        content = _read(path, what, missing, hint, inside="pyconfig.h: ")
+        return KnownPyconfig(content=content, origin=f"pyconfig.h of {path}")
     return None
 
 
-def _read(path: str, what: str) -> bytes:
+MAX_PYCONFIG_BYTES = 4 << 20  # a real one is 50 kB
+
+
+def _read(path: str, what: str, missing: str, hint: str, *, inside: str = "") -> bytes:
+    """The bytes of a pyconfig.h given on the command line: a regular file (a FIFO or a device
+    would block or never end), read within a bound; ``missing``: what to say when it is absent."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the {what} {path}: {exc.strerror or exc}",
-            hint="give the pyconfig.h of a configured CPython build",
-        ) from exc
+        return files.read_regular(path, limit=MAX_PYCONFIG_BYTES)
+    except files.UnreadableFile as exc:
+        raise InputError(f"{what}: {missing if exc.missing else inside + exc.reason}", hint=hint) from exc
 
 
 def pyconfig_from_template(text: bytes) -> bytes:
