@@ -23,6 +23,7 @@ from abidiff.sources.gitref import (
     build_libpython,
     check_ref,
     commit_of,
+    configure_key,
     extract_tree,
     is_ref_like,
     plan_gitref,
@@ -292,13 +293,13 @@ def test_config_from_a_build_directory(cpython_repo: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize("kind", ["fifo", "device", "directory-of-fifo", "too-large"])
 def test_a_pyconfig_that_is_no_file_is_refused(cpython_repo: Path, tmp_path: Path, kind: str) -> None:
     """--pyconfig or --config-from naming a FIFO (it would block), a device (endless) or a huge
-    file: a one-line error saying what it is, before any git process."""
+    file: a one-line error saying what it is."""
     fifo = tmp_path / "d" / "pyconfig.h"
     fifo.parent.mkdir()
     os.mkfifo(fifo)
     big = tmp_path / "big.h"
     big.write_bytes(b"#define X 1\n" * (1 << 20))  # 12 MiB
-    given, expected = {
+    cases: dict[str, tuple[dict[str, str | None], str]] = {
         "fifo": ({"pyconfig": str(fifo)}, r"--pyconfig .*: it is a FIFO \(named pipe\), not a regular file"),
         "device": ({"pyconfig": "/dev/zero"}, r"--pyconfig /dev/zero: it is a character device"),
         "directory-of-fifo": (
@@ -306,9 +307,26 @@ def test_a_pyconfig_that_is_no_file_is_refused(cpython_repo: Path, tmp_path: Pat
             r"--config-from .*: pyconfig\.h: it is a FIFO",
         ),
         "too-large": ({"pyconfig": str(big)}, r"larger than the limit of 4 MiB"),
-    }[kind]
+    }
+    given, expected = cases[kind]
     with pytest.raises(AbidiffError, match=expected):
         resolve_gitref("v3.12.0a1", options_for(cpython_repo, tmp_path / "c", **given), workdir=str(tmp_path / "w"))
+
+
+def test_a_linked_cached_pyconfig_is_not_read(cpython_repo: Path, tmp_path: Path) -> None:
+    """The configure artifact's pyconfig.h replaced by a link to /dev/zero: not read (it would
+    never end); the plan is as if configure had not run."""
+    cache = SnapshotCache(str(tmp_path / "cache"))
+    commit = git(cpython_repo, "rev-parse", "v3.12.0a1^{commit}").strip()
+    artifact = Path(cache.artifact_path("configure", configure_key(commit)))
+    artifact.mkdir(parents=True)
+    (artifact / "pyconfig.h").symlink_to("/dev/zero")
+    options = options_for(cpython_repo, tmp_path / "cache", pyconfig=None)
+    plan = plan_gitref("v3.12.0a1", options, cache=cache)
+    assert plan.pyconfig is None and plan.cache_key is None
+    (artifact / "pyconfig.h").unlink()
+    (artifact / "pyconfig.h").write_bytes(Path(MINIMAL_PYCONFIG).read_bytes())
+    assert plan_gitref("v3.12.0a1", options, cache=cache).cache_key is not None  # a real one is used
 
 
 # --- --target windows ----------------------------------------------------------------------
