@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from abidiff import interrupts
 from abidiff import snapshot as snapshot_io
@@ -33,11 +33,53 @@ _VERSION_PATTERNS = (
     re.compile(r"^python(\d)(\d+)[a-z_]*\.dll$", re.IGNORECASE),
     re.compile(r"Versions/(\d)\.(\d+)[a-z]*/Python$"),
 )
+_V = TypeVar("_V")
 _TARGET_OS = {
     BinaryFormat.ELF: "unknown-linux-gnu",
     BinaryFormat.PE: "pc-windows-msvc",
     BinaryFormat.MACHO: "apple-darwin",
 }
+
+
+# what resolving_once() has found: (spec,) -> its ResolvedBuild, (resolved, options) -> its key
+_found: dict[object, object] | None = None
+
+
+@contextlib.contextmanager
+def resolving_once() -> Iterator[None]:
+    """Within it, each build is resolved once: a git ref by one ``rev-parse``, an interpreter
+    by one probe, a local build's inputs hashed once, though a command first asks for the
+    keys of its snapshots (:func:`snapshot_keys`, to find a cached report) and then makes
+    them.  A scope, not a memory of the process: a build may change between two commands."""
+    global _found
+    from abidiff.sources.gitref import resolving_once as refs_once
+
+    with refs_once():
+        outer = _found
+        if outer is None:
+            _found = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                _found = None
+
+
+def _remembered(key: object, compute: Callable[[], _V]) -> _V:
+    memo = _found
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]  # type: ignore[return-value]
+
+
+def _resolve(spec: str) -> ResolvedBuild:
+    return _remembered((spec,), lambda: resolve(spec))
+
+
+def _key_of(resolved: ResolvedBuild, options: BuildOptions) -> str:
+    return _remembered((resolved, options), lambda: _local_key(resolved, options))
 
 
 def snapshot_of(
@@ -120,9 +162,9 @@ def snapshot_keys(specs: Sequence[str], options: BuildOptions | None = None) -> 
             if spec.startswith(gitref.GIT_PREFIX) or (is_git_spec(spec) and not _ref_before_program(spec)):
                 plan = gitref.plan_gitref(spec, options, cache=cache)
                 return None if options.libs else plan.cache_key
-            resolved = resolve(spec)
+            resolved = _resolve(spec)
             if resolved.kind != SpecKind.SNAPSHOT:
-                return _local_key(resolved, options)
+                return _key_of(resolved, options)
             if options.libs or resolved.snapshot_path is None:
                 return None
             with open(resolved.snapshot_path, "rb") as handle:
@@ -166,12 +208,12 @@ def _lookup(spec: str, options: BuildOptions) -> Snapshot | _Pending:
         found = _lookup_git(spec, options, cache)
         if found is not None:
             return found
-    resolved = resolve(spec)
+    resolved = _resolve(spec)
     if resolved.kind == SpecKind.SNAPSHOT:
         return snapshot_of_resolved(resolved, options)
     if cache is None:
         return _Pending(spec=spec, options=options, cache=None, resolved=resolved)
-    key = _local_key(resolved, options)
+    key = _key_of(resolved, options)
     hit = cache.get(key)
     if hit is not None:
         return hit

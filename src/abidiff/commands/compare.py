@@ -99,8 +99,8 @@ def compare_main(
     inputs = (old_spec, new_spec, feature_base, *common.build_inputs(options), *side_libs[0], *side_libs[1])
     entries = reporting.prepare(FORMATS, inputs)
     from abidiff import reportcache
+    from abidiff.builder import resolving_once
     from abidiff.rules import Report
-    from abidiff.sources.gitref import resolving_once
 
     with resolving_once():
         key = (

@@ -144,7 +144,7 @@ def series_main(
     report goes and in what form."""
     inputs = (*builds, feature_base, *common.build_inputs(options))
     entries = reporting.prepare(FORMATS, inputs)
-    from abidiff.sources.gitref import resolving_once
+    from abidiff.builder import resolving_once
 
     repo = options.repo if options else None
     specs = tuple(dict.fromkeys(expand(builds, tags, repo)))
