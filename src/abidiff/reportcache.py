@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -95,9 +95,17 @@ class Found(Generic[_T]):
     json_text: str
 
 
-def find(kind: str, key: str | None, document: type[_T], options: BuildOptions | None) -> Found[_T] | None:
+def find(
+    kind: str,
+    key: str | None,
+    document: type[_T],
+    options: BuildOptions | None,
+    *,
+    still: Callable[[Any], bool] = lambda made_from: True,
+) -> Found[_T] | None:
     """The report of ``kind`` stored under ``key``, decoded as ``document``; None when there
-    is none or it does not load."""
+    is none, it does not load, or ``still(made_from)`` says it is no longer what its inputs
+    give (the entry is then removed, for the new report to take its place)."""
     from abidiff import codec, files
 
     cache = _cache(options) if key else None
@@ -115,7 +123,9 @@ def find(kind: str, key: str | None, document: type[_T], options: BuildOptions |
         body.pop("schema", None)
         body.pop("schema_version", None)
         report: _T = codec.decode(document, body)
-    except (files.UnreadableFile, ValueError, AttributeError):  # damaged: a miss, and makes way for a good one
+        if not still(made_from):
+            raise ValueError("made from other inputs")
+    except (files.UnreadableFile, ValueError, AttributeError):  # damaged or stale: a miss, making way for a good one
         shutil.rmtree(found, ignore_errors=True)
         return None
     return Found(report=report, made_from=made_from, json_text=text)

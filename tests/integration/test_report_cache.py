@@ -51,9 +51,17 @@ def test_a_new_feature_base_tag_is_seen(cpython_repo: Path, tmp_path: Path) -> N
     tagged = abidiff(*args, cache=cache)
     assert json.loads(tagged.stdout)["feature_base"]["version"] == "3.12.0a1", tagged.stderr
     assert tagged.stdout == abidiff(*args, "--no-cache", cache=cache).stdout
-    assert abidiff(*args, cache=cache).stdout == tagged.stdout  # and now that one is kept
+    assert _made_from(cache) == [("v3.11.0", True)]  # the stale entry made way for this one
+    assert abidiff(*args, cache=cache).stdout == tagged.stdout
     git(cpython_repo, "tag", "-d", "v3.11.0")
     assert json.loads(abidiff(*args, cache=cache).stdout)["feature_base"] is None
+    assert _made_from(cache) == [("v3.11.0", False)]
+
+
+def _made_from(cache: Path) -> list[tuple[str | None, bool]]:
+    """(the default feature-base tag looked for, whether it was found) of each stored report."""
+    found = [json.loads(path.with_name("made-from.json").read_text()) for path in _entries(cache)]
+    return [(item["base_tag"], item["base_key"] is not None) for item in found]
 
 
 def test_other_suppressions_make_another_report(cpython_repo: Path, tmp_path: Path) -> None:

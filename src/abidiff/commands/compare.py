@@ -108,8 +108,8 @@ def compare_main(
             if any(side_libs)
             else _report_key(old_spec, new_spec, feature_base, reporting.suppressions, today, options)
         )
-        found = reportcache.find(REPORT_KIND, key, Report, options)
-        if found is not None and _still_made_from(found.made_from, options):
+        found = reportcache.find(REPORT_KIND, key, Report, options, still=lambda made_from: _still(made_from, options))
+        if found is not None:
             report, rendered = found.report, {"json": found.json_text}
         else:
             rendered = {}
@@ -130,7 +130,7 @@ def _report(
     options: BuildOptions | None,
 ) -> tuple[Report, dict[str, str | None] | None]:
     """The comparison, made from the snapshots, and what it was made from beyond its cache
-    key (see :func:`_still_made_from`; None: not to be kept)."""
+    key (see :func:`_still`; None: not to be kept)."""
     from abidiff.builder import snapshot_keys, snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress
@@ -190,7 +190,7 @@ def _report_key(
     return report_key(REPORT_KIND, parts, suppressions, today)
 
 
-def _still_made_from(made_from: object, options: BuildOptions | None) -> bool:
+def _still(made_from: object, options: BuildOptions | None) -> bool:
     """Whether a stored comparison's default feature base is still what it would be: the tag
     of the previous feature release is (still) absent, or names the same snapshot."""
     from abidiff.builder import snapshot_keys
