@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -156,6 +157,7 @@ def _report(
 # -- the cache of comparisons (abidiff.reportcache) ----------------------------------------------
 
 REPORT_KIND = "compare"  # artifacts/compare/<key>/ in the snapshot cache
+_FEATURE_TAG = re.compile(r"v\d+\.\d+\.0")  # what previous_feature_tag() gives
 
 
 def _default_base_applies(feature_base: str | None, old_spec: str, new_spec: str) -> bool:
@@ -200,6 +202,8 @@ def _still(made_from: object, options: BuildOptions | None) -> bool:
     tag, key = made_from.get("base_tag"), made_from.get("base_key")
     if tag is None:
         return key is None
-    if not isinstance(tag, str) or not has_tag(tag, options.repo if options else None):
+    if not isinstance(tag, str) or not _FEATURE_TAG.fullmatch(tag):  # not one abidiff wrote
+        return False
+    if not has_tag(tag, options.repo if options else None):
         return key is None
     return key is not None and snapshot_keys((tag,), options)[0] == key
