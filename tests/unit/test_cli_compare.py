@@ -66,13 +66,15 @@ class _Terminal(io.StringIO):
 
 def test_text_on_a_pipe_is_the_text_of_a_file(files, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Not a terminal: the plain text, the same as with -o FILE (not the width of a console
-    that is no terminal); a terminal gets the rich rendering, in colour."""
+    that is no terminal), with no blanks at the ends of lines; a terminal gets the rich
+    rendering, in colour."""
     old, new = files(PUBLIC_BREAK)
     piped, terminal, target = io.StringIO(), _Terminal(), tmp_path / "report.txt"
     compare_main(old, new, reporting=Reporting(stdout=piped, stderr=io.StringIO()))
     compare_main(old, new, reporting=Reporting(output=str(target), stdout=io.StringIO(), stderr=io.StringIO()))
     compare_main(old, new, reporting=Reporting(stdout=terminal, stderr=io.StringIO()))
     assert piped.getvalue() == target.read_text()
+    assert not [line for line in piped.getvalue().splitlines() if line.endswith(" ")]  # rich pads its panels
     assert "\x1b[" in terminal.getvalue() and "tp_doc" in terminal.getvalue()
 
 

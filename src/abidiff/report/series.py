@@ -210,8 +210,7 @@ def render(report: SeriesReport, console: Any) -> None:
 
 @register(SeriesReport, "text", "a table and each release's notes (rich on a terminal; the default)")
 def render_plain(report: SeriesReport, width: int = PLAIN_WIDTH) -> str:
-    text = plain_text(lambda console: render(report, console), width)
-    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+    return plain_text(lambda console: render(report, console), width)
 
 
 @register(SeriesReport, "json", "versioned JSON (schema abidiff-series; its JSON Schema ships in the package)")

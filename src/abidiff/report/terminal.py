@@ -180,12 +180,13 @@ def suppression_warnings(console: Any, warnings: Iterable[str]) -> None:
 
 
 def plain_text(draw: Callable[[Any], None], width: int = PLAIN_WIDTH) -> str:
-    """What ``draw`` prints on a rich console, as plain text (no colour, no terminal codes)."""
+    """What ``draw`` prints on a rich console, as plain text (no colour, no terminal codes, no
+    blanks at the ends of lines, which rich pads its tables and panels with)."""
     from rich.console import Console
 
     buffer = io.StringIO()
     draw(Console(file=buffer, width=width, force_terminal=False, color_system=None, highlight=False))
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
 @register(Report, "text", "the human report: rich on a terminal, plain text otherwise (the default)")
