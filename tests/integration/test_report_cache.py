@@ -98,3 +98,23 @@ def test_a_linked_entry_is_never_followed(cpython_repo: Path, tmp_path: Path) ->
     assert (second.returncode, second.stdout, second.stderr) == (12, first.stdout, "")
     [entry] = _entries(cache)
     assert not entry.is_symlink() and entry.read_text() == first.stdout
+
+
+def test_a_series_of_refs_is_cached_with_its_default_base(cpython_repo: Path, tmp_path: Path) -> None:
+    """A series whose last build is no release tag (main~1) knows its default feature base only
+    from that build's snapshot: its report is kept all the same, and checked when found."""
+    cache = tmp_path / "cache"
+    args = ("series", "v3.12.0a1", "main~1", "--repo", str(cpython_repo), "--pyconfig", MINIMAL_PYCONFIG)
+    first = abidiff(*args, "--format", "json", cache=cache)
+    assert first.returncode in (4, 12), first.stderr
+    [entry] = sorted((cache / "artifacts" / "series").glob("*/report.json"))
+    assert entry.read_text() == first.stdout
+    assert json.loads(entry.with_name("made-from.json").read_text()) == {"base_tag": "v3.11.0", "base_key": None}
+    for snapshot in (cache / "snapshots").rglob("*.json"):
+        snapshot.unlink()  # only the stored report can answer now (no C compiler for a parse)
+    second = abidiff(*args, "--format", "json", cache=cache, env={"ABIDIFF_CC": "no-such-cc"})
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout), second.stderr
+    git(cpython_repo, "tag", "v3.11.0", "v3.12.0a1")
+    tagged = abidiff(*args, "--format", "json", cache=cache)
+    assert json.loads(tagged.stdout)["feature_base"]["version"] == "3.12.0a1", tagged.stderr
+    assert tagged.stdout == abidiff(*args, "--format", "json", "--no-cache", cache=cache).stdout

@@ -1,4 +1,4 @@
-"""What a stored comparison says it was made from (made-from.json) is checked before the report
+"""What a stored report says it was made from (made-from.json) is checked before the report
 is used: anything abidiff did not write is a miss, never a path to look at."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from abidiff.commands.compare import _still
+from abidiff.commands.base import still_the_default_base
 from abidiff.options import BuildOptions
 
 
@@ -27,4 +27,4 @@ from abidiff.options import BuildOptions
 )
 def test_what_a_report_was_made_from(tmp_path: Path, made_from: object, still: bool) -> None:
     (tmp_path / ".git" / "refs" / "tags").mkdir(parents=True)  # a repository without that tag
-    assert _still(made_from, BuildOptions(repo=str(tmp_path))) is still
+    assert still_the_default_base(made_from, BuildOptions(repo=str(tmp_path))) is still

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 
 from abidiff.model import Build
 from abidiff.options import BuildOptions
@@ -71,3 +72,41 @@ def default_spec(given: str | None, specs: tuple[str, ...], new: Build, options:
     if tag is None or not has_tag(tag, options.repo if options else None):
         return None
     return tag
+
+
+# -- the default feature base of a cached report (abidiff.reportcache) ---------------------------
+
+NO_DEFAULT_BASE: dict[str, str | None] = {"base_tag": None, "base_key": None}
+_FEATURE_TAG = re.compile(r"v\d+\.\d+\.0")  # what previous_feature_tag() gives
+
+
+def default_base_made_from(
+    base_spec: str | None, new: Build, options: BuildOptions | None
+) -> dict[str, str | None] | None:
+    """What a report judged with the default feature base of git refs records of it, for
+    :func:`still_the_default_base`: the tag looked for (``base_spec`` when the repository had
+    it) and the key of its snapshot.  None when that key is not known (keep no report)."""
+    from abidiff.builder import snapshot_keys
+
+    if base_spec is None:
+        return {"base_tag": previous_feature_tag(new), "base_key": None}
+    key = snapshot_keys((base_spec,), options)[0]
+    return {"base_tag": base_spec, "base_key": key} if key else None
+
+
+def still_the_default_base(made_from: object, options: BuildOptions | None) -> bool:
+    """Whether a stored report's default feature base is still what it would be: the tag of
+    the previous feature release still absent, or naming the same snapshot.  Trusted only in
+    the form abidiff writes it: anything else is no."""
+    from abidiff.builder import snapshot_keys
+
+    if not isinstance(made_from, dict):
+        return False
+    tag, key = made_from.get("base_tag"), made_from.get("base_key")
+    if tag is None:
+        return key is None
+    if not isinstance(tag, str) or not _FEATURE_TAG.fullmatch(tag):
+        return False
+    if not has_tag(tag, options.repo if options else None):
+        return key is None
+    return key is not None and snapshot_keys((tag,), options)[0] == key

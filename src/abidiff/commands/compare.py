@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
-from abidiff.commands.base import NONE, add_feature_base, default_spec, has_tag, previous_feature_tag
+from abidiff.commands.base import (
+    NO_DEFAULT_BASE,
+    NONE,
+    add_feature_base,
+    default_base_made_from,
+    default_spec,
+    still_the_default_base,
+)
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE
 from abidiff.options import BuildOptions
 
@@ -109,7 +115,9 @@ def compare_main(
             if any(side_libs)
             else _report_key(old_spec, new_spec, feature_base, reporting.suppressions, today, options)
         )
-        found = reportcache.find(REPORT_KIND, key, Report, options, still=lambda made_from: _still(made_from, options))
+        found = reportcache.find(
+            REPORT_KIND, key, Report, options, still=lambda made_from: still_the_default_base(made_from, options)
+        )
         if found is not None:
             report, rendered = found.report, {"json": found.json_text}
         else:
@@ -131,8 +139,8 @@ def _report(
     options: BuildOptions | None,
 ) -> tuple[Report, dict[str, str | None] | None]:
     """The comparison, made from the snapshots, and what it was made from beyond its cache
-    key (see :func:`_still`; None: not to be kept)."""
-    from abidiff.builder import snapshot_keys, snapshots_of
+    key (see :func:`~abidiff.commands.base.still_the_default_base`; None: not to be kept)."""
+    from abidiff.builder import snapshots_of
     from abidiff.compare import compare
     from abidiff.report.console import progress
 
@@ -141,23 +149,20 @@ def _report(
     with progress(f"reading {' and '.join(specs)}"):
         old, new, *rest = _snapshots(specs, options, side_libs)
     base_snapshot = rest[0] if rest else None
-    made_from: dict[str, str | None] | None = {"base_tag": None, "base_key": None}
+    made_from: dict[str, str | None] | None = NO_DEFAULT_BASE
     if not explicit:
         base_spec = default_spec(feature_base, (old_spec, new_spec), new.build, options)
         if base_spec is not None:
             with progress(f"reading the feature base {base_spec}"):
                 (base_snapshot,) = snapshots_of((base_spec,), options)
-            base_key = snapshot_keys((base_spec,), options)[0]
-            made_from = {"base_tag": base_spec, "base_key": base_key} if base_key else None
-        elif _default_base_applies(feature_base, old_spec, new_spec):
-            made_from = {"base_tag": previous_feature_tag(new.build), "base_key": None}
+        if _default_base_applies(feature_base, old_spec, new_spec):
+            made_from = default_base_made_from(base_spec, new.build, options)
     return compare(old, new, entries, today=today, feature_base=base_snapshot), made_from
 
 
 # -- the cache of comparisons (abidiff.reportcache) ----------------------------------------------
 
 REPORT_KIND = "compare"  # artifacts/compare/<key>/ in the snapshot cache
-_FEATURE_TAG = re.compile(r"v\d+\.\d+\.0")  # what previous_feature_tag() gives
 
 
 def _default_base_applies(feature_base: str | None, old_spec: str, new_spec: str) -> bool:
@@ -190,20 +195,3 @@ def _report_key(
     elif not explicit:
         parts.append("no feature base")
     return report_key(REPORT_KIND, parts, suppressions, today)
-
-
-def _still(made_from: object, options: BuildOptions | None) -> bool:
-    """Whether a stored comparison's default feature base is still what it would be: the tag
-    of the previous feature release is (still) absent, or names the same snapshot."""
-    from abidiff.builder import snapshot_keys
-
-    if not isinstance(made_from, dict):
-        return False
-    tag, key = made_from.get("base_tag"), made_from.get("base_key")
-    if tag is None:
-        return key is None
-    if not isinstance(tag, str) or not _FEATURE_TAG.fullmatch(tag):  # not one abidiff wrote
-        return False
-    if not has_tag(tag, options.repo if options else None):
-        return key is None
-    return key is not None and snapshot_keys((tag,), options)[0] == key

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
-from abidiff.commands.base import NONE, add_feature_base, default_spec, has_tag
+from abidiff.commands.base import (
+    NO_DEFAULT_BASE,
+    NONE,
+    add_feature_base,
+    default_base_made_from,
+    default_spec,
+    has_tag,
+    still_the_default_base,
+)
 from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
 
@@ -167,29 +175,36 @@ def _series_report(
 ) -> SeriesReport:
     """The series' report: the cached one, else made from the snapshots (and kept)."""
     from abidiff import reportcache
-    from abidiff.builder import snapshots_of
+    from abidiff.builder import names_git_ref, snapshots_of
     from abidiff.report.console import progress
     from abidiff.series import SeriesReport, series
 
     base_spec = _early_base(feature_base, specs, options)
     wanted = specs + ((base_spec,) if base_spec is not None and base_spec not in specs else ())
     explicit = feature_base is not None or base_spec is not None
-    key = _report_key(specs, wanted, base_spec, explicit, reporting.suppressions, today, options)
-    found = reportcache.find(REPORT_KIND, key, SeriesReport, options)
+    # the default of git refs, known only from the last release's snapshot (checked when found)
+    default = not explicit and all(names_git_ref(spec) for spec in specs)
+    key = _report_key(specs, wanted, base_spec, default, reporting.suppressions, today, options)
+    found = reportcache.find(
+        REPORT_KIND, key, SeriesReport, options, still=lambda made_from: still_the_default_base(made_from, options)
+    )
     if found is not None:
         return found.report
     with _progress(wanted, reporting.stderr) as ready:
         made = dict(zip(wanted, snapshots_of(wanted, options, ready=ready), strict=True))
     snapshots = [made[spec] for spec in specs]
-    if not explicit:  # the default of a comparison of git refs
+    made_from: dict[str, str | None] | None = NO_DEFAULT_BASE
+    if default:
         base_spec = default_spec(None, specs, snapshots[-1].build, options)
         if base_spec is not None:
             with _progress((base_spec,), reporting.stderr) as ready:
                 made[base_spec] = snapshots_of((base_spec,), options, ready=ready)[0]
+        made_from = default_base_made_from(base_spec, snapshots[-1].build, options)
     base = made.get(base_spec) if base_spec else None
     with progress(f"comparing {len(snapshots) - 1} pairs of releases"):
         report = series(snapshots, entries, feature_base=base, today=today)
-    reportcache.store(REPORT_KIND, key, report, options)
+    if made_from is not None:
+        reportcache.store(REPORT_KIND, key, report, options, made_from)
     return report
 
 
@@ -220,22 +235,23 @@ def _report_key(
     specs: tuple[str, ...],
     wanted: tuple[str, ...],
     base_spec: str | None,
-    explicit: bool,
+    default: bool,
     suppressions: str | None,
     today: datetime.date | None,
     options: BuildOptions | None,
 ) -> str | None:
-    """The cache key of the series' report, when all it is made from is known before any snapshot
-    is read: each release as given and its snapshot key, in order, the feature base's, the
-    suppressions (and the date, which decides their expiry), abidiff's own code.  None: make
-    the report."""
-    from abidiff.builder import is_git_spec, snapshot_keys
+    """The cache key of the series' report, when what it is made from is known before any
+    snapshot is read: each release as given and its snapshot key, in order, the feature base's
+    (``default``: the default of git refs, checked when the report is found), the suppressions
+    (and the date, which decides their expiry), abidiff's own code.  None: make the report."""
+    from abidiff.builder import snapshot_keys
     from abidiff.reportcache import report_key
 
-    if not explicit and all(is_git_spec(spec) for spec in specs):
-        return None  # the default feature base is known only from the last release's snapshot
     keys = dict(zip(wanted, snapshot_keys(wanted, options), strict=True))
     # each build as given too: a snapshot cached by commit says the name it was asked by (its origin)
     parts = [f"release {spec}\0{keys[spec]}" if keys[spec] else None for spec in specs]
-    parts.append((f"base {base_spec}\0{keys[base_spec]}" if keys[base_spec] else None) if base_spec else "no base")
+    if base_spec is not None:
+        parts.append(f"base {base_spec}\0{keys[base_spec]}" if keys[base_spec] else None)
+    else:
+        parts.append("the default feature base" if default else "no base")
     return report_key(REPORT_KIND, parts, suppressions, today)
