@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from abidiff.changes import Change, ChangeKind, EntityKind
 from abidiff.diff.common import (
@@ -248,26 +249,10 @@ _MANIFEST_KINDS = {
 }
 
 
-def _limited(
-    kind: ChangeKind,
-    entity: str,
-    entity_kind: EntityKind,
-    *,
-    old: str | int | None = None,
-    new: str | int | None = None,
-    facts: tuple[tuple[str, object], ...] = (),
-    header: str | None = None,
-) -> Change:
-    return Change(
-        kind=kind,
-        entity=entity,
-        entity_kind=entity_kind,
-        tier=Tier.LIMITED,
-        old=old,
-        new=new,
-        facts=facts,
-        header=header,
-    )
+def _limited(kind: ChangeKind, entity: str, entity_kind: EntityKind, **values: Any) -> Change:
+    """A change of ``entity`` in the limited API (its tier); ``values``: the rest of the
+    :class:`Change` (old, new, facts, header)."""
+    return Change(kind=kind, entity=entity, entity_kind=entity_kind, tier=Tier.LIMITED, **values)
 
 
 def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:

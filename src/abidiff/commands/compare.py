@@ -8,15 +8,7 @@ import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from abidiff.commands import common
-from abidiff.commands.base import (
-    NO_DEFAULT_BASE,
-    NONE,
-    add_feature_base,
-    default_base_made_from,
-    default_spec,
-    still_the_default_base,
-)
+from abidiff.commands import base, common
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE
 from abidiff.options import BuildOptions
 
@@ -32,7 +24,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", metavar="OLD", help="the older build")
     parser.add_argument("new", metavar="NEW", help="the newer build")
     common.add_report_options(parser, FORMATS)
-    add_feature_base(parser)
+    base.add_feature_base(parser)
     parser.add_argument(
         "--old-lib",
         metavar="FILE",
@@ -79,9 +71,9 @@ def _snapshots(
 
     if not any(side_libs):
         return snapshots_of(specs, options)
-    base = options or BuildOptions()
+    given = options or BuildOptions()
     found = [
-        snapshots_of((spec,), replace(base, libs=(*base.libs, *libs)))[0]
+        snapshots_of((spec,), replace(given, libs=(*given.libs, *libs)))[0]
         for spec, libs in zip(specs[:2], side_libs, strict=True)
     ]
     return found + (snapshots_of(specs[2:], options) if len(specs) > 2 else [])
@@ -116,7 +108,7 @@ def compare_main(
             else _report_key(old_spec, new_spec, feature_base, reporting.suppressions, today, options)
         )
         found = reportcache.find(
-            REPORT_KIND, key, Report, options, still=lambda made_from: still_the_default_base(made_from, options)
+            REPORT_KIND, key, Report, options, still=lambda made_from: base.still_the_default_base(made_from, options)
         )
         if found is not None:
             report, rendered = found.report, {"json": found.json_text}
@@ -144,19 +136,19 @@ def _report(
     from abidiff.compare import compare
     from abidiff.report.console import progress
 
-    explicit = feature_base not in (None, NONE)
+    explicit = feature_base not in (None, base.NONE)
     specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
     with progress(f"reading {' and '.join(specs)}"):
         old, new, *rest = _snapshots(specs, options, side_libs)
     base_snapshot = rest[0] if rest else None
-    made_from: dict[str, str | None] | None = NO_DEFAULT_BASE
+    made_from: dict[str, str | None] | None = base.NO_DEFAULT_BASE
     if not explicit:
-        base_spec = default_spec(feature_base, (old_spec, new_spec), new.build, options)
+        base_spec = base.default_spec(feature_base, (old_spec, new_spec), new.build, options)
         if base_spec is not None:
             with progress(f"reading the feature base {base_spec}"):
                 (base_snapshot,) = snapshots_of((base_spec,), options)
         if _default_base_applies(feature_base, old_spec, new_spec):
-            made_from = default_base_made_from(base_spec, new.build, options)
+            made_from = base.default_base_made_from(base_spec, new.build, options)
     return compare(old, new, entries, today=today, feature_base=base_snapshot), made_from
 
 
@@ -166,7 +158,7 @@ REPORT_KIND = "compare"  # artifacts/compare/<key>/ in the snapshot cache
 
 
 def _default_base_applies(feature_base: str | None, old_spec: str, new_spec: str) -> bool:
-    """Whether the feature base is the default of two git refs (see :func:`default_spec`)."""
+    """Whether the feature base is the default of two git refs (see :func:`base.default_spec`)."""
     from abidiff.builder import names_git_ref
 
     return feature_base is None and names_git_ref(old_spec) and names_git_ref(new_spec)
@@ -186,7 +178,7 @@ def _report_key(
     from abidiff.builder import snapshot_keys
     from abidiff.reportcache import report_key
 
-    explicit = feature_base not in (None, NONE)
+    explicit = feature_base not in (None, base.NONE)
     specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
     keys = snapshot_keys(specs, options)
     parts = [f"build {spec}\0{key}" if key else None for spec, key in zip(specs, keys, strict=True)]
