@@ -329,6 +329,18 @@ def test_a_linked_cached_pyconfig_is_not_read(cpython_repo: Path, tmp_path: Path
     assert plan_gitref("v3.12.0a1", options, cache=cache).cache_key is not None  # a real one is used
 
 
+def test_dwarf_is_part_of_a_built_snapshots_key(cpython_repo: Path, tmp_path: Path) -> None:
+    """--dwarf checks the layouts of a --build's libpython: a snapshot made without it is not
+    the answer to a run with it (nor the other way). Without --build there is no DWARF to read,
+    and the key stays the same."""
+
+    def key(**changes: object) -> str | None:
+        return plan_gitref("v3.12.0a1", options_for(cpython_repo, tmp_path / "c", **changes)).cache_key
+
+    assert key(build_binaries=True, dwarf=True) != key(build_binaries=True)
+    assert key(dwarf=True) == key()
+
+
 # --- --target windows ----------------------------------------------------------------------
 
 

@@ -110,6 +110,7 @@ def test_key_depends_on_every_input() -> None:
         snapshot_cache_key("a" * 40, None, "1" * 64),
         snapshot_cache_key("a" * 40, None, "0" * 64, binaries=True),
         snapshot_cache_key("a" * 40, None, "0" * 64, defines=("Py_DEBUG",)),
+        snapshot_cache_key("a" * 40, None, "0" * 64, binaries=True, dwarf=True),
     ]
     assert len({key, *variants}) == 1 + len(variants)
 

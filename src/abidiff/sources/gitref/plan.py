@@ -50,6 +50,7 @@ class GitRefPlan:
     commit: str  # the full sha the ref names
     triple: str | None  # the clang target; None: the host
     build: bool  # --build: compile libpython at the commit
+    dwarf: bool = False  # --dwarf with --build: the snapshot holds the DWARF cross-check's warnings
     pyconfig: KnownPyconfig | None  # None: only running ./configure will tell
     library_dir: str | None  # a libpython built earlier for this commit (cache artifact)
     cache_key: str | None  # the snapshot's key, when pyconfig.h is known
@@ -101,10 +102,11 @@ def plan_gitref(spec: str, options: BuildOptions, *, cache: SnapshotCache | None
         pyconfig = _read_artifact(library_dir) or _read_artifact(
             cache.find_artifact("configure", configure_key(where.commit))
         )
+    dwarf = options.dwarf and options.build_binaries  # without binaries there is no DWARF to read
     key = None
     if pyconfig is not None:
         key = snapshot_cache_key(
-            where.commit, triple, pyconfig.sha256, binaries=options.build_binaries, library_key=library_key
+            where.commit, triple, pyconfig.sha256, binaries=options.build_binaries, library_key=library_key, dwarf=dwarf
         )
     return GitRefPlan(
         spec=spec,
@@ -113,6 +115,7 @@ def plan_gitref(spec: str, options: BuildOptions, *, cache: SnapshotCache | None
         commit=where.commit,
         triple=triple,
         build=options.build_binaries,
+        dwarf=dwarf,
         pyconfig=pyconfig,
         library_dir=library_dir,
         cache_key=key,
@@ -244,7 +247,7 @@ def build_plan(
         pyconfig = _pyconfig_of(_configured(plan, tree, cache, workdir, progress))
     config_dir = write_pyconfig(pyconfig.content, os.path.join(workdir, "pyconfig"))
     key = plan.cache_key or snapshot_cache_key(
-        plan.commit, plan.triple, pyconfig.sha256, binaries=plan.build, library_key=library_key
+        plan.commit, plan.triple, pyconfig.sha256, binaries=plan.build, library_key=library_key, dwarf=plan.dwarf
     )
     return ResolvedBuild(
         kind=SpecKind.GIT,

@@ -161,10 +161,11 @@ def snapshot_cache_key(
     binaries: bool = False,
     defines: Sequence[str] = (),
     library_key: str | None = None,
+    dwarf: bool = False,
 ) -> str:
     """The cache key of a git-ref snapshot: sha256 over commit, target triple, the content
     hash of pyconfig.h, the snapshot schema version, whether binaries were built (and the
-    key of the libpython build they come from)."""
+    key of the libpython build they come from, and whether their DWARF was checked)."""
     from abidiff.fingerprint import reader_fingerprint
     from abidiff.snapshot import SCHEMA_VERSION
 
@@ -180,6 +181,8 @@ def snapshot_cache_key(
     }
     if library_key is not None:
         material["library"] = library_key
+    if dwarf:  # only then: the keys of every other snapshot stay what they were
+        material["dwarf"] = True
     return _digest(material)
 
 
