@@ -36,6 +36,7 @@ class ChangeKind(StrEnum):
     """What changed.  Each kind is one rule of the catalogue (:mod:`abidiff.rules`)."""
 
     BUILD_MISMATCH = "build-mismatch"
+    HEADER_NOT_COMPARED = "header-not-compared"
     # PEP 605's exemptions: no analysis yields these; the judge names them on a finding it
     # lowered from a break (``Finding.exemption``)
     PROVISIONAL_EXEMPT = "pep605-provisional"
@@ -103,6 +104,7 @@ class ChangeKind(StrEnum):
 
 class EntityKind(StrEnum):
     BUILD = "build"
+    HEADER = "header"
     RECORD = "record"
     FIELD = "field"
     FUNCTION = "function"

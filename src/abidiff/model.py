@@ -336,6 +336,9 @@ class Snapshot:
     # the public headers Python.h does not include (datetime.h, pyexpat.h, ...): their structs
     # belong to extension modules and their capsule APIs
     outside: tuple[str, ...] = ()
+    # the public headers that could not be read (pydtrace.h without its generated probes
+    # header; why: in warnings): what they declare is unknown, not absent
+    unread: tuple[str, ...] = ()
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -18,7 +18,7 @@ from abidiff.errors import SnapshotError
 from abidiff.model import Field, Snapshot
 
 SCHEMA_NAME = "abidiff-snapshot"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
 
 _SORTED_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros", "manifest")
@@ -43,6 +43,7 @@ def normalise(snapshot: Snapshot) -> Snapshot:
     changes["warnings"] = tuple(sorted(set(snapshot.warnings)))
     changes["reach"] = tuple(sorted(snapshot.reach, key=lambda item: (item.name, str(item.kind))))
     changes["outside"] = tuple(sorted(set(snapshot.outside)))
+    changes["unread"] = tuple(sorted(set(snapshot.unread)))
     return replace(snapshot, **changes)
 
 

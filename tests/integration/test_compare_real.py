@@ -153,3 +153,18 @@ def test_removed_public_exports_between_312_and_313(pair_312_313) -> None:  # ty
         elif change.entity not in declared:  # declared in no public header (PySymtable_Lookup): no promise
             assert change.severity == Severity.WARNING, change
     assert "PySymtable_Lookup" in {c.entity for c in report.changes if c.severity == Severity.WARNING}
+
+
+def test_a_header_debian_cannot_read_is_not_compared() -> None:
+    """Debian's python3.11 ships pydtrace.h without the pydtrace_probes.h it includes, so its
+    static inline PyDTrace_* functions cannot be read there; pyenv's 3.11 reads them. Neither
+    way are they reported removed or added: one ABI004 warning says the header was not compared."""
+    debian, pyenv = snapshot_cached(debian_python311()), snapshot_cached(pyenv_python("3.11.7"))
+    assert "pydtrace.h" in debian.unread and "pydtrace.h" not in pyenv.unread
+    assert any(function.header == "pydtrace.h" for function in pyenv.functions)
+    for old, new in ((pyenv, debian), (debian, pyenv)):
+        report = compare(old, new)
+        assert [(f.rule, f.entity) for f in report.changes if "DTrace" in f.entity or f.rule == "ABI004"] == [
+            ("ABI004", "pydtrace.h")
+        ]
+        assert report.verdict == Verdict.BINARY_COMPATIBLE

@@ -425,3 +425,33 @@ def test_a_field_inserted_in_a_capsule_struct_is_a_break() -> None:
     )
     report = _capsule_report(record, inserted)
     assert report.verdict == Verdict.ABI_BREAKING
+
+
+# -- a header one side could not read (Debian's pydtrace.h without pydtrace_probes.h) -------------
+
+
+def _probes(*names: str) -> tuple[Function, ...]:
+    return tuple(replace(_function(name), header="pydtrace.h", inline=True) for name in names)
+
+
+def test_a_header_one_side_could_not_read_is_not_compared() -> None:
+    """Its declarations are unknown there, not removed (nor added the other way): one warning
+    says the header was not compared, and nothing else of it is reported."""
+    kept = _function("PyObject_Str")
+    read = _snap(functions=(kept, *_probes("PyDTrace_AUDIT", "PyDTrace_GC_DONE")))
+    unread = _snap(functions=(kept,), unread=("pydtrace.h",))
+    for old, new, sides in ((read, unread, ("read", "not read")), (unread, read, ("not read", "read"))):
+        [finding] = compare(old, new).changes
+        assert (finding.rule, finding.severity, finding.entity) == ("ABI004", Severity.WARNING, "pydtrace.h")
+        assert (finding.old, finding.new) == sides
+        assert finding.message == (
+            f"header pydtrace.h was {sides[0]} in OLD and {sides[1]} in NEW: its 2 declarations were not compared"
+        )
+
+
+def test_a_header_neither_side_read_or_both_read_is_compared_as_ever() -> None:
+    unread = _snap(functions=(_function("PyObject_Str"),), unread=("pydtrace.h",))
+    assert compare(unread, unread).changes == ()
+    old = _snap(functions=_probes("PyDTrace_AUDIT", "PyDTrace_GC_DONE"))
+    new = _snap(functions=_probes("PyDTrace_AUDIT"))  # really removed: both sides read the header
+    assert [(f.rule, f.entity) for f in compare(old, new).changes] == [("ABI502", "PyDTrace_GC_DONE")]

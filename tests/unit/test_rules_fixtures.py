@@ -429,8 +429,9 @@ def _of_rule(report: Report, rule: str) -> list[ReportedChange]:
 
 def test_the_tables_cover_every_rule() -> None:
     # the audits' rules (ABI8xx) fire in test_abi3_rules.py and test_ext_fixtures.py
-    # ABI002/ABI003 (exemptions) and ABI211, ABI504, ABI505 fire in test_diff_pure.py; ABI9xx in test_series.py
-    elsewhere = {"ABI002", "ABI003", "ABI112", "ABI211", "ABI504", "ABI505"}
+    # ABI002/ABI003 (exemptions) and ABI211, ABI504, ABI505 fire in test_diff_pure.py; ABI9xx in test_series.py;
+    # ABI004 (a header one side could not read) in test_diff_pure.py and on Debian's pydtrace.h (test_compare_real.py)
+    elsewhere = {"ABI002", "ABI003", "ABI004", "ABI112", "ABI211", "ABI504", "ABI505"}
     audits = {rule.id for rule in RULES if rule.id.startswith(("ABI8", "ABI9"))}
     assert {case.rule for case in FIRES} | BINARY_ONLY | elsewhere | audits == {rule.id for rule in RULES}
 

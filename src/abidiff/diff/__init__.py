@@ -16,7 +16,9 @@ Conventions that keep reports short and true:
 - with headers only (no binaries on a side), a declaration removed from the headers counts
   as removed from the ABI (:mod:`.declarations`);
 - build configuration (``pyconfig.h``) and the version macros (``patchlevel.h``) are never
-  layout changes (:mod:`.constants`).
+  layout changes (:mod:`.constants`);
+- what a header one side could not read declares is unknown there, not absent: it is not
+  compared, and one change says so (:mod:`.unread`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from abidiff.diff.exports import diff_exports
 from abidiff.diff.limited import diff_limited
 from abidiff.diff.reach import attach
 from abidiff.diff.records import changed_layouts, diff_records
+from abidiff.diff.unread import comparable_parts
 from abidiff.model import ManifestEntry, Snapshot
 
 
@@ -58,6 +61,7 @@ def diff(
     feature release, whose word on each change (provisional, deprecated) is recorded for
     the judge (:mod:`.base`)."""
     problems = comparability(old.build, new.build)
+    old, new, not_compared = comparable_parts(old, new)
     entries = tuple(manifest)
     exports = ExportView(
         old=exports_of(old.binaries),
@@ -73,6 +77,7 @@ def diff(
     spoken_variables |= {v.name for v in old.variables if value_type(v.type.canonical) in changed}
     limited_changes, spoken_limited = diff_limited(old, new, exports)
     changes = [
+        *not_compared,
         *diff_records(old, new),
         *function_changes,
         *variable_changes,

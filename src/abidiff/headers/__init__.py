@@ -77,6 +77,8 @@ class HeaderData:
     # the headers Python.h does not reach (datetime.h, py_curses.h, ...): their structs are
     # extension modules', so libpython's DWARF does not hold them
     outside: frozenset[str] = frozenset()
+    # the public headers that could not be read (why: in warnings); their declarations are missing
+    unread: tuple[str, ...] = ()
 
 
 _NO_LIMITED_API = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(Py_GIL_DISABLED|Py_TRACE_REFS)\b", re.MULTILINE)
@@ -272,4 +274,5 @@ def read_headers(
         warnings=warnings,
         reach=full.reach,
         outside=outside,
+        unread=tuple(sorted({name for name, _why in tree.left_out} | set(full.dropped))),
     )

@@ -260,12 +260,19 @@ def _typedef(change: Change) -> Sides:
     return Sides(describe(a), describe(b))
 
 
+def _not_compared(change: Change) -> Sides:
+    count = change.fact("declarations", 0)
+    what = f"its {count} declarations were" if count != 1 else "its one declaration was"
+    return Sides(describe(change.old), describe(change.new), f"{what} not compared")
+
+
 def _plain(change: Change) -> Sides:
     return Sides(describe(change.old), describe(change.new))
 
 
 _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.BUILD_MISMATCH: _build_mismatch,
+    ChangeKind.HEADER_NOT_COMPARED: _not_compared,
     ChangeKind.RECORD_SIZE_CHANGED: _record_size,
     ChangeKind.RECORD_BECAME_OPAQUE: _opaque,
     ChangeKind.RECORD_BECAME_COMPLETE: _opaque,
