@@ -17,21 +17,36 @@ _READERS = ("model.py", "snapshot.py", "codec.py", "headers", "binaries", "sourc
 
 @functools.cache
 def reader_fingerprint() -> str:
-    digest = hashlib.sha256(f"abidiff {__version__}".encode())
+    """What a snapshot is made by: abidiff's version and the code that reads builds."""
+    files: list[str] = []
     for entry in _READERS:
         path = os.path.join(_PACKAGE, entry)
-        files = (
-            [path]
-            if os.path.isfile(path)
-            else sorted(
-                os.path.join(root, name)
-                for root, _dirs, names in os.walk(path)
-                for name in names
-                if name.endswith((".py", ".json", ".h"))
-            )
-        )
-        for file in files:
-            digest.update(os.path.relpath(file, _PACKAGE).encode() + b"\0")
-            with open(file, "rb") as handle:
-                digest.update(hashlib.sha256(handle.read()).digest())
-    return digest.hexdigest()[:16]
+        files += [path] if os.path.isfile(path) else _files_below(path, (".py", ".json", ".h"))
+    return _digest(f"abidiff {__version__}", files)[:16]
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """What a report is made by: every file of abidiff (code, rule catalogue, shipped data)."""
+    return _digest("abidiff", _files_below(_PACKAGE, None))
+
+
+def _files_below(root: str, endings: tuple[str, ...] | None) -> list[str]:
+    """The files below ``root``, sorted by path (``endings``: only those; None: all but
+    compiled bytecode), ``__pycache__`` left out."""
+    found = []
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [name for name in subdirs if name != "__pycache__"]
+        for name in names:
+            if name.endswith(endings) if endings else not name.endswith((".pyc", ".pyo")):
+                found.append(os.path.join(directory, name))
+    return sorted(found)
+
+
+def _digest(label: str, files: list[str]) -> str:
+    digest = hashlib.sha256(label.encode())
+    for file in files:
+        digest.update(os.path.relpath(file, _PACKAGE).encode() + b"\0")
+        with open(file, "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import hashlib
 import json
 import os
@@ -35,38 +34,22 @@ _MADE_FROM_FILE = "made-from.json"
 _T = TypeVar("_T")
 
 
-@functools.cache
-def code_digest() -> str:
-    """A digest of abidiff's own files (code, the rule catalogue, shipped data)."""
-    import abidiff
-
-    digest = hashlib.sha256()
-    root = os.path.dirname(os.path.abspath(abidiff.__file__))
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = sorted(name for name in subdirs if name != "__pycache__")
-        for name in sorted(files):
-            if not name.endswith((".pyc", ".pyo")):
-                path = os.path.join(directory, name)
-                digest.update(os.path.relpath(path, root).encode() + b"\0")
-                with open(path, "rb") as handle:
-                    digest.update(hashlib.sha256(handle.read()).digest())
-    return digest.hexdigest()
-
-
 def report_key(
     kind: str, parts: Sequence[str | None], suppressions: str | None, today: datetime.date | None
 ) -> str | None:
     """The key of a report of ``kind`` made from ``parts`` (None in them: not known, so no
     key), the suppressions of that file (read now) on ``today``; None when the report must be
     made."""
+    from abidiff import files
+    from abidiff.fingerprint import code_fingerprint
+
     if any(part is None for part in parts):
         return None
-    words = [f"abidiff-{kind}-report", code_digest(), *(part for part in parts if part is not None)]
+    words = [f"abidiff-{kind}-report", code_fingerprint(), *(part for part in parts if part is not None)]
     if suppressions:
-        try:
-            with open(suppressions, "rb") as handle:
-                words.append(hashlib.sha256(handle.read()).hexdigest())
-        except OSError:
+        try:  # read and checked before (Reporting.prepare): a regular file within this bound
+            words.append(hashlib.sha256(files.read_regular(suppressions, limit=MAX_REPORT_BYTES)).hexdigest())
+        except files.UnreadableFile:
             return None
         words.append((today or datetime.date.today()).isoformat())
     return hashlib.sha256("\0".join(words).encode()).hexdigest()
