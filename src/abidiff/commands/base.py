@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Sequence
 
 from abidiff.model import Build
 from abidiff.options import BuildOptions
@@ -59,14 +60,20 @@ def previous_feature_tag(build: Build) -> str | None:
     return f"v{parts[0]}.{int(parts[1]) - 1}.0"
 
 
+def uses_default(given: str | None, specs: Sequence[str]) -> bool:
+    """Whether the feature base is the default one: none given (not even ``none``), and every
+    compared build a git ref (the default is a tag of that repository)."""
+    from abidiff.builder import names_git_ref
+
+    return given is None and bool(specs) and all(names_git_ref(spec) for spec in specs)
+
+
 def default_spec(given: str | None, specs: tuple[str, ...], new: Build, options: BuildOptions | None) -> str | None:
     """The feature base to use: ``given`` (None for ``none``), else, when every compared build
     is a git ref, the previous feature release's tag if the repository has it."""
     if given is not None:
         return None if given == NONE else given
-    from abidiff.builder import names_git_ref
-
-    if not specs or not all(names_git_ref(spec) for spec in specs):
+    if not uses_default(given, specs):
         return None
     tag = previous_feature_tag(new)
     if tag is None or not has_tag(tag, options.repo if options else None):

@@ -147,7 +147,7 @@ def _report(
         if base_spec is not None:
             with progress(f"reading the feature base {base_spec}"):
                 (base_snapshot,) = snapshots_of((base_spec,), options)
-        if _default_base_applies(feature_base, old_spec, new_spec):
+        if base.uses_default(feature_base, (old_spec, new_spec)):
             made_from = base.default_base_made_from(base_spec, new.build, options)
     return compare(old, new, entries, today=today, feature_base=base_snapshot), made_from
 
@@ -155,13 +155,6 @@ def _report(
 # -- the cache of comparisons (abidiff.reportcache) ----------------------------------------------
 
 REPORT_KIND = "compare"  # artifacts/compare/<key>/ in the snapshot cache
-
-
-def _default_base_applies(feature_base: str | None, old_spec: str, new_spec: str) -> bool:
-    """Whether the feature base is the default of two git refs (see :func:`base.default_spec`)."""
-    from abidiff.builder import names_git_ref
-
-    return feature_base is None and names_git_ref(old_spec) and names_git_ref(new_spec)
 
 
 def _report_key(
@@ -182,7 +175,7 @@ def _report_key(
     specs = (old_spec, new_spec, *((feature_base,) if explicit and feature_base else ()))
     keys = snapshot_keys(specs, options)
     parts = [f"build {spec}\0{key}" if key else None for spec, key in zip(specs, keys, strict=True)]
-    if _default_base_applies(feature_base, old_spec, new_spec):
+    if base.uses_default(feature_base, (old_spec, new_spec)):
         parts.append("the default feature base")
     elif not explicit:
         parts.append("no feature base")

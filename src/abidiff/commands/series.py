@@ -28,6 +28,7 @@ from abidiff.commands.base import (
     default_spec,
     has_tag,
     still_the_default_base,
+    uses_default,
 )
 from abidiff.errors import UsageError
 from abidiff.options import BuildOptions
@@ -175,15 +176,14 @@ def _series_report(
 ) -> SeriesReport:
     """The series' report: the cached one, else made from the snapshots (and kept)."""
     from abidiff import reportcache
-    from abidiff.builder import names_git_ref, snapshots_of
+    from abidiff.builder import snapshots_of
     from abidiff.report.console import progress
     from abidiff.series import SeriesReport, series
 
     base_spec = _early_base(feature_base, specs, options)
     wanted = specs + ((base_spec,) if base_spec is not None and base_spec not in specs else ())
-    explicit = feature_base is not None or base_spec is not None
     # the default of git refs, known only from the last release's snapshot (checked when found)
-    default = not explicit and all(names_git_ref(spec) for spec in specs)
+    default = base_spec is None and uses_default(feature_base, specs)
     key = _report_key(specs, wanted, base_spec, default, reporting.suppressions, today, options)
     found = reportcache.find(
         REPORT_KIND, key, SeriesReport, options, still=lambda made_from: still_the_default_base(made_from, options)
