@@ -163,9 +163,9 @@ def _decoder(tp: Any) -> Decoder:
         return _union_decoder(typing.get_args(tp))
     origin = typing.get_origin(tp)
     if origin is tuple:
-        return _tuple_decoder(typing.get_args(tp)[0])
+        return _items_decoder(typing.get_args(tp)[0], array=True)
     if origin is dict:
-        return _dict_decoder(typing.get_args(tp)[1])
+        return _items_decoder(typing.get_args(tp)[1], array=False)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _dataclass_decoder(tp)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -195,19 +195,27 @@ def _union_decoder(options: tuple[Any, ...]) -> Decoder:
     return decode_union
 
 
-def _tuple_decoder(item_type: Any) -> Decoder:
+def _items_decoder(item_type: Any, *, array: bool) -> Decoder:
+    """The decoder of a JSON array (to a tuple) or object (to a dict) of ``item_type``.
+
+    The items are decoded in one pass; only when one fails is the first failing one looked
+    for again, so that the error names where it is (``[3]``, ``.key``)."""
     item = _decoder(item_type)
+    expected, noun = (list, "an array") if array else (dict, "an object")
 
-    def decode_tuple(data: Json) -> Any:
-        if not isinstance(data, list):
-            raise DecodeError(f"expected an array, got {_kind(data)}")
+    def decode_items(data: Json) -> Any:
+        if not isinstance(data, expected):
+            raise DecodeError(f"expected {noun}, got {_kind(data)}")
         try:
-            return tuple([item(value) for value in data])
+            if isinstance(data, list):
+                return tuple([item(value) for value in data])
+            return {key: item(value) for key, value in data.items()}
         except DecodeError as exc:
-            number = next(n for n, value in enumerate(data) if _fails(item, value))
-            raise exc.within(f"[{number}]") from None
+            entries = enumerate(data) if isinstance(data, list) else data.items()
+            where = next(key for key, value in entries if _fails(item, value))
+            raise exc.within(f"[{where}]" if array else f".{where}") from None
 
-    return decode_tuple
+    return decode_items
 
 
 def _fails(decoder: Decoder, value: Json) -> bool:
@@ -216,23 +224,6 @@ def _fails(decoder: Decoder, value: Json) -> bool:
     except DecodeError:
         return True
     return False
-
-
-def _dict_decoder(item_type: Any) -> Decoder:
-    item = _decoder(item_type)
-
-    def decode_dict(data: Json) -> Any:
-        if not isinstance(data, dict):
-            raise DecodeError(f"expected an object, got {_kind(data)}")
-        out = {}
-        for key, value in data.items():
-            try:
-                out[key] = item(value)
-            except DecodeError as exc:
-                raise exc.within(f".{key}") from None
-        return out
-
-    return decode_dict
 
 
 def _plain_types(tp: Any) -> frozenset[type]:

@@ -30,11 +30,15 @@ class Tier(StrEnum):
 
 
 class RecordKind(StrEnum):
+    """What a record is: a struct lays its fields out one after another, a union over each other."""
+
     STRUCT = "struct"
     UNION = "union"
 
 
 class ReleaseLevel(StrEnum):
+    """``sys.version_info.releaselevel`` of a build, as ``PY_RELEASE_LEVEL`` in ``patchlevel.h`` says."""
+
     ALPHA = "alpha"
     BETA = "beta"
     CANDIDATE = "candidate"

@@ -61,6 +61,8 @@ FIRST_LIMITED_MINOR = 2  # Py_LIMITED_API=0x03020000 is the first stable ABI (PE
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HeaderData:
+    """What the headers of one build declare: the header part of a snapshot."""
+
     patchlevel: PatchLevel
     target: str
     pointer_size: int

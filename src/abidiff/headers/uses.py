@@ -36,6 +36,9 @@ _MAX_ERRORS_SHOWN = 3
 
 
 class UseKind(StrEnum):
+    """How an extension's source uses a header entity: by name, a field of it, its size, a
+    record of it held by value (embed), or a macro's value."""
+
     NAME = "name"
     FIELD = "field"
     SIZE = "size"
@@ -55,6 +58,9 @@ class UseJob:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Use:
+    """One use of a header entity, where libclang saw it: ``file`` as the compiler named it;
+    ``via``: the header macro whose expansion it comes from (None: written in the source)."""
+
     kind: UseKind
     name: str  # a function, data or macro name; a record's C name for the others
     field: str | None = None  # FIELD: the access path

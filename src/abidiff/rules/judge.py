@@ -16,6 +16,8 @@ from abidiff.rules.describe import message_fields, sides
 
 
 class Verdict(_StrEnum):
+    """Whether the full ABI of OLD still holds in NEW, after PEP 605's exemptions."""
+
     ABI_BREAKING = "abi-breaking"
     BINARY_COMPATIBLE = "binary-compatible"
 
@@ -28,6 +30,8 @@ class ReleaseKind(_StrEnum):
 
 
 class StableVerdict(_StrEnum):
+    """Whether the stable ABI (abi3) of OLD still holds in NEW; judged apart from the full ABI."""
+
     INTACT = "intact"
     BROKEN = "broken"
 

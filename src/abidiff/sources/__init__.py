@@ -35,6 +35,8 @@ STABLE_ABI_NAME = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.
 
 
 class SpecKind(StrEnum):
+    """What a build spec on the command line names."""
+
     SNAPSHOT = "snapshot"
     INTERPRETER = "interpreter"
     LIBRARY = "library"
@@ -45,6 +47,8 @@ class SpecKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Library:
+    """A binary of the build to read exports from, and what it is to the build."""
+
     role: BinaryRole
     path: str
 

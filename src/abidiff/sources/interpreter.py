@@ -35,6 +35,9 @@ print("ABIDIFF-PROBE " + json.dumps(out, sort_keys=True))
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InterpreterInfo:
+    """What a Python interpreter says of itself when probed: where its headers,
+    ``pyconfig.h`` and libpython are, and how it was built (free-threaded, debug, shared)."""
+
     executable: str
     version: str
     include_dir: str
