@@ -28,6 +28,7 @@ from abidiff.diff.common import (
     record_names,
     since_by_name,
 )
+from abidiff.diff.unread import comparable_parts
 from abidiff.model import (
     Build,
     Field,
@@ -255,8 +256,16 @@ def _limited(kind: ChangeKind, entity: str, entity_kind: EntityKind, **values: A
     return Change(kind=kind, entity=entity, entity_kind=entity_kind, tier=Tier.LIMITED, **values)
 
 
-def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:
-    """ABI801 (visible before 'added'), ABI803 (missing at 'added'), ABI804 (not exported)."""
+def check_manifest(
+    snapshot: Snapshot, manifest: tuple[ManifestEntry, ...], other: Snapshot | None = None
+) -> list[Change]:
+    """ABI801 (visible before 'added'), ABI803 (missing at 'added'), ABI804 (not exported).
+
+    A header the snapshot could not read hides what it declares.  ``other`` (``--against``)
+    may have read it: a name it declares there is unseen, not missing (no ABI803).  A header
+    neither read is named in each ABI803 that it may explain."""
+    unknown = _declared_in(other, snapshot.unread)
+    unread = tuple(header for header in snapshot.unread if other is None or header in other.unread)
     since = since_by_name(limited_declarations(snapshot))
     exports = exported_names(snapshot) if snapshot.binaries else None
     levels_known = set(snapshot.limited_levels)
@@ -268,8 +277,10 @@ def check_manifest(snapshot: Snapshot, manifest: tuple[ManifestEntry, ...]) -> l
         first = since.get(entry.name)
         if first is not None and version_key(first) < version_key(entry.added):
             found.append(_limited(ChangeKind.AHEAD_OF_MANIFEST, entry.name, kind, old=entry.added, new=first))
-        elif not entry.abi_only and entry.added in levels_known and first != entry.added:
-            facts = (("first", first),)
+        elif not entry.abi_only and entry.added in levels_known and first != entry.added and entry.name not in unknown:
+            facts: tuple[tuple[str, object], ...] = (("first", first),)
+            if first is None and unread:
+                facts += (("unread", unread),)  # it may be declared there
             found.append(_limited(ChangeKind.MANIFEST_NOT_IN_HEADERS, entry.name, kind, old=entry.added, facts=facts))
         if exports is not None and entry.kind in ("function", "data") and entry.name not in exports:
             facts = (("exporters", exporter_names(snapshot)),)
@@ -413,6 +424,26 @@ def check_aliases(snapshot: Snapshot) -> tuple[list[Change], int]:
 # -- the audit ----------------------------------------------------------------------------
 
 
+def _declared_in(snapshot: Snapshot | None, headers: tuple[str, ...]) -> frozenset[str]:
+    """The names ``snapshot`` declares in ``headers`` (records by all their names)."""
+    if snapshot is None or not headers:
+        return frozenset()
+    names: set[str] = set()
+    for entity in limited_declarations(snapshot):
+        if entity.header in headers:
+            names |= {entity.name, public_name(entity)}
+            if isinstance(entity, Record):
+                names |= set(record_names(entity))
+    return frozenset(names)
+
+
+def _unread_note(build: Snapshot) -> str:
+    headers = ", ".join(build.unread)
+    return (
+        f"{build.build.version} could not read {headers} (its warnings say why): what it declares is not in the surface"
+    )
+
+
 def audit(
     build: Snapshot,
     against: Snapshot | None = None,
@@ -427,8 +458,14 @@ def audit(
         manifest_source = "the build's Misc/stable_abi manifest" if manifest else None
     by_name = {entry.name: entry for entry in manifest if applicable(entry, build)}
     items = surface(build, by_name)
-    found = check_manifest(build, manifest)
+    found: list[Change] = []
+    if against is not None:
+        # a header one side could not read is not compared (ABI004), as in ``abidiff OLD NEW``
+        old_part, build_part, found = comparable_parts(against, build, limited_only=True)
+    found += check_manifest(build, manifest, against)
     notes: list[str] = [NOTE_INVISIBLE]
+    if build.unread:
+        notes.append(_unread_note(build))
     if not manifest:
         notes.append("no stable ABI manifest: ABI801, ABI803 and ABI804 had nothing to check")
     if not build.binaries:
@@ -438,13 +475,13 @@ def audit(
     if alias_count == 0:
         notes.append("the headers define no Py_LIMITED_API_3_x aliases (PEP 605): ABI806 had nothing to check")
     if against is not None:
-        found += check_against_old(build, against)
+        found += check_against_old(build_part, old_part)
         if (against.build.pointer_size, against.build.target) != (build.build.pointer_size, build.build.target):
             notes.append(
                 f"{against.build.target} and {build.build.target} differ: stable struct layouts were not compared"
             )
         else:
-            found += check_layouts(build, against, manifest)
+            found += check_layouts(build_part, old_part, manifest)
         if not against.binaries:
             notes.append(f"{against.build.version} has no binaries: ABI802 judged by its headers only")
     return Abi3Audit(

@@ -122,6 +122,88 @@ def test_abi803_exemptions(base_snapshot: Snapshot, entry: ManifestEntry) -> Non
     assert _rules(_with_manifest(base_snapshot, entry)) == []
 
 
+# -- a header one build could not read: ABI004, never ABI802/ABI803 ------------------------
+
+# probes.h is outside Python.h and names a stable ABI function, so the limited levels read
+# it; the unread copy includes a generated file the tree lacks (as Debian's pydtrace.h does)
+_PROBES = (
+    '#ifndef Py_PROBES_H\n#define Py_PROBES_H\n#include "Python.h"\n'
+    "PyAPI_FUNC(PyObject *) PyMember_GetOne(const char *addr, void *member);\n"
+    "PyAPI_FUNC(int) PyProbe_Fire(PyObject *o);\n#endif\n"
+)
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Snapshot]:
+    """(read, unread): the base tree with probes.h, read, and not read (a missing include)."""
+    import shutil
+
+    from abidiff.builder import snapshot_of
+
+    built = []
+    for name, text in (("read", _PROBES), ("unread", _PROBES.replace("#endif", '#include "probes_gen.h"\n#endif'))):
+        tree = tmp_path_factory.mktemp(name) / "include"
+        shutil.copytree(BASE_HEADERS, tree)
+        (tree / "probes.h").write_text(text, encoding="utf-8")
+        built.append(snapshot_of(str(tree)))
+    read, unread = built
+    # what the tests rely on, from the reader: one limited declaration there, one not
+    declared = {f.name: f.limited_since for f in read.functions if f.header == "probes.h"}
+    assert declared == {"PyMember_GetOne": "3.2", "PyProbe_Fire": None}
+    assert (read.unread, unread.unread) == ((), ("probes.h",))
+    assert not any(f.header == "probes.h" for f in unread.functions)
+    return read, unread
+
+
+_GET_ONE = _entry("function", "PyMember_GetOne", "3.2")
+
+
+def test_a_header_old_could_not_read_is_not_compared(probes: tuple[Snapshot, Snapshot]) -> None:
+    read, unread = probes
+    [item] = audit(read, unread).changes
+    assert (item.rule, item.entity, item.severity) == ("ABI004", "probes.h", "warning")
+    assert (
+        item.message
+        == "header probes.h was not read in OLD and read in NEW: its one limited API declaration was not compared"
+    )
+    # without the reader's word that it was not read, its declaration would look new (ABI802)
+    assert _rules(read, replace(unread, unread=())) == [("ABI802", "PyMember_GetOne")]
+
+
+def test_a_header_the_build_could_not_read_hides_no_manifest_item(probes: tuple[Snapshot, Snapshot]) -> None:
+    read, unread = probes
+    build = _with_manifest(unread, _GET_ONE, _entry("function", "PyNowhere_Function", "3.2"))
+    # OLD read probes.h: PyMember_GetOne is declared there (unseen, not missing), and
+    # PyNowhere_Function is not (missing, and the unread header does not explain it)
+    against = audit(build, read).changes
+    assert [(item.rule, item.entity) for item in against] == [("ABI004", "probes.h"), ("ABI803", "PyNowhere_Function")]
+    assert "probes.h" not in against[1].message
+    # alone, nothing says what probes.h declares: both are missing, and the header may explain it
+    alone = audit(build).changes
+    assert [(item.rule, item.entity) for item in alone] == [
+        ("ABI803", "PyMember_GetOne"),
+        ("ABI803", "PyNowhere_Function"),
+    ]
+    assert all(item.message.endswith("; the build could not read probes.h, which may declare it") for item in alone)
+    report = audit(build)
+    assert any(note.startswith("3.11.0a1 could not read probes.h") for note in report.notes)
+    with open(os.path.join(ROOT, "src", "abidiff", "schemas", "abi3.schema.json"), encoding="utf-8") as handle:
+        jsonschema.validate(json.loads(dumps(report)), json.load(handle))
+
+
+def test_an_unread_header_without_limited_declarations_is_not_the_audits_concern(
+    probes: tuple[Snapshot, Snapshot],
+) -> None:
+    read, unread = probes
+    without = replace(read, functions=tuple(f for f in read.functions if f.name != "PyMember_GetOne"))
+    assert _rules(without, unread) == [] and _rules(unread, without) == []
+    # the full comparison still says it: the header's other declaration was not compared
+    from abidiff.rules import compare
+
+    [item] = compare(without, unread).changes
+    assert (item.rule, item.entity) == ("ABI004", "probes.h") and "its one declaration was" in item.message
+
+
 # -- ABI804: manifest function or data not exported ---------------------------------------
 
 

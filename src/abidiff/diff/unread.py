@@ -15,9 +15,14 @@ _DECLARATIONS = ("records", "functions", "variables", "enums", "typedefs", "macr
 _D = TypeVar("_D", bound=Declared)
 
 
-def comparable_parts(old: Snapshot, new: Snapshot) -> tuple[Snapshot, Snapshot, list[Change]]:
+def comparable_parts(
+    old: Snapshot, new: Snapshot, *, limited_only: bool = False
+) -> tuple[Snapshot, Snapshot, list[Change]]:
     """``old`` and ``new`` without the declarations of the headers only one of them could
-    read, and a change for each of those headers."""
+    read, and a change for each of those headers.
+
+    ``limited_only`` (the abi3 audit): count only the declarations of the limited API, and
+    say nothing of a header that has none (the audit lost nothing by not reading it)."""
     unread_old, unread_new = set(old.unread), set(new.unread)
     one_side = unread_old ^ unread_new
     if not one_side:
@@ -25,7 +30,15 @@ def comparable_parts(old: Snapshot, new: Snapshot) -> tuple[Snapshot, Snapshot, 
     changes = []
     for header in sorted(one_side):
         reader = new if header in unread_old else old
-        count = sum(1 for kind in _DECLARATIONS for item in getattr(reader, kind) if item.header == header)
+        count = sum(
+            1
+            for kind in _DECLARATIONS
+            for item in getattr(reader, kind)
+            if item.header == header and (not limited_only or item.limited_since is not None)
+        )
+        if limited_only and not count:
+            continue
+        facts: tuple[tuple[str, object], ...] = (("declarations", count),)
         changes.append(
             Change(
                 kind=ChangeKind.HEADER_NOT_COMPARED,
@@ -34,7 +47,7 @@ def comparable_parts(old: Snapshot, new: Snapshot) -> tuple[Snapshot, Snapshot, 
                 tier=Tier.PUBLIC,
                 old="not read" if header in unread_old else "read",
                 new="not read" if header in unread_new else "read",
-                facts=(("declarations", count),),
+                facts=(*facts, ("limited", True)) if limited_only else facts,
                 header=header,
             )
         )

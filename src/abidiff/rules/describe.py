@@ -262,7 +262,8 @@ def _typedef(change: Change) -> Sides:
 
 def _not_compared(change: Change) -> Sides:
     count = change.fact("declarations", 0)
-    what = f"its {count} declarations were" if count != 1 else "its one declaration was"
+    noun = "limited API declaration" if change.fact("limited", False) else "declaration"
+    what = f"its {count} {noun}s were" if count != 1 else f"its one {noun} was"
     return Sides(describe(change.old), describe(change.new), f"{what} not compared")
 
 
@@ -369,6 +370,9 @@ def _not_in_headers(change: Change) -> Sides:
         if first is not None
         else "is not visible at any Py_LIMITED_API level"
     )
+    unread = change.fact("unread", ())
+    if unread:
+        detail += f"; the build could not read {short_list(unread)}, which may declare it"
     return Sides(describe(change.old), None, detail)
 
 
