@@ -103,12 +103,11 @@ def exit_status(report: SeriesReport) -> int:
 def _early_base(given: str | None, specs: tuple[str, ...], options: BuildOptions | None) -> str | None:
     """The feature base, when it is known before any snapshot is made (so that it is made in
     the same pool): the one given, or for release tags the previous feature release's tag."""
-    from abidiff.builder import is_git_spec
     from abidiff.sources.gitref.tags import release_tag
 
     if given is not None:
         return None if given == NONE else given
-    if not all(is_git_spec(spec) for spec in specs):
+    if not uses_default(given, specs):
         return None
     last = release_tag(specs[-1].removeprefix("git:"))
     if last is None or last.key[1] == 0:
