@@ -21,6 +21,7 @@ from typing import Any
 
 from abidiff.changes import Change, ChangeKind, EntityKind
 from abidiff.diff.common import (
+    TypeMatch,
     applicable,
     exported_names,
     flatten,
@@ -28,6 +29,7 @@ from abidiff.diff.common import (
     record_names,
     since_by_name,
 )
+from abidiff.diff.records import type_match
 from abidiff.diff.unread import comparable_parts
 from abidiff.model import (
     Build,
@@ -348,11 +350,14 @@ def stable_layouts(build: Snapshot, old: Snapshot, manifest: tuple[ManifestEntry
     return {public_name(record): () for record in old.records if record.limited_layout_since is not None}
 
 
-def _field_key(item: Field) -> tuple[object, ...]:
-    return (item.offset_bits, item.size_bits, item.type.canonical, item.bitfield_width)
+def _same_field(a: Field, b: Field, types: TypeMatch) -> bool:
+    where = (a.offset_bits, a.size_bits, a.bitfield_width) == (b.offset_bits, b.size_bits, b.bitfield_width)
+    return where and types.same(a.type.canonical, b.type.canonical)
 
 
-def _layout_facts(a: Record, b: Record | None, members: tuple[str, ...]) -> tuple[tuple[str, object], ...]:
+def _layout_facts(
+    a: Record, b: Record | None, members: tuple[str, ...], types: TypeMatch
+) -> tuple[tuple[str, object], ...]:
     """What differs in a stable layout, as facts: ``layout`` (gone or opaque), ``size``
     (old size, old alignment, new size, new alignment), ``fields`` ((name, old, new), ...)."""
     if b is None or not b.complete:
@@ -366,7 +371,7 @@ def _layout_facts(a: Record, b: Record | None, members: tuple[str, ...]) -> tupl
         old_field, new_field = fields_a.get(name), fields_b.get(name)
         if old_field is None and new_field is None:
             continue
-        if old_field is None or new_field is None or _field_key(old_field) != _field_key(new_field):
+        if old_field is None or new_field is None or not _same_field(old_field, new_field, types):
             changed.append((name, old_field, new_field))
     if changed:
         facts.append(("fields", tuple(changed)))
@@ -376,11 +381,12 @@ def _layout_facts(a: Record, b: Record | None, members: tuple[str, ...]) -> tupl
 def check_layouts(build: Snapshot, old: Snapshot, manifest: tuple[ManifestEntry, ...]) -> list[Change]:
     """ABI805: stable ABI struct layouts of BUILD against OLD."""
     found = []
+    types = type_match(old, build)
     for name, members in sorted(stable_layouts(build, old, manifest).items()):
         a, b = _record_named(old, name), _record_named(build, name)
         if a is None or not a.complete:
             continue  # OLD does not define it: nothing was promised yet
-        facts = _layout_facts(a, b, members)
+        facts = _layout_facts(a, b, members, types)
         if facts:
             found.append(
                 _limited(

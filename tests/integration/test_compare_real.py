@@ -168,3 +168,50 @@ def test_a_header_debian_cannot_read_is_not_compared() -> None:
             ("ABI004", "pydtrace.h")
         ]
         assert report.verdict == Verdict.BINARY_COMPATIBLE
+
+
+# 3.10's `typedef struct bufferinfo {...} Py_buffer` is 3.11's untagged `typedef struct {...}
+# Py_buffer`: the functions that take it by pointer keep their ABI
+_PY_BUFFER_FIELDS = ("buf", "obj", "len", "itemsize", "readonly", "ndim", "format", "shape", "strides", "suboffsets")
+
+
+def _gcc_buffer_layout(python: str, workdir: str) -> list[int]:
+    gcc = need_gcc()
+    lines = ["#include <Python.h>", "#include <stddef.h>", "#include <stdio.h>", "int main(void) {"]
+    lines.append('    printf("%zu\\n", sizeof(Py_buffer));')
+    lines += [f'    printf("%zu\\n", offsetof(Py_buffer, {name}));' for name in _PY_BUFFER_FIELDS]
+    lines += ["    return 0;", "}"]
+    source, binary = os.path.join(workdir, "buffer.c"), os.path.join(workdir, "buffer")
+    with open(source, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    includes = [arg for directory in _include_dir(python) for arg in ("-I", directory)]
+    subprocess.run([gcc, *includes, source, "-o", binary], check=True, capture_output=True)
+    return [int(v) for v in subprocess.run([binary], capture_output=True, text=True, check=True).stdout.split()]
+
+
+def test_310_to_311_py_buffer_lost_its_tag_not_its_abi(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    old_python, new_python = pyenv_python("3.10.13"), pyenv_python("3.11.7")
+    # the oracle: gcc lays Py_buffer out the same in both builds
+    for side in ("old", "new"):
+        os.makedirs(tmp_path / side)
+    assert _gcc_buffer_layout(old_python, str(tmp_path / "old")) == _gcc_buffer_layout(
+        new_python, str(tmp_path / "new")
+    )
+    old, new = snapshot_cached(old_python), snapshot_cached(new_python)
+    release = {f.name: f for f in old.functions}["PyBuffer_Release"]
+    assert release.params[0].type.canonical == "struct bufferinfo *"  # what the 3.10 headers say
+    report = compare(old, new)
+    about_buffers = {
+        (c.rule, c.entity)
+        for c in report.changes
+        if "bufferinfo" in f"{c.old} {c.new} {c.message}"
+        or c.entity.startswith(("PyBuffer_", "Py_buffer", "PyMemoryView"))
+    }
+    # the tag is said gone once (a source matter); four functions gained `const` (ABI kept)
+    assert about_buffers == {
+        ("ABI505", "Py_buffer"),
+        ("ABI206", "PyBuffer_FromContiguous"),
+        ("ABI206", "PyBuffer_GetPointer"),
+        ("ABI206", "PyBuffer_ToContiguous"),
+        ("ABI206", "PyMemoryView_FromBuffer"),
+    }

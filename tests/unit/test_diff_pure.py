@@ -207,6 +207,82 @@ def test_headers_only_without_the_manifest_counts_as_removed() -> None:
     assert report.stable_abi_verdict == StableVerdict.BROKEN
 
 
+# -- a record NEW names otherwise behind the same typedef (3.10 -> 3.11's Py_buffer) ----------
+
+_BUFFER_FIELDS = (_field("buf", 0, "void *"), _field("len", 64, "Py_ssize_t"))
+
+
+def _buffer_side(record: str, pointer: str, *, fields: tuple[Field, ...] = _BUFFER_FIELDS) -> Snapshot:
+    """3.10 spells every use of the buffer ``struct bufferinfo``; 3.11 untags it: ``Py_buffer``."""
+    value = record  # the canonical spelling of the record held by value
+    return _snap(
+        records=(
+            _record(record, *fields, alias="Py_buffer"),
+            _record("PyMemoryViewObject", _field("ob_refcnt", 0), _field("view", 64, value, 128)),
+        ),
+        functions=(
+            _function("PyBuffer_Release", "void", pointer),
+            _function("PyBuffer_IsContiguous", "int", f"const {pointer}", "char"),
+        ),
+        typedefs=(
+            _typedef("Py_buffer", value),
+            _typedef("getbufferproc", f"int (*)(struct _object *, {pointer}, int)"),
+        ),
+    )
+
+
+def test_a_record_renamed_behind_its_typedef_is_the_same_type_everywhere() -> None:
+    old = _buffer_side("struct bufferinfo", "struct bufferinfo *")
+    new = _buffer_side("Py_buffer", "Py_buffer *")
+    # the tag is gone from the source: said once, at the typedef that names the record
+    [finding] = compare(old, new).changes
+    assert (finding.rule, finding.entity, finding.severity) == ("ABI505", "Py_buffer", Severity.WARNING)
+    assert compare(old, new).verdict == Verdict.BINARY_COMPATIBLE
+
+
+def test_a_renamed_record_whose_layout_changed_is_reported_at_the_record() -> None:
+    old = _buffer_side("struct bufferinfo", "struct bufferinfo *")
+    grown = (*_BUFFER_FIELDS, _field("readonly", 128, "int", 32))
+    new = _buffer_side("Py_buffer", "Py_buffer *", fields=grown)
+    breaks = [(f.rule, f.entity) for f in compare(old, new).changes if f.severity == Severity.BREAK]
+    # the record grew; the functions that take it by pointer did not change
+    assert breaks == [("ABI103", "Py_buffer.readonly")]
+
+
+def test_a_renamed_record_is_still_not_another_record() -> None:
+    old = _buffer_side("struct bufferinfo", "struct bufferinfo *")
+    new = _buffer_side("Py_buffer", "Py_buffer *")
+    release = replace(new.functions[0], params=(replace(new.functions[0].params[0], type=_type("struct _other *")),))
+    new = replace(new, functions=(release, new.functions[1]))
+    changed = [(f.rule, f.entity, f.message) for f in compare(old, new).changes if f.severity == Severity.BREAK]
+    assert changed == [
+        (
+            "ABI203",
+            "PyBuffer_Release",
+            "parameters of PyBuffer_Release changed: parameter 1 (p0): struct bufferinfo * -> struct _other *",
+        )
+    ]
+
+
+def test_const_added_to_a_renamed_record_is_a_qualifier_change() -> None:
+    old = _buffer_side("struct bufferinfo", "struct bufferinfo *")
+    new = _buffer_side("Py_buffer", "Py_buffer *")
+    release = replace(new.functions[0], params=(replace(new.functions[0].params[0], type=_type("const Py_buffer *")),))
+    new = replace(new, functions=(release, new.functions[1]))
+    findings = {(f.rule, f.entity) for f in compare(old, new).changes}
+    assert findings == {("ABI505", "Py_buffer"), ("ABI206", "PyBuffer_Release")}
+
+
+def test_only_the_parameters_that_changed_are_named() -> None:
+    # parameter 1 is the renamed record (the same type); parameter 2 really changed
+    old = _snap(records=(_record("struct bufferinfo", *_BUFFER_FIELDS, alias="Py_buffer"),))
+    old = replace(old, functions=(_function("PyBuffer_IsContiguous", "int", "struct bufferinfo *", "char"),))
+    new = _snap(records=(_record("Py_buffer", *_BUFFER_FIELDS, alias="Py_buffer"),))
+    new = replace(new, functions=(_function("PyBuffer_IsContiguous", "int", "Py_buffer *", "int"),))
+    [finding] = compare(old, new).changes
+    assert finding.message == "parameters of PyBuffer_IsContiguous changed: parameter 2 (p1): char -> int"
+
+
 # -- typedefs -----------------------------------------------------------------------------
 
 

@@ -10,7 +10,9 @@ Conventions that keep reports short and true:
   one change that lists the fields whose offsets shift; a struct embedded by value in others
   is reported at the struct itself, with the records, functions and data it impacts
   (:mod:`.records`);
-- types are compared by their canonical spelling, so renaming a typedef is no change;
+- types are compared by their canonical spelling, so renaming a typedef is no change, and a
+  record NEW names otherwise behind the same typedef (``struct bufferinfo`` -> untagged
+  ``Py_buffer``) is the same type in every declaration that uses it;
 - a record's *layout* is in the limited API only when its definition is (a struct declared
   in the limited API but defined under ``cpython/`` is opaque there: ``PyTypeObject``);
 - with headers only (no binaries on a side), a declaration removed from the headers counts
@@ -34,7 +36,7 @@ from abidiff.diff.declarations import diff_functions, diff_variables
 from abidiff.diff.exports import diff_exports
 from abidiff.diff.limited import diff_limited
 from abidiff.diff.reach import attach
-from abidiff.diff.records import changed_layouts, diff_records
+from abidiff.diff.records import changed_layouts, diff_records, type_match
 from abidiff.diff.unread import comparable_parts
 from abidiff.model import ManifestEntry, Snapshot
 
@@ -69,21 +71,22 @@ def diff(
         stable_old=stable_symbols(entries, old),
         stable_new=stable_symbols(entries, new),
     )
-    function_changes, spoken_functions = diff_functions(old, new, exports)
-    changed = changed_layouts(old, new)
-    variable_changes, spoken_variables = diff_variables(old, new, exports, changed)
+    types = type_match(old, new)
+    function_changes, spoken_functions = diff_functions(old, new, exports, types)
+    changed = changed_layouts(old, new, types)
+    variable_changes, spoken_variables = diff_variables(old, new, exports, changed, types)
     # data objects of a record type whose layout change is reported at the record (every
     # PyXxx_Type when PyTypeObject grows): their size change is that change, not another
     spoken_variables |= {v.name for v in old.variables if value_type(v.type.canonical) in changed}
     limited_changes, spoken_limited = diff_limited(old, new, exports)
     changes = [
         *not_compared,
-        *diff_records(old, new),
+        *diff_records(old, new, types),
         *function_changes,
         *variable_changes,
         *diff_enums(old, new),
         *diff_macros(old, new),
-        *diff_typedefs(old, new),
+        *diff_typedefs(old, new, types),
         *limited_changes,
     ]
     if exports.old is not None and exports.new is not None:

@@ -73,6 +73,47 @@ def type_key(canonical: str) -> str:
     return unqualified(tagless(canonical))
 
 
+_WORD_RE = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+@dataclass(frozen=True, slots=True)
+class TypeMatch:
+    """Whether a type of OLD is the same type in NEW: the same :func:`type_key`, once the
+    records that NEW names otherwise (matched behind the same typedef) are given NEW's name.
+
+    3.10's ``typedef struct bufferinfo {...} Py_buffer`` is 3.11's untagged ``typedef struct
+    {...} Py_buffer``: ``struct bufferinfo *`` and ``Py_buffer *`` point to the same record,
+    and a change of its layout is reported at the record, once."""
+
+    renamed: Mapping[str, str]  # an OLD record's untagged name -> NEW's
+
+    def old_tagless(self, canonical: str) -> str:
+        """:func:`tagless` of a type of OLD, in NEW's record names."""
+        spelled = tagless(canonical)
+        if not self.renamed:
+            return spelled
+        return _WORD_RE.sub(lambda word: self.renamed.get(word.group(0), word.group(0)), spelled)
+
+    def old_key(self, canonical: str) -> str:
+        """:func:`type_key` of a type of OLD, in NEW's record names."""
+        return unqualified(self.old_tagless(canonical))
+
+    def same(self, old: str, new: str) -> bool:
+        """Whether the canonical type ``old`` (of OLD) and ``new`` (of NEW) are one type."""
+        return self.old_key(old) == type_key(new)
+
+    def qualifiers_differ(self, old: str, new: str) -> bool:
+        """Whether ``old`` and ``new`` are one type with other ``const``/``volatile`` qualifiers."""
+        return self.same(old, new) and self.old_tagless(old) != tagless(new)
+
+    def is_renamed(self, old: str) -> bool:
+        """Whether ``old`` is itself a record NEW names otherwise (the typedef's own target)."""
+        return type_key(old) in self.renamed
+
+
+SAME_NAMES = TypeMatch(renamed={})
+
+
 @functools.lru_cache(maxsize=65536)
 def value_type(canonical: str) -> str:
     """The type held by value: ``struct _object[2]`` -> ``struct _object``."""

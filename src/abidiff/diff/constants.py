@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, change_at, enum_label, is_include_guard, type_key
+from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, TypeMatch, change_at, enum_label, is_include_guard
 from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 
 
@@ -90,7 +90,7 @@ def _typedef_change(kind: ChangeKind, a: Typedef, b: Typedef | None) -> Change:
     return change_at(kind, EntityKind.TYPEDEF, a.name, b or a, tier=a.tier, old=a, new=b)
 
 
-def diff_typedefs(old: Snapshot, new: Snapshot) -> list[Change]:
+def diff_typedefs(old: Snapshot, new: Snapshot, types: TypeMatch) -> list[Change]:
     """Typedefs removed (and not replaced by a macro, function, data or struct of the same
     name), and typedefs whose target type changed (a callback's signature: extensions define
     functions of that type)."""
@@ -106,6 +106,7 @@ def diff_typedefs(old: Snapshot, new: Snapshot) -> list[Change]:
         if b is None:
             if a.name not in replaced:
                 changes.append(_typedef_change(ChangeKind.TYPEDEF_REMOVED, a, None))
-        elif type_key(a.type.canonical) != type_key(b.type.canonical):
+        elif not types.same(a.type.canonical, b.type.canonical) or types.is_renamed(a.type.canonical):
+            # the typedef of a renamed record says it once: the old tag is gone from the source
             changes.append(_typedef_change(ChangeKind.TYPEDEF_CHANGED, a, b))
     return changes

@@ -3,8 +3,10 @@ signature or type, turned into a macro or a static inline function, added."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from abidiff.changes import Change, ChangeKind, EntityKind, Exports
-from abidiff.diff.common import ExportView, by_name, change_at, tagless, type_key, value_type
+from abidiff.diff.common import ExportView, TypeMatch, by_name, change_at, value_type
 from abidiff.model import Declared, Function, Snapshot, Tier, Variable
 
 
@@ -19,31 +21,30 @@ def _removal(kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable
     return change_at(kind, entity_kind, old.name, old, old=old, exports=state)
 
 
-def parameter_changes(a: Function, b: Function) -> list[int]:
+def parameter_changes(a: Function, b: Function, types: TypeMatch) -> tuple[int, ...]:
     """1-based numbers of the parameters whose (unqualified) type differs."""
-    return [
+    return tuple(
         number
         for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1)
-        if type_key(p.type.canonical) != type_key(q.type.canonical)
-    ]
+        if not types.same(p.type.canonical, q.type.canonical)
+    )
 
 
-def _signature_changes(a: Function, b: Function) -> list[Change]:
-    def change(kind: ChangeKind) -> Change:
-        return change_at(kind, EntityKind.FUNCTION, a.name, b, tier=a.tier, old=a, new=b)
+def _signature_changes(a: Function, b: Function, types: TypeMatch) -> list[Change]:
+    def change(kind: ChangeKind, **values: Any) -> Change:
+        return change_at(kind, EntityKind.FUNCTION, a.name, b, tier=a.tier, old=a, new=b, **values)
 
     changes = []
-    qualifiers = tagless(a.returns.canonical) != tagless(b.returns.canonical)
-    if type_key(a.returns.canonical) != type_key(b.returns.canonical):
+    qualifiers = types.qualifiers_differ(a.returns.canonical, b.returns.canonical)
+    if not types.same(a.returns.canonical, b.returns.canonical):
         changes.append(change(ChangeKind.FUNCTION_RETURN_CHANGED))
-        qualifiers = False
     if len(a.params) != len(b.params):
         changes.append(change(ChangeKind.FUNCTION_PARAM_COUNT_CHANGED))
-    elif parameter_changes(a, b):
-        changes.append(change(ChangeKind.FUNCTION_PARAM_TYPE_CHANGED))
+    elif numbers := parameter_changes(a, b, types):
+        changes.append(change(ChangeKind.FUNCTION_PARAM_TYPE_CHANGED, facts=(("parameters", numbers),)))
     else:
         qualifiers = qualifiers or any(
-            tagless(p.type.canonical) != tagless(q.type.canonical) for p, q in zip(a.params, b.params, strict=True)
+            types.qualifiers_differ(p.type.canonical, q.type.canonical) for p, q in zip(a.params, b.params, strict=True)
         )
     if a.variadic != b.variadic:
         changes.append(change(ChangeKind.FUNCTION_VARIADIC_CHANGED))
@@ -63,7 +64,9 @@ def _became_inline(a: Function, b: Function | None, where: Declared, exports: Ex
     return change_at(kind, EntityKind.FUNCTION, a.name, where, tier=a.tier, old=a, new=b, exports=state, facts=facts)
 
 
-def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[list[Change], set[str]]:
+def diff_functions(
+    old: Snapshot, new: Snapshot, exports: ExportView, types: TypeMatch
+) -> tuple[list[Change], set[str]]:
     """Changes to functions, and the names whose export status they already reported."""
     before, after, macros = by_name(old.functions), by_name(new.functions), by_name(new.macros)
     changes: list[Change] = []
@@ -83,7 +86,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
             changes.append(_became_inline(a, b, where, exports))
             spoken.add(name)
         else:
-            changes += _signature_changes(a, b)
+            changes += _signature_changes(a, b, types)
     for name, b in after.items():
         if name not in before and not b.inline:
             changes.append(change_at(ChangeKind.DECLARATION_ADDED, EntityKind.FUNCTION, name, b, new=b))
@@ -91,7 +94,7 @@ def diff_functions(old: Snapshot, new: Snapshot, exports: ExportView) -> tuple[l
 
 
 def diff_variables(
-    old: Snapshot, new: Snapshot, exports: ExportView, changed_records: frozenset[str]
+    old: Snapshot, new: Snapshot, exports: ExportView, changed_records: frozenset[str], types: TypeMatch
 ) -> tuple[list[Change], set[str]]:
     before, after = by_name(old.variables), by_name(new.variables)
     changes: list[Change] = []
@@ -101,7 +104,7 @@ def diff_variables(
         if b is None:
             changes.append(_removal(ChangeKind.VARIABLE_REMOVED, EntityKind.DATA, a, exports))
             spoken.add(name)
-        elif type_key(a.type.canonical) != type_key(b.type.canonical) or (
+        elif not types.same(a.type.canonical, b.type.canonical) or (
             a.size is not None
             and b.size is not None
             and a.size != b.size

@@ -3,12 +3,12 @@ happens, with the fields it moves and what embeds the record by value."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import change_at, flatten, strongest, type_key, value_type
+from abidiff.diff.common import TypeMatch, change_at, flatten, strongest, tagless, type_key, value_type
 from abidiff.model import Field, ManifestEntry, Record, RecordKind, Snapshot, Tier
 
 
@@ -82,7 +82,7 @@ class _Primary:
     new: Field | None
 
 
-def _renames(before: Mapping[str, Field], after: Mapping[str, Field]) -> dict[str, str]:
+def _renames(before: Mapping[str, Field], after: Mapping[str, Field], types: TypeMatch) -> dict[str, str]:
     """Fields that only changed name: same type, offset, size and width."""
     added = [name for name in after if name not in before]
     renamed: dict[str, str] = {}
@@ -94,18 +94,18 @@ def _renames(before: Mapping[str, Field], after: Mapping[str, Field]) -> dict[st
                 and a.offset_bits == b.offset_bits
                 and a.size_bits == b.size_bits
                 and a.bitfield_width == b.bitfield_width
-                and type_key(a.type.canonical) == type_key(b.type.canonical)
+                and types.same(a.type.canonical, b.type.canonical)
             ):
                 renamed[gone] = name
                 break
     return renamed
 
 
-def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str]) -> _Primary | None:
+def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str], types: TypeMatch) -> _Primary | None:
     """The change of a field present on both sides, if any (a ``RECORD_SIZE_CHANGED`` marker
     when an embedded record reported on its own explains it)."""
     position = a.offset_bits or 0
-    if type_key(a.type.canonical) != type_key(b.type.canonical):
+    if not types.same(a.type.canonical, b.type.canonical):
         kind = ChangeKind.FIELD_TYPE_CHANGED
     elif a.bitfield_width != b.bitfield_width:
         kind = ChangeKind.BITFIELD_WIDTH_CHANGED
@@ -119,12 +119,12 @@ def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str])
 
 
 def _record_changes(
-    old: Record, new: Record, grown_records: frozenset[str]
+    old: Record, new: Record, grown_records: frozenset[str], types: TypeMatch
 ) -> tuple[list[_Primary], list[tuple[str, Field, Field]]]:
     """Field-level changes of one record: the primary changes and the fields that only moved."""
     before = {name: replace(item, name=name) for name, item in flatten(old.fields)}
     after = {name: replace(item, name=name) for name, item in flatten(new.fields)}
-    renamed = _renames(before, after)
+    renamed = _renames(before, after, types)
     primaries = [
         _Primary(
             kind=ChangeKind.FIELD_RENAMED,
@@ -154,7 +154,7 @@ def _record_changes(
         b = after.get(name)
         if b is None:
             continue
-        changed = _changed_field(name, a, b, grown_records)
+        changed = _changed_field(name, a, b, grown_records, types)
         if changed is not None:
             primaries.append(changed)
         if a.offset_bits != b.offset_bits:
@@ -175,13 +175,13 @@ def _size_facts(old: Record, new: Record) -> tuple[tuple[str, int | None], ...]:
     return tuple(facts)
 
 
-def _layout_signature(record: Record) -> tuple[object, ...]:
+def _layout_signature(record: Record, key: Callable[[str], str] = type_key) -> tuple[object, ...]:
     return (
         record.complete,
         record.size,
         record.align,
         tuple(
-            (name, type_key(item.type.canonical), item.offset_bits, item.size_bits, item.bitfield_width)
+            (name, key(item.type.canonical), item.offset_bits, item.size_bits, item.bitfield_width)
             for name, item in flatten(record.fields)
         ),
     )
@@ -265,12 +265,22 @@ def match_records(old: Snapshot, new: Snapshot) -> tuple[list[tuple[Record, Reco
     return pairs, still_gone, sorted(new_by_name.values(), key=lambda r: r.name)
 
 
-def changed_layouts(old: Snapshot, new: Snapshot) -> frozenset[str]:
+def type_match(old: Snapshot, new: Snapshot) -> TypeMatch:
+    """How types of ``old`` are compared with those of ``new``: with the records matched
+    behind the same typedef under another name (:func:`match_records`) given NEW's name."""
+    pairs, _gone, _added = match_records(old, new)
+    renamed = {tagless(a.name): tagless(b.name) for a, b in pairs}
+    return TypeMatch(renamed={name: other for name, other in renamed.items() if name != other})
+
+
+def _same_layout(a: Record, b: Record, types: TypeMatch) -> bool:
+    return _layout_signature(a, types.old_key) == _layout_signature(b)
+
+
+def changed_layouts(old: Snapshot, new: Snapshot, types: TypeMatch) -> frozenset[str]:
     """Names of the records (in ``old``) whose layout differs in ``new``."""
     pairs, _gone, _added = match_records(old, new)
-    return frozenset(
-        a.name for a, b in pairs if a.complete and b.complete and _layout_signature(a) != _layout_signature(b)
-    )
+    return frozenset(a.name for a, b in pairs if a.complete and b.complete and not _same_layout(a, b, types))
 
 
 def _object_struct(record: Record, records: Mapping[str, Record], seen: frozenset[str] = frozenset()) -> bool:
@@ -312,12 +322,12 @@ def _appended_only(a: Record, primaries: list[_Primary], moved: list[tuple[str, 
     )
 
 
-def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
+def diff_records(old: Snapshot, new: Snapshot, types: TypeMatch) -> list[Change]:
     manifest = {entry.name: entry for entry in old.manifest if entry.kind == "struct"}
     uses = Uses(old)
     capsules = capsule_records(old, new)
     pairs, gone, added = match_records(old, new)
-    grown = changed_layouts(old, new)
+    grown = changed_layouts(old, new, types)
     changes: list[Change] = []
     new_names = {record.name for record in new.records} | {alias for r in new.records for alias in r.aliases}
     for record in gone:
@@ -334,7 +344,7 @@ def diff_records(old: Snapshot, new: Snapshot) -> list[Change]:
             change_at(ChangeKind.DECLARATION_ADDED, EntityKind.RECORD, record.display_name, record, new=record)
         )
     for a, b in pairs:
-        changes += _diff_record_pair(a, b, uses, manifest, grown, a.name in capsules)
+        changes += _diff_record_pair(a, b, uses, manifest, grown, types, a.name in capsules)
     return changes
 
 
@@ -370,15 +380,16 @@ def _diff_record_pair(
     uses: Uses,
     manifest: Mapping[str, ManifestEntry],
     grown: frozenset[str],
+    types: TypeMatch,
     capsule: bool = False,
 ) -> list[Change]:
     name = a.display_name
     tier = uses.tier(a.name, manifest)
     if a.complete != b.complete:
         return _completeness(a, b, tier, uses)
-    if not a.complete or _layout_signature(a) == _layout_signature(b):
+    if not a.complete or _same_layout(a, b, types):
         return []
-    primaries, moved = _record_changes(a, b, grown)
+    primaries, moved = _record_changes(a, b, grown, types)
     explained = any(p.kind == ChangeKind.RECORD_SIZE_CHANGED for p in primaries)
     size_facts = _size_facts(a, b)
     impacts = uses.impacts(a.name) if (size_facts or moved) else ()

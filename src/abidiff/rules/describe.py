@@ -167,8 +167,9 @@ def _signature(change: Change) -> Sides:
         detail = f"{len(a.params)} -> {len(b.params)} parameters"
     elif change.kind == ChangeKind.FUNCTION_PARAM_TYPE_CHANGED:
         parts = []
+        changed = change.fact("parameters", ())  # the numbers the diff found changed
         for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1):
-            if type_key(p.type.canonical) != type_key(q.type.canonical):
+            if number in changed:
                 label = f"parameter {number}" + (f" ({q.name or p.name})" if (q.name or p.name) else "")
                 parts.append(f"{label}: {p.type.canonical} -> {q.type.canonical}")
         detail = "; ".join(parts)
