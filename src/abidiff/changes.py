@@ -47,6 +47,7 @@ class ChangeKind(StrEnum):
     FIELD_ADDED_IN_PADDING = "field-added-in-padding"
     FIELD_APPENDED = "field-appended-capsule"
     FIELD_TYPE_CHANGED = "field-type-changed"
+    FIELD_OBJECT_RETYPED = "field-object-pointer-retyped"
     FIELD_OFFSET_CHANGED = "field-offset-changed"
     BITFIELD_WIDTH_CHANGED = "bitfield-width-changed"
     FIELD_RENAMED = "field-renamed"

@@ -215,3 +215,15 @@ def test_310_to_311_py_buffer_lost_its_tag_not_its_abi(tmp_path) -> None:  # typ
         ("ABI206", "PyBuffer_ToContiguous"),
         ("ABI206", "PyMemoryView_FromBuffer"),
     }
+
+
+def test_310_to_311_code_pointers_of_generators_keep_their_abi() -> None:
+    old, new = snapshot_cached(pyenv_python("3.10.13")), snapshot_cached(pyenv_python("3.11.7"))
+    report = compare(old, new)
+    found = {c.entity: c for c in report.changes}
+    for kind, prefix in (("PyGenObject", "gi"), ("PyCoroObject", "cr"), ("PyAsyncGenObject", "ag")):
+        code, frame = found[f"{kind}.{prefix}_code"], found[f"{kind}.{prefix}_frame"]
+        assert (code.rule, code.severity) == ("ABI113", Severity.WARNING)  # PyObject * -> PyCodeObject *
+        # what moved is the work of the frame's removal, a break
+        assert (frame.rule, frame.severity) == ("ABI102", Severity.BREAK)
+        assert f"{prefix}_code, {prefix}_weakreflist" in frame.message

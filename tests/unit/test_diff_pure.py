@@ -283,6 +283,51 @@ def test_only_the_parameters_that_changed_are_named() -> None:
     assert finding.message == "parameters of PyBuffer_IsContiguous changed: parameter 2 (p1): char -> int"
 
 
+# -- a pointer to a Python object given another object type (3.11's PyGenObject.gi_code) -----
+
+_OBJECT = _record("struct _object", _field("ob_refcnt", 0, "Py_ssize_t"), _field("ob_type", 64, "PyTypeObject *"))
+_CODE = _record("struct PyCodeObject", _field("ob_base", 0, "struct _object", 128), _field("co_flags", 128, "int", 32))
+_VALUES = _record("struct _dictvalues", _field("values", 0, "PyObject *[1]"))
+
+
+def _generator(code: str, *, frame: bool = False) -> Snapshot:
+    head = (_field("ob_base", 0, "struct _object", 128),)
+    frame_field = (_field("gi_frame", 128, "struct _frame *"),) if frame else ()
+    start = 192 if frame else 128
+    fields = (*head, *frame_field, _field("gi_code", start, code), _field("gi_name", start + 64, "struct _object *"))
+    return _snap(records=(_OBJECT, _CODE, _VALUES, _record("PyGenObject", *fields)))
+
+
+def test_a_pointer_to_an_object_retyped_to_another_object_keeps_the_abi() -> None:
+    [finding] = compare(_generator("struct _object *"), _generator("struct PyCodeObject *")).changes
+    assert (finding.rule, finding.entity, finding.severity) == ("ABI113", "PyGenObject.gi_code", Severity.WARNING)
+    assert finding.message == (
+        "field gi_code of the PyGenObject struct points to another object type: "
+        "type struct _object * -> struct PyCodeObject *"
+    )
+    back = compare(_generator("struct PyCodeObject *"), _generator("struct _object *")).changes
+    assert [(f.rule, f.severity) for f in back] == [("ABI113", Severity.WARNING)]
+
+
+def test_fields_moved_by_another_change_are_that_changes() -> None:
+    old, new = _generator("struct _object *", frame=True), _generator("struct PyCodeObject *")
+    findings = {f.rule: f for f in compare(old, new).changes}
+    assert set(findings) == {"ABI102", "ABI113"}
+    assert findings["ABI102"].entity == "PyGenObject.gi_frame"
+    assert "offsets of gi_code, gi_name shift" in findings["ABI102"].message
+    assert findings["ABI113"].severity == Severity.WARNING and "shift" not in findings["ABI113"].message
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["struct _dictvalues *", "struct PyCodeObject **", "long"],
+    ids=["not-an-object", "pointer-to-pointer", "not-a-pointer"],
+)
+def test_a_pointer_to_something_else_is_a_type_change(code: str) -> None:
+    [finding] = compare(_generator("struct _object *"), _generator(code)).changes
+    assert (finding.rule, finding.severity) == ("ABI105", Severity.BREAK)
+
+
 # -- typedefs -----------------------------------------------------------------------------
 
 

@@ -140,6 +140,15 @@ FIRES = [
         BROKEN,
     ),
     Case(
+        # 3.11's PyGenObject.gi_code: PyObject * -> PyCodeObject *, the same pointer to an object
+        "object-pointer-retyped",
+        "ABI113",
+        ((CPY_OBJ, "    PyObject *ht_name;\n", "    struct _frame *ht_name;\n"),),
+        "PyHeapTypeObject.ht_name",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
         "field-offset",
         "ABI106",
         ((CPY_OBJ, "    PyObject *ht_name;\n", "    PyObject *ht_name __attribute__((aligned(16)));\n"),),

@@ -86,6 +86,9 @@ class TypeMatch:
     and a change of its layout is reported at the record, once."""
 
     renamed: Mapping[str, str]  # an OLD record's untagged name -> NEW's
+    # untagged names of the object structs of each side (``_object`` and those that start with it)
+    old_objects: frozenset[str] = frozenset()
+    new_objects: frozenset[str] = frozenset()
 
     def old_tagless(self, canonical: str) -> str:
         """:func:`tagless` of a type of OLD, in NEW's record names."""
@@ -106,12 +109,17 @@ class TypeMatch:
         """Whether ``old`` and ``new`` are one type with other ``const``/``volatile`` qualifiers."""
         return self.same(old, new) and self.old_tagless(old) != tagless(new)
 
+    def objects_retyped(self, old: str, new: str) -> bool:
+        """Whether ``old`` and ``new`` both point to a Python object, of different types
+        (``PyObject *`` -> ``PyCodeObject *``): the pointer, and what it points to, are kept."""
+        before, after = self.old_key(old), type_key(new)
+        if before == after or not before.endswith(" *") or not after.endswith(" *"):
+            return False
+        return before[:-2] in self.old_objects and after[:-2] in self.new_objects
+
     def is_renamed(self, old: str) -> bool:
         """Whether ``old`` is itself a record NEW names otherwise (the typedef's own target)."""
         return type_key(old) in self.renamed
-
-
-SAME_NAMES = TypeMatch(renamed={})
 
 
 @functools.lru_cache(maxsize=65536)

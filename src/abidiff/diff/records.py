@@ -105,7 +105,9 @@ def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str],
     """The change of a field present on both sides, if any (a ``RECORD_SIZE_CHANGED`` marker
     when an embedded record reported on its own explains it)."""
     position = a.offset_bits or 0
-    if not types.same(a.type.canonical, b.type.canonical):
+    if types.objects_retyped(a.type.canonical, b.type.canonical):
+        kind = ChangeKind.FIELD_OBJECT_RETYPED
+    elif not types.same(a.type.canonical, b.type.canonical):
         kind = ChangeKind.FIELD_TYPE_CHANGED
     elif a.bitfield_width != b.bitfield_width:
         kind = ChangeKind.BITFIELD_WIDTH_CHANGED
@@ -270,7 +272,17 @@ def type_match(old: Snapshot, new: Snapshot) -> TypeMatch:
     behind the same typedef under another name (:func:`match_records`) given NEW's name."""
     pairs, _gone, _added = match_records(old, new)
     renamed = {tagless(a.name): tagless(b.name) for a, b in pairs}
-    return TypeMatch(renamed={name: other for name, other in renamed.items() if name != other})
+    return TypeMatch(
+        renamed={name: other for name, other in renamed.items() if name != other},
+        old_objects=_object_names(old),
+        new_objects=_object_names(new),
+    )
+
+
+def _object_names(snapshot: Snapshot) -> frozenset[str]:
+    records = {record.name: record for record in snapshot.records}
+    objects = {tagless(record.name) for record in snapshot.records if _object_struct(record, records)}
+    return frozenset({"_object", *objects})
 
 
 def _same_layout(a: Record, b: Record, types: TypeMatch) -> bool:
@@ -365,7 +377,11 @@ def _shift_causes(
     orphans: list[tuple[str, Field, Field]] = []
     for field_name, old_field, new_field in moved:
         offset = old_field.offset_bits or 0
-        causes = [i for i, p in enumerate(reported) if p.position <= offset and p.name != field_name]
+        causes = [
+            i
+            for i, p in enumerate(reported)
+            if p.position <= offset and p.name != field_name and p.kind != ChangeKind.FIELD_OBJECT_RETYPED
+        ]
         covered = any(p.kind == ChangeKind.RECORD_SIZE_CHANGED and p.position < offset for p in primaries)
         if causes:
             shifted[max(causes, key=lambda i: (reported[i].position, i))].append(field_name)
@@ -410,6 +426,7 @@ def _diff_record_pair(
             ChangeKind.FIELD_ADDED_IN_PADDING,
             ChangeKind.FIELD_RENAMED,
             ChangeKind.FIELD_APPENDED,
+            ChangeKind.FIELD_OBJECT_RETYPED,
         )
         line = _field_line(primary.new or primary.old)
         facts = size_facts if index == 0 else ()

@@ -117,7 +117,7 @@ def _field(change: Change) -> Sides:
             first = f"renamed from {a.name}"
         elif change.kind == ChangeKind.BITFIELD_WIDTH_CHANGED:
             first = f"width {a.bitfield_width} -> {b.bitfield_width} bits"
-        elif change.kind == ChangeKind.FIELD_TYPE_CHANGED:
+        elif change.kind in (ChangeKind.FIELD_TYPE_CHANGED, ChangeKind.FIELD_OBJECT_RETYPED):
             if type_key(a.type.canonical) != type_key(b.type.canonical):
                 first = f"type {a.type.canonical} -> {b.type.canonical}"
             else:
@@ -295,6 +295,7 @@ _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
             ChangeKind.FIELD_ADDED_IN_PADDING,
             ChangeKind.FIELD_APPENDED,
             ChangeKind.FIELD_TYPE_CHANGED,
+            ChangeKind.FIELD_OBJECT_RETYPED,
             ChangeKind.FIELD_OFFSET_CHANGED,
             ChangeKind.BITFIELD_WIDTH_CHANGED,
             ChangeKind.FIELD_RENAMED,
