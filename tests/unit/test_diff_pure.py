@@ -118,6 +118,15 @@ def test_a_tag_given_to_a_typedefd_struct_is_the_same_type() -> None:
     assert compare(old, new).changes == ()
 
 
+def test_a_tag_given_to_a_typedefd_enum_is_the_same_type() -> None:
+    old = _snap(functions=(_function("PyUnicode_New", "PyObject *", "Py_ssize_t", "PyUnicode_Kind"),))
+    kind = _type("PyUnicode_Kind", "enum PyUnicode_Kind")
+    new = _snap(
+        functions=(replace(old.functions[0], params=(old.functions[0].params[0], Param(name="p1", type=kind))),)
+    )
+    assert compare(old, new).changes == ()
+
+
 def test_another_struct_is_another_type() -> None:
     old = _snap(functions=(_function("PyCode_New", "PyCodeObject *"),))
     new = _snap(functions=(replace(old.functions[0], returns=_type("PyFrameObject *", "struct _frame *")),))

@@ -55,21 +55,22 @@ def unqualified(canonical: str) -> str:
     return " ".join(_QUALIFIER_RE.sub(" ", canonical).split()).replace("* *", "**")
 
 
-_TAG_RE = re.compile(r"\b(?:struct|union)\s+")
+_TAG_RE = re.compile(r"\b(?:struct|union|enum)\s+")
 
 
 @functools.lru_cache(maxsize=65536)
 def tagless(canonical: str) -> str:
-    """A canonical type without the ``struct``/``union`` keywords: an untagged struct named
-    by its typedef (``PyCodeObject`` in 3.8) and the same struct given a tag (``struct
-    PyCodeObject`` in 3.9) are one type to an extension."""
+    """A canonical type without the ``struct``/``union``/``enum`` keywords: an untagged struct
+    named by its typedef (``PyCodeObject`` in 3.8) and the same struct given a tag (``struct
+    PyCodeObject`` in 3.9) are one type to an extension; so are an untagged enum and the same
+    enum given a tag (its enumerators are compared on their own)."""
     return _TAG_RE.sub("", canonical)
 
 
 @functools.lru_cache(maxsize=65536)
 def type_key(canonical: str) -> str:
     """What two canonical types must share to be the same type in the ABI: no qualifiers,
-    no ``struct``/``union`` keywords."""
+    no ``struct``/``union``/``enum`` keywords."""
     return unqualified(tagless(canonical))
 
 
