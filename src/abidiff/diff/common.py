@@ -84,7 +84,8 @@ class TypeMatch:
 
     3.10's ``typedef struct bufferinfo {...} Py_buffer`` is 3.11's untagged ``typedef struct
     {...} Py_buffer``: ``struct bufferinfo *`` and ``Py_buffer *`` point to the same record,
-    and a change of its layout is reported at the record, once."""
+    and a change of its layout is reported at the record, once.  It also knows the object
+    structs of each side, for :meth:`objects_retyped`."""
 
     renamed: Mapping[str, str]  # an OLD record's untagged name -> NEW's
     # untagged names of the object structs of each side (``_object`` and those that start with it)
