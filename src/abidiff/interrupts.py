@@ -16,13 +16,15 @@ So the main thread waits for other threads and worker processes in slices
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 _T = TypeVar("_T")
 _I = TypeVar("_I")
@@ -95,6 +97,8 @@ def deferred() -> Iterator[None]:
 
 def result(future: concurrent.futures.Future[_T]) -> _T:
     """``future.result()``, waited for in slices of :data:`_SLICE` (see the module docstring)."""
+    import concurrent.futures  # here: the command line starts without it (and logging)
+
     while not future.done():
         concurrent.futures.wait((future,), timeout=_SLICE)
     return future.result()
@@ -102,6 +106,8 @@ def result(future: concurrent.futures.Future[_T]) -> _T:
 
 def completed(futures: Iterable[concurrent.futures.Future[_T]]) -> Iterator[concurrent.futures.Future[_T]]:
     """``concurrent.futures.as_completed(futures)``, waited for in slices."""
+    import concurrent.futures
+
     waiting = set(futures)
     while waiting:
         done, waiting = concurrent.futures.wait(waiting, timeout=_SLICE, return_when=concurrent.futures.FIRST_COMPLETED)

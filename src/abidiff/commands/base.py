@@ -8,9 +8,12 @@ import argparse
 import os
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from abidiff.model import Build
 from abidiff.options import BuildOptions
+
+if TYPE_CHECKING:
+    from abidiff.model import Build
 
 NONE = "none"
 
