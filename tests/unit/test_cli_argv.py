@@ -177,3 +177,26 @@ def test_help_fits_the_terminal(monkeypatch: pytest.MonkeyPatch, columns: int) -
     assert "Options may come anywhere" in helps["abidiff"]
     assert "--against BUILD" in helps["ext"] and "--repo DIR" in helps["ext"]
     assert "only with --build" in " ".join(helps["dump"].split())
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["dump", "--help"], ["cache", "--help"], ["--version"]])
+def test_help_imports_no_heavy_module(argv: list[str]) -> None:
+    """``--help`` is instant: it builds the parser only, so neither the model (a hundred
+    dataclasses), the readers, the renderers nor the process pool are imported.  (The help
+    of a command with ``--format`` lists the formats the registry has, so it loads those.)"""
+    import subprocess
+    import sys
+
+    heavy = ("abidiff.model", "abidiff.headers", "abidiff.binaries", "abidiff.rules", "abidiff.report.registry")
+    code = (
+        "import sys\n"
+        "from abidiff.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in sys.modules if m in {heavy!r} or m == 'concurrent.futures'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"
