@@ -136,3 +136,21 @@ def test_between_3_12_and_3_13(ext_fixtures: dict[str, str]) -> None:
     status, document = _run(ext_fixtures["elf/abi3"], between=(old, new))
     assert document["affected"] is False and status == 0
     assert document["summary"][-1] == "This extension is not affected by the ABI breaks between 3.12.1 and 3.13.0."
+
+
+def test_a_310_hash_module_is_not_touched_by_311s_untagged_py_buffer() -> None:
+    """3.10's _sha256 uses the buffer API, whose functions 3.11 declares with an untagged
+    ``Py_buffer`` (3.10: ``struct bufferinfo``; the same layout, as gcc checks in
+    test_compare_real): no ABI break between the two reaches it."""
+    old, new = pyenv_python("3.10.13"), pyenv_python("3.11.7")
+    lib_dynload = Path(old).parent.parent / "lib" / "python3.10" / "lib-dynload"
+    modules = sorted(lib_dynload.glob("_sha256.*.so"))
+    if not modules:
+        pytest.skip(f"no _sha256 extension module in {lib_dynload}")
+    if shutil.which("nm") is None:
+        pytest.skip("nm (binutils) is absent: the module's imports cannot be checked independently")
+    imports = subprocess.run(["nm", "-D", "--undefined-only", str(modules[0])], capture_output=True, text=True).stdout
+    assert "PyObject_GetBuffer" in imports.split() and "PyBuffer_Release" in imports.split()
+    status, document = _run(str(modules[0]), between=(old, new))
+    assert [change["rule"] for change in document["changes"] if change["rule"] == "ABI814"] == []
+    assert status == 0, document["changes"]
