@@ -585,3 +585,23 @@ def test_a_header_neither_side_read_or_both_read_is_compared_as_ever() -> None:
     old = _snap(functions=_probes("PyDTrace_AUDIT", "PyDTrace_GC_DONE"))
     new = _snap(functions=_probes("PyDTrace_AUDIT"))  # really removed: both sides read the header
     assert [(f.rule, f.entity) for f in compare(old, new).changes] == [("ABI502", "PyDTrace_GC_DONE")]
+
+
+# -- builds that cannot load each other's extensions (ABI001) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old_soabi", "new_soabi", "mismatch"),
+    [
+        ("cpython-37m-x86_64-linux-gnu", "cpython-38-x86_64-linux-gnu", None),  # pymalloc's m: no ABI
+        ("cpython-37dm-x86_64-linux-gnu", "cpython-38d-x86_64-linux-gnu", None),
+        ("cpython-37m-x86_64-linux-gnu", "cpython-38d-x86_64-linux-gnu", ("(none)", "d")),
+        ("cpython-313-x86_64-linux-gnu", "cpython-313t-x86_64-linux-gnu", ("(none)", "t")),
+    ],
+    ids=["pymalloc-dropped", "debug-pymalloc-dropped", "debug-added", "free-threaded"],
+)
+def test_soabi_flags(old_soabi: str, new_soabi: str, mismatch: tuple[str, str] | None) -> None:
+    old = _snap(replace(_build("3.7.16", ReleaseLevel.FINAL), soabi=old_soabi))
+    new = _snap(replace(_build("3.8.18", ReleaseLevel.FINAL), soabi=new_soabi))
+    found = [(f.entity, f.old, f.new) for f in compare(old, new).changes if f.rule == "ABI001"]
+    assert found == ([] if mismatch is None else [("ABI flags", *mismatch)])
