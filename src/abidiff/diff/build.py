@@ -14,9 +14,9 @@ LAYOUT_FLAGS = ("Py_GIL_DISABLED", "Py_TRACE_REFS")
 def _soabi_parts(soabi: str | None) -> tuple[str, str | None] | None:
     """(ABI flags, platform) of a SOABI such as ``cpython-313t-x86_64-linux-gnu``.
 
-    The ``m`` of pymalloc (``cpython-37m``) is left out: builds with and without pymalloc
-    share one ABI, which is why 3.8 dropped the flag (bpo-36707); ``cpython-37m`` and
-    ``cpython-38`` differ by version only."""
+    The ``m`` of pymalloc (``cpython-37m``) is left out: since PEP 445 (3.4) pymalloc changes
+    neither the headers nor the ABI, which is why 3.8 dropped the flag (bpo-36707);
+    ``cpython-37m`` and ``cpython-38`` differ by version only."""
     if soabi is None:
         return None
     match = _SOABI_RE.match(soabi)
