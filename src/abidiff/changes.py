@@ -60,6 +60,7 @@ class ChangeKind(StrEnum):
     FUNCTION_PARAM_COUNT_CHANGED = "function-parameter-count-changed"
     FUNCTION_VARIADIC_CHANGED = "function-variadic-changed"
     FUNCTION_QUALIFIERS_CHANGED = "function-qualifiers-changed"
+    FUNCTION_OBJECT_RETYPED = "function-object-pointer-retyped"
     FUNCTION_INLINED_EXPORTED = "function-became-inline-exported"
     FUNCTION_INLINED_UNEXPORTED = "function-became-inline-unexported"
     DECLARATION_HIDDEN = "declaration-hidden"

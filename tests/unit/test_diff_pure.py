@@ -314,8 +314,6 @@ def test_a_pointer_to_an_object_retyped_to_another_object_keeps_the_abi() -> Non
         "field gi_code of the PyGenObject struct points to another object type: "
         "type struct _object * -> struct PyCodeObject *"
     )
-    back = compare(_generator("struct PyCodeObject *"), _generator("struct _object *")).changes
-    assert [(f.rule, f.severity) for f in back] == [("ABI113", Severity.WARNING)]
 
 
 def test_fields_moved_by_another_change_are_that_changes() -> None:
@@ -327,13 +325,59 @@ def test_fields_moved_by_another_change_are_that_changes() -> None:
     assert findings["ABI113"].severity == Severity.WARNING and "shift" not in findings["ABI113"].message
 
 
+def _caller(returns: str, *params: str) -> Snapshot:
+    return _snap(records=(_OBJECT, _CODE, _VALUES), functions=(_function("PyEval_Example", returns, *params),))
+
+
+def test_a_function_that_returns_a_narrower_and_takes_a_wider_object_keeps_the_abi() -> None:
+    # every caller still gets an object it may use, and may still pass what it passed
+    old = _caller("struct _object *", "struct PyCodeObject *", "int")
+    [finding] = compare(old, _caller("struct PyCodeObject *", "struct _object *", "int")).changes
+    assert (finding.rule, finding.severity) == ("ABI212", Severity.WARNING)
+    assert finding.message == (
+        "PyEval_Example takes or returns another type of Python object: "
+        "returns struct _object * -> struct PyCodeObject *; parameter 1 (p0): struct PyCodeObject * -> struct _object *"
+    )
+
+
 @pytest.mark.parametrize(
-    "code",
-    ["struct _dictvalues *", "struct PyCodeObject **", "long"],
-    ids=["not-an-object", "pointer-to-pointer", "not-a-pointer"],
+    ("old", "new", "rule"),
+    [
+        (("int", "struct _object *"), ("int", "struct PyCodeObject *"), "ABI203"),  # callers may pass any object
+        (("struct PyCodeObject *", "int"), ("struct _object *", "int"), "ABI202"),  # callers may get any object
+        (("int", "struct _object *"), ("int", "struct _dictvalues *"), "ABI203"),  # no object at all
+    ],
+    ids=["parameter-narrowed", "return-widened", "not-an-object"],
 )
-def test_a_pointer_to_something_else_is_a_type_change(code: str) -> None:
-    [finding] = compare(_generator("struct _object *"), _generator(code)).changes
+def test_a_function_whose_contract_narrows_is_a_break(old: tuple[str, ...], new: tuple[str, ...], rule: str) -> None:
+    [finding] = compare(_caller(*old), _caller(*new)).changes
+    assert (finding.rule, finding.severity) == (rule, Severity.BREAK)
+
+
+def test_a_function_retyped_and_changed_says_both_apart() -> None:
+    old = _caller("int", "struct PyCodeObject *", "int")
+    findings = {f.rule: f for f in compare(old, _caller("int", "struct _object *", "long")).changes}
+    assert set(findings) == {"ABI203", "ABI212"}
+    assert findings["ABI203"].message.endswith("parameter 2 (p1): int -> long")
+    assert findings["ABI212"].message.endswith("parameter 1 (p0): struct PyCodeObject * -> struct _object *")
+
+
+@pytest.mark.parametrize(
+    ("before", "code"),
+    [
+        ("struct _object *", "struct _dictvalues *"),
+        ("struct _object *", "struct PyCodeObject **"),
+        ("struct _object *", "long"),
+        ("struct PyCodeObject *", "struct _frame *"),
+        ("struct PyCodeObject *", "struct _object *"),
+    ],
+    ids=["not-an-object", "pointer-to-pointer", "not-a-pointer", "another-kind-of-object", "widened"],
+)
+def test_a_pointer_to_something_else_is_a_type_change(before: str, code: str) -> None:
+    # widened too: a reader that took it for a code object may now be given any object
+    frame = _record("struct _frame", _field("ob_base", 0, "struct _object", 128), _field("f_lineno", 128, "int", 32))
+    old, new = (replace(side, records=(*side.records, frame)) for side in (_generator(before), _generator(code)))
+    [finding] = compare(old, new).changes
     assert (finding.rule, finding.severity) == ("ABI105", Severity.BREAK)
 
 

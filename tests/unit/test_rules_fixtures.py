@@ -149,6 +149,15 @@ FIRES = [
         COMPATIBLE,
     ),
     Case(
+        # a function that takes a wider type of object: every caller still passes what it may
+        "function-object-pointer-widened",
+        "ABI212",
+        ((CPY_OBJ, "PyType_Name(PyTypeObject *type)", "PyType_Name(PyObject *type)"),),
+        "PyType_Name",
+        "warning",
+        COMPATIBLE,
+    ),
+    Case(
         "field-offset",
         "ABI106",
         ((CPY_OBJ, "    PyObject *ht_name;\n", "    PyObject *ht_name __attribute__((aligned(16)));\n"),),

@@ -145,10 +145,10 @@ CALL_ONE_ARG: Edit = (
     "PyObject_CallOneArg(PyObject *func, PyObject *arg);",
     "PyObject_CallOneArg(PyObject *func);",
 )
-TYPE_COPY: Edit = (
+TYPE_COPY: Edit = (  # a parameter now of another kind than any object: a break (ABI203)
     "cpython/object.h",
     "PyAPI_FUNC(PyTypeObject) PyType_Copy(PyTypeObject *type);",
-    "PyAPI_FUNC(PyTypeObject) PyType_Copy(PyObject *type);",
+    "PyAPI_FUNC(PyTypeObject) PyType_Copy(const char *type);",
 )
 NO_INLINABLE: Edit = ("cpython/object.h", "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);\n", "")
 _LEVEL_MACRO = {"a": "ALPHA", "b": "BETA", "rc": "GAMMA", "": "FINAL"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Export, Exports
@@ -88,9 +88,10 @@ class TypeMatch:
     structs of each side, for :meth:`objects_retyped`."""
 
     renamed: Mapping[str, str]  # an OLD record's untagged name -> NEW's
-    # untagged names of the object structs of each side (``_object`` and those that start with it)
-    old_objects: frozenset[str] = frozenset()
-    new_objects: frozenset[str] = frozenset()
+    # each object struct of a side (untagged, in NEW's names) -> the object structs it starts
+    # with, itself included: PyCodeObject -> {PyCodeObject, PyVarObject, _object}
+    old_objects: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    new_objects: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def old_tagless(self, canonical: str) -> str:
         """:func:`tagless` of a type of OLD, in NEW's record names."""
@@ -111,13 +112,23 @@ class TypeMatch:
         """Whether ``old`` and ``new`` are one type with other ``const``/``volatile`` qualifiers."""
         return self.same(old, new) and self.old_tagless(old) != tagless(new)
 
-    def objects_retyped(self, old: str, new: str) -> bool:
-        """Whether ``old`` and ``new`` both point to a Python object, of different types
-        (``PyObject *`` -> ``PyCodeObject *``): the pointer, and what it points to, are kept."""
+    def _pointees(self, old: str, new: str) -> tuple[str, str] | None:
         before, after = self.old_key(old), type_key(new)
         if before == after or not before.endswith(" *") or not after.endswith(" *"):
-            return False
-        return before[:-2] in self.old_objects and after[:-2] in self.new_objects
+            return None
+        return before[:-2], after[:-2]
+
+    def object_narrowed(self, old: str, new: str) -> bool:
+        """Whether ``new`` points to an object struct that starts with the one ``old`` points
+        to (``PyObject *`` -> ``PyCodeObject *``): the same pointer, to a more precise type."""
+        pointees = self._pointees(old, new)
+        return pointees is not None and pointees[0] in self.new_objects.get(pointees[1], ())
+
+    def object_widened(self, old: str, new: str) -> bool:
+        """Whether ``old`` points to an object struct that starts with the one ``new`` points
+        to (``PyTypeObject *`` -> ``PyObject *``): the same pointer, to a more general type."""
+        pointees = self._pointees(old, new)
+        return pointees is not None and pointees[1] in self.old_objects.get(pointees[0], ())
 
     def is_renamed(self, old: str) -> bool:
         """Whether ``old`` is itself a record NEW names otherwise (the typedef's own target)."""

@@ -21,13 +21,17 @@ def _removal(kind: ChangeKind, entity_kind: EntityKind, old: Function | Variable
     return change_at(kind, entity_kind, old.name, old, old=old, exports=state)
 
 
-def parameter_changes(a: Function, b: Function, types: TypeMatch) -> tuple[int, ...]:
-    """1-based numbers of the parameters whose (unqualified) type differs."""
-    return tuple(
-        number
-        for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1)
-        if not types.same(p.type.canonical, q.type.canonical)
-    )
+def parameter_changes(a: Function, b: Function, types: TypeMatch) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """1-based numbers of the parameters whose (unqualified) type differs, and of those that
+    now take a more general type of object (:meth:`TypeMatch.object_widened`: every caller
+    still passes what it may)."""
+    changed, retyped = [], []
+    for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1):
+        if types.object_widened(p.type.canonical, q.type.canonical):
+            retyped.append(number)
+        elif not types.same(p.type.canonical, q.type.canonical):
+            changed.append(number)
+    return tuple(changed), tuple(retyped)
 
 
 def _signature_changes(a: Function, b: Function, types: TypeMatch) -> list[Change]:
@@ -35,17 +39,26 @@ def _signature_changes(a: Function, b: Function, types: TypeMatch) -> list[Chang
         return change_at(kind, EntityKind.FUNCTION, a.name, b, tier=a.tier, old=a, new=b, **values)
 
     changes = []
+    retyped: tuple[int, ...] = ()  # 0: the return type
     qualifiers = types.qualifiers_differ(a.returns.canonical, b.returns.canonical)
-    if not types.same(a.returns.canonical, b.returns.canonical):
+    if types.object_narrowed(a.returns.canonical, b.returns.canonical):
+        retyped = (0,)  # a more precise type of object: every caller still gets what it may
+    elif not types.same(a.returns.canonical, b.returns.canonical):
         changes.append(change(ChangeKind.FUNCTION_RETURN_CHANGED))
     if len(a.params) != len(b.params):
         changes.append(change(ChangeKind.FUNCTION_PARAM_COUNT_CHANGED))
-    elif numbers := parameter_changes(a, b, types):
-        changes.append(change(ChangeKind.FUNCTION_PARAM_TYPE_CHANGED, facts=(("parameters", numbers),)))
     else:
-        qualifiers = qualifiers or any(
-            types.qualifiers_differ(p.type.canonical, q.type.canonical) for p, q in zip(a.params, b.params, strict=True)
-        )
+        numbers, also = parameter_changes(a, b, types)
+        retyped += also
+        if numbers:
+            changes.append(change(ChangeKind.FUNCTION_PARAM_TYPE_CHANGED, facts=(("parameters", numbers),)))
+        else:
+            qualifiers = qualifiers or any(
+                types.qualifiers_differ(p.type.canonical, q.type.canonical)
+                for p, q in zip(a.params, b.params, strict=True)
+            )
+    if retyped:
+        changes.append(change(ChangeKind.FUNCTION_OBJECT_RETYPED, facts=(("parameters", retyped),)))
     if a.variadic != b.variadic:
         changes.append(change(ChangeKind.FUNCTION_VARIADIC_CHANGED))
     if qualifiers and not changes:

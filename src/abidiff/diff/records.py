@@ -105,7 +105,7 @@ def _changed_field(name: str, a: Field, b: Field, grown_records: frozenset[str],
     """The change of a field present on both sides, if any (a ``RECORD_SIZE_CHANGED`` marker
     when an embedded record reported on its own explains it)."""
     position = a.offset_bits or 0
-    if types.objects_retyped(a.type.canonical, b.type.canonical):
+    if types.object_narrowed(a.type.canonical, b.type.canonical):
         kind = ChangeKind.FIELD_OBJECT_RETYPED
     elif not types.same(a.type.canonical, b.type.canonical):
         kind = ChangeKind.FIELD_TYPE_CHANGED
@@ -274,15 +274,23 @@ def type_match(old: Snapshot, new: Snapshot) -> TypeMatch:
     renamed = {tagless(a.name): tagless(b.name) for a, b in pairs}
     return TypeMatch(
         renamed={name: other for name, other in renamed.items() if name != other},
-        old_objects=_object_names(old),
-        new_objects=_object_names(new),
+        old_objects=_object_bases(old, renamed),
+        new_objects=_object_bases(new, {}),
     )
 
 
-def _object_names(snapshot: Snapshot) -> frozenset[str]:
-    records = {record.name: record for record in snapshot.records}
-    objects = {tagless(record.name) for record in snapshot.records if _object_struct(record, records)}
-    return frozenset({"_object", *objects})
+def _object_bases(snapshot: Snapshot, renamed: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    """Each object struct (untagged, given ``renamed``'s names) -> the object structs it starts
+    with, itself and ``_object`` included."""
+
+    def name(record_name: str) -> str:
+        untagged = tagless(record_name)
+        return renamed.get(untagged, untagged)
+
+    bases = {
+        name(record): frozenset({"_object", *map(name, chain)}) for record, chain in object_chains(snapshot).items()
+    }
+    return {"_object": frozenset({"_object"}), **bases}
 
 
 def _same_layout(a: Record, b: Record, types: TypeMatch) -> bool:
@@ -295,17 +303,29 @@ def changed_layouts(old: Snapshot, new: Snapshot, types: TypeMatch) -> frozenset
     return frozenset(a.name for a, b in pairs if a.complete and b.complete and not _same_layout(a, b, types))
 
 
-def _object_struct(record: Record, records: Mapping[str, Record], seen: frozenset[str] = frozenset()) -> bool:
-    """Whether ``record`` starts with ``PyObject`` (``PyObject_HEAD``, ``PyObject_VAR_HEAD``, or
-    another object struct): an object an extension may subclass in C, embedding it by value."""
-    first = next(iter(flatten(record.fields)), None)
-    if first is None or first[1].offset_bits != 0 or record.name in seen:
-        return False
-    target = value_type(first[1].type.canonical)
-    if target == "struct _object":
-        return True
-    inner = records.get(target)
-    return inner is not None and _object_struct(inner, records, seen | {record.name})
+def object_chains(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
+    """The object structs of a snapshot, by C name: those that start with ``PyObject``
+    (``PyObject_HEAD``, ``PyObject_VAR_HEAD``, or another object struct), objects an extension
+    may subclass in C by embedding them.  Each maps to the records it starts with, itself first,
+    down to the one whose first field is a ``PyObject`` (``PyCodeObject``, ``PyVarObject``)."""
+    records = {record.name: record for record in snapshot.records}
+    chains: dict[str, tuple[str, ...]] = {}
+    for record in snapshot.records:
+        chain, current = [record.name], record
+        while True:
+            first = next(iter(flatten(current.fields)), None)
+            if first is None or first[1].offset_bits != 0:
+                break
+            target = value_type(first[1].type.canonical)
+            if target == "struct _object":
+                chains[record.name] = tuple(chain)
+                break
+            inner = records.get(target)
+            if inner is None or inner.name in chain:
+                break
+            chain.append(inner.name)
+            current = inner
+    return chains
 
 
 def capsule_records(old: Snapshot, new: Snapshot) -> frozenset[str]:
@@ -314,7 +334,7 @@ def capsule_records(old: Snapshot, new: Snapshot) -> frozenset[str]:
     capsule API: datetime.h, pyexpat.h), no object struct, and measured by no macro or inline
     function (``sizeof``).  Growing one at its end is binary compatible (rule ABI112)."""
     measured = {name for item in (*old.reach, *new.reach) for name in item.sizes}
-    records = {record.name: record for record in old.records}
+    objects = object_chains(old)
     new_headers = {record.name: record.header for record in new.records}
     return frozenset(
         record.name
@@ -322,7 +342,7 @@ def capsule_records(old: Snapshot, new: Snapshot) -> frozenset[str]:
         if record.header in old.outside
         and new_headers.get(record.name) in new.outside
         and record.name not in measured
-        and not _object_struct(record, records)
+        and record.name not in objects
     )
 
 

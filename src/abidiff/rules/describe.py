@@ -165,19 +165,23 @@ def _signature(change: Change) -> Sides:
         detail = f"returns {a.returns.canonical} -> {b.returns.canonical}"
     elif change.kind == ChangeKind.FUNCTION_PARAM_COUNT_CHANGED:
         detail = f"{len(a.params)} -> {len(b.params)} parameters"
-    elif change.kind == ChangeKind.FUNCTION_PARAM_TYPE_CHANGED:
-        parts = []
-        changed = change.fact("parameters", ())  # the numbers the diff found changed
-        for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1):
-            if number in changed:
-                label = f"parameter {number}" + (f" ({q.name or p.name})" if (q.name or p.name) else "")
-                parts.append(f"{label}: {p.type.canonical} -> {q.type.canonical}")
-        detail = "; ".join(parts)
+    elif change.kind in (ChangeKind.FUNCTION_PARAM_TYPE_CHANGED, ChangeKind.FUNCTION_OBJECT_RETYPED):
+        detail = _types_changed(a, b, change.fact("parameters", ()))
     elif change.kind == ChangeKind.FUNCTION_VARIADIC_CHANGED:
         detail = "became variadic" if b.variadic else "no longer variadic"
     else:
         detail = "only const/volatile qualifiers differ"
     return Sides(prototype(a), prototype(b), detail)
+
+
+def _types_changed(a: Function, b: Function, numbers: tuple[int, ...]) -> str:
+    """The types the diff found changed, by number (0: the return type)."""
+    parts = [f"returns {a.returns.canonical} -> {b.returns.canonical}"] if 0 in numbers else []
+    for number, (p, q) in enumerate(zip(a.params, b.params, strict=True), start=1):
+        if number in numbers:
+            label = f"parameter {number}" + (f" ({q.name or p.name})" if (q.name or p.name) else "")
+            parts.append(f"{label}: {p.type.canonical} -> {q.type.canonical}")
+    return "; ".join(parts)
 
 
 def _inlined(change: Change) -> Sides:
@@ -309,6 +313,7 @@ _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
             ChangeKind.FUNCTION_PARAM_COUNT_CHANGED,
             ChangeKind.FUNCTION_VARIADIC_CHANGED,
             ChangeKind.FUNCTION_QUALIFIERS_CHANGED,
+            ChangeKind.FUNCTION_OBJECT_RETYPED,
         ),
         _signature,
     ),
