@@ -77,13 +77,17 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+GREEDY = -1  # an option that takes every value up to the next option (``--source PATH...``)
+
+
 def _value_counts(parsers: Sequence[argparse.ArgumentParser]) -> dict[str, int]:
-    """How many values each option of ``parsers`` takes (``--between OLD NEW``: 2)."""
+    """How many values each option of ``parsers`` takes (``--between OLD NEW``: 2;
+    :data:`GREEDY` for ``nargs="+"``)."""
     counts: dict[str, int] = {}
     for parser in parsers:
         for action in parser._actions:
             nargs = action.nargs
-            count = nargs if isinstance(nargs, int) else 1 if nargs is None else 0
+            count = nargs if isinstance(nargs, int) else 1 if nargs is None else GREEDY if nargs == "+" else 0
             for option in action.option_strings:
                 counts[option] = count
     return counts
@@ -103,6 +107,21 @@ def _values_after(arg: str, counts: dict[str, int]) -> int:
     return counts.get(arg, 0)
 
 
+def _is_option(arg: str) -> bool:
+    return arg.startswith("-") and arg != "-"
+
+
+def _option_end(argv: Sequence[str], index: int, counts: dict[str, int]) -> int:
+    """The index after option ``argv[index]`` and its values."""
+    values = _values_after(argv[index], counts)
+    if values != GREEDY:
+        return index + 1 + values
+    end = index + 1
+    while end < len(argv) and not _is_option(argv[end]):
+        end += 1
+    return end
+
+
 def first_positional(argv: Sequence[str], counts: dict[str, int]) -> int | None:
     """The index of the first argument that is neither an option nor an option's value."""
     index = 0
@@ -110,11 +129,33 @@ def first_positional(argv: Sequence[str], counts: dict[str, int]) -> int | None:
         arg = argv[index]
         if arg == "--":
             return index + 1 if index + 1 < len(argv) else None
-        if arg.startswith("-") and arg != "-":
-            index += 1 + _values_after(arg, counts)
+        if _is_option(arg):
+            index = _option_end(argv, index, counts)
             continue
         return index
     return None
+
+
+def _positionals_last(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``argv`` of a command whose positional takes a list (``ext A.so B.so``) with its
+    positionals after every option: argparse takes such a list in one run only, so that
+    ``abidiff ext a.so --between OLD NEW b.so`` would leave b.so over."""
+    listed = any(not action.option_strings and action.nargs in ("*", "+") for action in parser._actions)
+    if not listed or "--" in argv:
+        return argv
+    counts = _value_counts([parser])
+    options: list[str] = []
+    positionals: list[str] = []
+    index = 0
+    while index < len(argv):
+        if _is_option(argv[index]):
+            end = _option_end(argv, index, counts)
+            options += argv[index:end]
+            index = end
+        else:
+            positionals.append(argv[index])
+            index += 1
+    return [*options, *positionals]
 
 
 def normalise_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -126,7 +167,8 @@ def normalise_argv(argv: Sequence[str], parser: argparse.ArgumentParser) -> list
     if index is None or any(arg in _HELP for arg in argv[:index]):
         return argv  # the root parser: its help, its version, or its usage error
     if argv[index] in commands:
-        return [argv[index], *argv[:index], *argv[index + 1 :]]
+        rest = _positionals_last([*argv[:index], *argv[index + 1 :]], commands[argv[index]])
+        return [argv[index], *rest]
     return [DEFAULT_COMMAND, *argv]
 
 

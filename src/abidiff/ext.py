@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from abidiff.changes import Change, ChangeKind, EntityKind
 from abidiff.diff.common import exported_names, tier_of_name
-from abidiff.errors import InputError
+from abidiff.errors import InputError, UsageError
 from abidiff.model import BinaryFormat, ManifestEntry, Snapshot, Tier, version_key
 
 if TYPE_CHECKING:
@@ -313,3 +313,21 @@ def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
     for _result, found in examined:
         changes += found
     return Examined(wheel=tags, extensions=tuple(result for result, _ in examined), changes=tuple(changes))
+
+
+def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None) -> Examined:
+    """Every extension module of ``paths``: several modules, or one wheel."""
+    found = [examine_input(path, truth, abi3) for path in paths]
+    if len(found) == 1:
+        return found[0]
+    wheels = [path for path, examined in zip(paths, found, strict=True) if examined.wheel is not None]
+    if wheels:
+        raise UsageError(
+            f"{wheels[0]} is a wheel: give a wheel alone, not with other inputs",
+            hint="run abidiff ext once per wheel; several extension modules may be given together",
+        )
+    return Examined(
+        wheel=None,
+        extensions=tuple(result for examined in found for result in examined.extensions),
+        changes=tuple(change for examined in found for change in examined.changes),
+    )

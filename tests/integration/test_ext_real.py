@@ -26,7 +26,7 @@ from tests.unit.test_ext_fixtures import ABI3_IMPORTS, FULL_IMPORTS
 pytestmark = pytest.mark.integration
 
 
-def _run(path: str, **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(path: str | tuple[str, ...], **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
     status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
     return status, json.loads(out.getvalue())
@@ -154,3 +154,37 @@ def test_a_310_hash_module_is_not_touched_by_311s_untagged_py_buffer() -> None:
     status, document = _run(str(modules[0]), between=(old, new))
     assert [change["rule"] for change in document["changes"] if change["rule"] == "ABI814"] == []
     assert status == 0, document["changes"]
+
+
+def test_several_extension_modules_in_one_run(tmp_path: Path) -> None:
+    """A packager's run over a package's modules: each is audited, a finding names every
+    module it touches, and the summary says how many of them the breaks affect."""
+    old, new = pyenv_python("3.10.13"), pyenv_python("3.11.7")
+    lib_dynload = Path(old).parent.parent / "lib" / "python3.10" / "lib-dynload"
+    modules = [sorted(lib_dynload.glob(f"{name}.*.so")) for name in ("_sha256", "_struct", "array")]
+    if not all(modules):
+        pytest.skip(f"_sha256, _struct or array is missing from {lib_dynload}")
+    paths = [str(found[0]) for found in modules]
+    if shutil.which("nm") is None:
+        pytest.skip("nm (binutils) is absent: the modules' imports cannot be checked independently")
+    # the oracle: _struct and array import _PyFloat_Unpack8, which 3.11 neither declares nor exports
+    importers = [
+        p
+        for p in paths
+        if "_PyFloat_Unpack8"
+        in subprocess.run(["nm", "-D", "--undefined-only", p], capture_output=True, text=True).stdout
+    ]
+    assert importers == paths[1:]
+    status, document = _run((*paths, paths[0]), between=(old, new))  # a path given twice is audited once
+    assert [extension["path"] for extension in document["extensions"]] == sorted(paths)
+    [unpack8] = [c for c in document["changes"] if c["rule"] == "ABI814" and c["entity"] == "_PyFloat_Unpack8"]
+    assert unpack8["impacts"] == sorted(importers)
+    assert "2 of the 3 extensions are affected by the ABI breaks between 3.10.13 and 3.11.7." in document["summary"]
+    assert status & 8
+
+
+def test_a_wheel_goes_alone(bcrypt_wheel: str) -> None:
+    from abidiff.errors import UsageError
+
+    with pytest.raises(UsageError, match="give a wheel alone"):
+        _run((bcrypt_wheel, sys.executable))

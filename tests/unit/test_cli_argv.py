@@ -81,7 +81,7 @@ COMMAND_LINES = {
     "compare": (["compare"], ["v3.12.0", "main"], ("old", "new")),
     "dump": (["dump"], ["v3.12.0"], ("spec",)),
     "abi3": (["abi3"], ["v3.12.0"], ("spec",)),
-    "ext": (["ext"], ["mod.abi3.so"], ("path",)),
+    "ext": (["ext"], ["mod.abi3.so", "other.so"], ("paths",)),
 }
 
 
@@ -102,7 +102,10 @@ def test_build_options_in_any_position(line: str, place: str) -> None:
         argv = [*BUILD_OPTIONS[0], *command, positionals[0], *BUILD_OPTIONS[1], *positionals[1:]]
         argv += [arg for option in BUILD_OPTIONS[2:] for arg in option]
     args = parse(*argv)
-    assert tuple(getattr(args, dest) for dest in dests) == tuple(positionals)
+    found = [getattr(args, dest) for dest in dests]
+    assert tuple(item for value in found for item in (value if isinstance(value, list) else [value])) == tuple(
+        positionals
+    )
     assert options_from(args) == EVERY_OPTION
 
 
@@ -139,8 +142,13 @@ def test_ext_build_is_a_flag_now() -> None:
     """ext's old '--build BUILD' (a value where --build is a flag everywhere else) is --against."""
     args = parse("ext", "m.so", "--build")
     assert options_from(args).build_binaries is True and args.against is None
-    with pytest.raises(UsageError, match=r"unrecognized arguments: python3\.13"):
-        parse("ext", "m.so", "--build", "python3.13")
+    # a build after it is one more input: a program on PATH is said to be no extension
+    assert parse("ext", "m.so", "--build", "python3").paths == ["m.so", "python3"]
+    from abidiff.cli import main_inner
+
+    with pytest.raises(UsageError, match=r"python3 is no file here but a program on PATH") as caught:
+        main_inner(["ext", "m.so", "--build", "python3"])
+    assert caught.value.hint is not None and "--against python3" in caught.value.hint
 
 
 @pytest.mark.parametrize(

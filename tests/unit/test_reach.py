@@ -367,7 +367,7 @@ def test_usage_errors() -> None:
 
     with pytest.raises(UsageError, match="--source needs"):
         ext_main(None, reporting=Reporting(stdout=io.StringIO(), stderr=io.StringIO()), source=("x.c",))
-    with pytest.raises(UsageError, match="give an extension module"):
+    with pytest.raises(UsageError, match="give extension modules or a wheel"):
         ext_main(None, reporting=Reporting(stdout=io.StringIO(), stderr=io.StringIO()))
     with pytest.raises(UsageError, match="not both"):
         ext_main(

@@ -1,11 +1,14 @@
-"""``abidiff ext EXT_OR_WHEEL``: what an extension module or the extensions of a wheel import
+"""``abidiff ext EXT_OR_WHEEL...``: what extension modules or the extensions of a wheel import
 from CPython, judged against the stable ABI, one build (``--against``) and the breaks
 between two (``--between``); the exit-status bits of the findings."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from abidiff.commands import common
@@ -45,7 +48,10 @@ def _abi3_argument(value: str) -> str:
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "path", metavar="EXT_OR_WHEEL", nargs="?", help="an extension module or a wheel (optional with --source)"
+        "paths",
+        metavar="EXT_OR_WHEEL",
+        nargs="*",
+        help="extension modules, or a wheel (optional with --source)",
     )
     parser.add_argument(
         "--source",
@@ -78,7 +84,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     return ext_main(
-        args.path,
+        tuple(args.paths),
         source=tuple(args.source or ()),
         comparison=args.comparison,
         against=args.against,
@@ -90,7 +96,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def ext_main(
-    path: str | None,
+    path: str | Sequence[str] | None,
     *,
     source: tuple[str, ...] = (),
     comparison: str | None = None,
@@ -100,24 +106,26 @@ def ext_main(
     reporting: common.Reporting,
     options: BuildOptions | None = None,
 ) -> int:
-    """Run ``abidiff ext EXT_OR_WHEEL`` and return the exit-status bits.
+    """Run ``abidiff ext EXT_OR_WHEEL...`` and return the exit-status bits.
 
-    ``abi3`` (``--abi3 3.X``) audits a bare extension file as abi3 for 3.X when its name
+    ``path``: an extension module or a wheel, or several extension modules.  ``abi3``
+    (``--abi3 3.X``) audits a bare extension file as abi3 for 3.X when its name
     does not say so.  Every build (``against``, both of ``between``) is read with
     ``options``.  ``reporting``: where the report goes and in what form.
     """
     FORMATS.check(reporting.fmt)
-    _check_inputs(path, source, between, comparison)
+    paths = tuple(dict.fromkeys((path,) if isinstance(path, str) else (path or ())))  # each once, in order
+    _check_inputs(paths, source, between, comparison)
     if abi3 is not None:
         abi3_version(abi3)
     from abidiff.builder import snapshots_of
-    from abidiff.ext import Examined, check_between, check_build, examine_input, shipped_truth, snapshot_truth
+    from abidiff.ext import Examined, check_between, check_build, examine_inputs, shipped_truth, snapshot_truth
     from abidiff.ext_source import origin_spec
     from abidiff.report.console import progress
     from abidiff.rules import compare, ext_report
     from abidiff.rules.reports import importer_breaks
 
-    inputs = (path, against, comparison, *source, *(between or ()), *common.build_inputs(options))
+    inputs = (*paths, against, comparison, *source, *(between or ()), *common.build_inputs(options))
     entries = reporting.prepare(FORMATS, inputs)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
     snapshots = []
@@ -126,7 +134,7 @@ def ext_main(
             snapshots = snapshots_of(specs, options)
     snapshot = snapshots.pop(0) if against is not None else None
     truth = snapshot_truth(snapshot) if snapshot is not None else shipped_truth()
-    examined = examine_input(path, truth, abi3) if path is not None else Examined(wheel=None, extensions=(), changes=())
+    examined = examine_inputs(paths, truth, abi3) if paths else Examined(wheel=None, extensions=(), changes=())
     changes = list(examined.changes)
     if snapshot is not None:
         changes += check_build(examined.extensions, snapshot, truth)
@@ -147,7 +155,7 @@ def ext_main(
             found, audit = source_findings(source, compared, spec, options, abi3_tag)
             changes += found
     report = ext_report(
-        path if path is not None else " ".join(source),
+        " ".join(paths or source),
         examined,
         changes,
         truth_source=truth.source,
@@ -162,10 +170,16 @@ def ext_main(
 
 
 def _check_inputs(
-    path: str | None, source: tuple[str, ...], between: tuple[str, str] | None, comparison: str | None
+    paths: tuple[str, ...], source: tuple[str, ...], between: tuple[str, str] | None, comparison: str | None
 ) -> None:
-    if path is None and not source:
-        raise UsageError("give an extension module or a wheel, or its sources with --source PATH...")
+    if not paths and not source:
+        raise UsageError("give extension modules or a wheel, or their sources with --source PATH...")
+    for path in paths:
+        if not os.path.lexists(path) and shutil.which(path) is not None:
+            raise UsageError(
+                f"{path} is no file here but a program on PATH: the inputs are extension modules or a wheel",
+                hint=f"to check the extensions against that build: --against {path}, or --between OLD NEW",
+            )
     if between is not None and comparison is not None:
         raise UsageError("give either --between OLD NEW or --report FILE, not both")
     if source and between is None and comparison is None:

@@ -240,7 +240,10 @@ def _summary(
     between: tuple[BuildIdentity, BuildIdentity] | None,
     affected: bool | None,
     source: SourceAudit | None = None,
+    touched: frozenset[str] = frozenset(),
 ) -> tuple[str, ...]:
+    """One line per extension, the sources parsed, and whether the breaks between two builds
+    affect it (``touched``: the extensions they affect, when there are several)."""
     lines = []
     for result in results:
         if result.abi3:
@@ -257,9 +260,20 @@ def _summary(
         lines += [f"source that did not parse cleanly: {error}" for error in source.errors]
     if between is not None:
         old, new = between
-        verdict = "is" if affected else "is not"
-        lines.append(f"This extension {verdict} affected by the ABI breaks between {old.version} and {new.version}.")
+        breaks = f"the ABI breaks between {old.version} and {new.version}"
+        if len(results) > 1:
+            count = sum(1 for result in results if result.path in touched)
+            lines.append(
+                f"{count} of the {len(results)} extensions {'is' if count == 1 else 'are'} affected by {breaks}."
+            )
+        else:
+            lines.append(f"This extension {'is' if affected else 'is not'} affected by {breaks}.")
     return tuple(lines)
+
+
+def _touched(findings: Iterable[Finding]) -> frozenset[str]:
+    """The extensions that the breaks between two builds affect (by their paths)."""
+    return frozenset(path for item in findings if item.rule in ("ABI814", "ABI817") for path in item.impacts)
 
 
 def advice(new: BuildIdentity) -> tuple[str, ...]:
@@ -302,7 +316,7 @@ def ext_report(
         affected=affected,
         extensions=tuple(sorted(examined.extensions, key=lambda result: result.path)),
         **_judged(findings, judged),
-        summary=_summary(examined.extensions, compared, affected, source),
+        summary=_summary(examined.extensions, compared, affected, source, _touched(findings)),
         notes=() if source is not None else (f"{NOTE_INVISIBLE}; --source reads it from the extension's own sources",),
         source=source,
         advice=advice(compared[1]) if affected and compared is not None else (),
