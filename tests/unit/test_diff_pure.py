@@ -32,21 +32,12 @@ from abidiff.model import (
     Variable,
 )
 from abidiff.rules import Finding, Report, Severity, StableVerdict, Verdict, compare
+from tests.handmade import hand_made_build
 
 HEADER = "cpython/object.h"
 
 
-def _build(version: str = "3.13.0a1", level: ReleaseLevel = ReleaseLevel.ALPHA) -> Build:
-    major, minor = (int(part) for part in version.split(".")[:2])
-    return Build(
-        version=version,
-        hexversion=(major << 24) | (minor << 16),
-        release_level=level,
-        release_serial=1,
-        target="x86_64-pc-linux-gnu",
-        pointer_size=8,
-        origin=f"hand-made {version}",
-    )
+_build = hand_made_build
 
 
 def _type(spelling: str, canonical: str | None = None) -> TypeRef:

@@ -7,24 +7,13 @@ import pytest
 
 from abidiff.changes import Change, ChangeKind, EntityKind, Place
 from abidiff.ext import Examined, ExtensionResult
-from abidiff.model import Build, ReleaseLevel, Tier
+from abidiff.model import ReleaseLevel, Tier
 from abidiff.rules.judge import identity
 from abidiff.rules.reports import ext_report
+from tests.handmade import hand_made_build
 
 _OLD, _NEW = (
-    identity(
-        Build(
-            version=version,
-            hexversion=0,
-            release_level=ReleaseLevel.FINAL,
-            release_serial=0,
-            target="x86_64-pc-linux-gnu",
-            pointer_size=8,
-            origin=version,
-        ),
-        headers_only=False,
-    )
-    for version in ("3.10.13", "3.11.7")
+    identity(hand_made_build(version, ReleaseLevel.FINAL), headers_only=False) for version in ("3.10.13", "3.11.7")
 )
 
 
