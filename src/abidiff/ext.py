@@ -316,16 +316,20 @@ def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
 
 
 def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None) -> Examined:
-    """Every extension module of ``paths``: several modules, or one wheel."""
+    """Every extension module of ``paths``: several modules, or one wheel (said before any is
+    examined)."""
+    if len(paths) == 1:
+        return examine_input(paths[0], truth, abi3)
+    from abidiff.binaries import file_head
+    from abidiff.wheel import is_wheel
+
+    for path in paths:
+        if is_wheel(file_head(path)):
+            raise UsageError(
+                f"{path} is a wheel: give a wheel alone, not with other inputs",
+                hint="run abidiff ext once per wheel; several extension modules may be given together",
+            )
     found = [examine_input(path, truth, abi3) for path in paths]
-    if len(found) == 1:
-        return found[0]
-    wheels = [path for path, examined in zip(paths, found, strict=True) if examined.wheel is not None]
-    if wheels:
-        raise UsageError(
-            f"{wheels[0]} is a wheel: give a wheel alone, not with other inputs",
-            hint="run abidiff ext once per wheel; several extension modules may be given together",
-        )
     return Examined(
         wheel=None,
         extensions=tuple(result for examined in found for result in examined.extensions),

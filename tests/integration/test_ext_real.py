@@ -186,5 +186,6 @@ def test_several_extension_modules_in_one_run(tmp_path: Path) -> None:
 def test_a_wheel_goes_alone(bcrypt_wheel: str) -> None:
     from abidiff.errors import UsageError
 
+    # said before anything is read: the other input need not even be a module
     with pytest.raises(UsageError, match="give a wheel alone"):
-        _run((bcrypt_wheel, sys.executable))
+        _run((sys.executable, bcrypt_wheel))
