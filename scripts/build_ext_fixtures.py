@@ -4,8 +4,9 @@
     python scripts/build_ext_fixtures.py [--out DIR]     # prints "key path" per fixture
 
 Sources are in ``fixtures/extensions/``: ``ext_abi3.c`` (an abi3 module, as a cp39-abi3 wheel
-would carry it) and ``ext_full.c`` (a full-ABI cp313 module); their comments list what each
-imports.  For Windows, ``stub_python.c`` is built twice, as ``python3.dll`` and
+would carry it), ``ext_full.c`` (a full-ABI cp313 module), ``bundled.c`` (a library a wheel bundles, no
+extension module) and ``pyhelper.c`` (a library that calls CPython, no module either); their
+comments list what each imports.  For Windows, ``stub_python.c`` is built twice, as ``python3.dll`` and
 ``python313.dll``, so that the linker can write the extensions' import tables.  Outputs go to
 ``fixtures/build/ext-<key>/<platform>/`` where ``key`` hashes sources, commands and the zig
 version (as ``scripts/build_fixtures.py`` does); a build happens in a temporary directory
@@ -58,6 +59,12 @@ EXTENSIONS = (
     Extension(
         "pe/full", "pe-x86_64", "ext_full.cp313-win_amd64.pyd", "x86_64-windows-gnu", "ext_full.c", _PE, ("python313",)
     ),
+    # a library a wheel bundles: no PyInit_, no CPython import; not an extension module
+    Extension("elf/bundled", "elf-x86_64", "libbundled-1a2b3c4d.so.1", "x86_64-linux-gnu", "bundled.c", _ELF),
+    Extension("macho/bundled", "macho-arm64", "libbundled.1.dylib", "aarch64-macos", "bundled.c", _MACHO),
+    Extension("pe/bundled", "pe-x86_64", "bundled-1a2b3c4d.dll", "x86_64-windows-gnu", "bundled.c", _PE),
+    # a library that imports CPython but exports no PyInit_: audited as a module is
+    Extension("elf/pyhelper", "elf-x86_64", "libpyhelper.so", "x86_64-linux-gnu", "pyhelper.c", _ELF),
 )
 STUB_DLLS = ("python3", "python313")  # built from stub_python.c for x86_64-windows-gnu
 

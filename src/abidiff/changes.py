@@ -105,6 +105,8 @@ class ChangeKind(StrEnum):
 
 
 class EntityKind(StrEnum):
+    """What a change is about: the build, a header, or one kind of declaration or symbol."""
+
     BUILD = "build"
     HEADER = "header"
     RECORD = "record"

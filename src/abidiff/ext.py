@@ -73,11 +73,14 @@ class WheelTags:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Examined:
-    """What the input is: the wheel's tags (None for a bare module), each module, the changes."""
+    """What the input is: the wheel's tags (None for a bare module), each module, the changes;
+    ``not_modules``: the binaries that are no extension module (a library a wheel bundles),
+    left unaudited."""
 
     wheel: WheelTags | None
     extensions: tuple[ExtensionResult, ...]
     changes: tuple[Change, ...]
+    not_modules: tuple[str, ...] = ()
 
 
 # -- the stable-ABI truth -----------------------------------------------------------------
@@ -168,11 +171,25 @@ def _symbol_change(
     )
 
 
+# what an extension module exports for the interpreter to load it (PEP 489; PEP 793's new hook)
+_MODULE_HOOKS = ("PyInit_", "PyModExport_")
+
+
+def _is_module(table: ImportTable, imports: tuple[tuple[str, str | None], ...]) -> bool:
+    """Whether a binary is an extension module: it exports a module hook, or it imports
+    CPython (a library that does is reached by the breaks as a module is)."""
+    hooks = (symbol.name for binary in table.binaries for symbol in binary.symbols)
+    return bool(imports) or any(name.startswith(_MODULE_HOOKS) for name in hooks)
+
+
 def examine(
     path: str, shown_as: str, truth: StableTruth, *, abi3: bool | None, abi3_version: str | None
-) -> tuple[ExtensionResult, list[Change]]:
-    """The result and the abi3 changes of one extension module."""
+) -> tuple[ExtensionResult, list[Change]] | None:
+    """The result and the abi3 changes of one extension module; None when the binary is no
+    extension module (it exports no module hook and imports nothing of CPython)."""
     imports, others, table = python_imports(path, truth)
+    if not _is_module(table, imports):
+        return None
     fmt = table.binaries[0].format
     is_abi3 = abi3 if abi3 is not None else _file_abi3(shown_as, fmt, imports)
     symbols = tuple(
@@ -292,34 +309,49 @@ def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
         with open_wheel(path) as (info, modules):
             tags = WheelTags(filename=info.filename, filename_tags=info.filename_tags, metadata_tags=info.metadata_tags)
             version = abi3 or info.abi3_version
-            examined = [
-                examine(module.path, module.member, truth, abi3=info.abi3 or abi3 is not None, abi3_version=version)
+            seen = {
+                module.member: examine(
+                    module.path, module.member, truth, abi3=info.abi3 or abi3 is not None, abi3_version=version
+                )
                 for module in modules
-            ]
+            }
         changes += _tag_mismatch(info.filename_tags, info.metadata_tags)
-        if not examined:
+        if not seen:
             raise InputError(
                 f"{os.path.basename(path)} holds no extension module (no ELF, PE or Mach-O member)",
                 hint="a pure-Python wheel has no C ABI to audit",
             )
+        if all(found is None for found in seen.values()):
+            raise InputError(
+                f"{os.path.basename(path)} holds no extension module: "
+                "no binary in it exports PyInit_ or imports CPython",
+                hint="its binaries are libraries it bundles, with no CPython ABI to audit",
+            )
     elif is_binary(head):
         tags = None
-        examined = [examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3)]
+        seen = {path: examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3)}
     else:
         raise InputError(
             f"{path} is neither a wheel nor an ELF, PE or Mach-O file (it starts with {head[:4].hex()})",
             hint="give an extension module (.so, .pyd, .dylib) or a wheel (.whl)",
         )
+    examined = [found for found in seen.values() if found is not None]
     for _result, found in examined:
         changes += found
-    return Examined(wheel=tags, extensions=tuple(result for result, _ in examined), changes=tuple(changes))
+    return Examined(
+        wheel=tags,
+        extensions=tuple(result for result, _ in examined),
+        changes=tuple(changes),
+        not_modules=tuple(name for name, found in seen.items() if found is None),
+    )
 
 
 def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None) -> Examined:
     """Every extension module of ``paths``: several modules, or one wheel (said before any is
-    examined)."""
+    examined).  A binary given that is no extension module is left out (the report says so);
+    when none is, that is an :class:`~abidiff.errors.InputError`."""
     if len(paths) == 1:
-        return examine_input(paths[0], truth, abi3)
+        return _some_module(examine_input(paths[0], truth, abi3))
     from abidiff.binaries import file_head
     from abidiff.wheel import is_wheel
 
@@ -330,8 +362,28 @@ def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None)
                 hint="run abidiff ext once per wheel; several extension modules may be given together",
             )
     found = [examine_input(path, truth, abi3) for path in paths]
-    return Examined(
-        wheel=None,
-        extensions=tuple(result for examined in found for result in examined.extensions),
-        changes=tuple(change for examined in found for change in examined.changes),
+    return _some_module(
+        Examined(
+            wheel=None,
+            extensions=tuple(result for examined in found for result in examined.extensions),
+            changes=tuple(change for examined in found for change in examined.changes),
+            not_modules=tuple(name for examined in found for name in examined.not_modules),
+        )
+    )
+
+
+def _some_module(examined: Examined) -> Examined:
+    """``examined``, when it holds an extension module."""
+    if examined.extensions:
+        return examined
+    names = examined.not_modules
+    why = (
+        f"{names[0]} is not a CPython extension module: it exports no PyInit_ function and imports nothing of CPython"
+        if len(names) == 1
+        else f"none of {', '.join(names)} is a CPython extension module: none exports a PyInit_ function or imports "
+        "anything of CPython"
+    )
+    raise InputError(
+        why,
+        hint="give the extension modules (they export PyInit_<name>); a library they load has no CPython ABI to audit",
     )

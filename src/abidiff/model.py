@@ -46,6 +46,8 @@ class ReleaseLevel(StrEnum):
 
 
 class SymbolKind(StrEnum):
+    """What an exported symbol is, as its binary says: code, data or thread-local data."""
+
     FUNCTION = "function"
     DATA = "data"
     TLS = "tls"
@@ -53,17 +55,23 @@ class SymbolKind(StrEnum):
 
 
 class SymbolBinding(StrEnum):
+    """How an exported symbol binds: a weak one may be overridden by another definition."""
+
     GLOBAL = "global"
     WEAK = "weak"
 
 
 class BinaryFormat(StrEnum):
+    """The object file format of a binary: ELF (Linux), PE (Windows) or Mach-O (macOS)."""
+
     ELF = "elf"
     PE = "pe"
     MACHO = "macho"
 
 
 class BinaryRole(StrEnum):
+    """What a binary is to its build: where its exports are promised, and to whom."""
+
     LIBPYTHON = "libpython"  # libpython3.X.so / python3X.dll / the Python framework dylib
     STABLE_ABI = "stable-abi"  # libpython3.so / python3.dll
     INTERPRETER = "interpreter"  # a static build: the interpreter's own dynamic symbols

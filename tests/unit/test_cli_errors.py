@@ -131,3 +131,8 @@ def test_pyenv_shim_failure_shows_its_cause(tmp_path: os.PathLike[str]) -> None:
     assert_clean_error(proc, 1, "exit status 127): pyenv: python3.9: command not found", "3.9.18", "pyenv shell")
     first = proc.stderr.splitlines()[0]
     assert "found at the same time" not in first
+
+
+def test_ext_of_a_library_that_is_no_extension_module(ext_fixtures: dict[str, str]) -> None:
+    proc = run("ext", ext_fixtures["elf/bundled"])
+    assert_clean_error(proc, 1, "is not a CPython extension module", "give the extension modules")

@@ -64,7 +64,7 @@ def _llvm_imports(key: str, path: str) -> tuple[set[str], set[str]]:
     return names, set()
 
 
-def _run(path: str, **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(path: str | tuple[str, ...], **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
     out = io.StringIO()
     status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
     document = json.loads(out.getvalue())
@@ -191,6 +191,66 @@ def test_pure_python_wheel_is_refused(tmp_path) -> None:  # type: ignore[no-unty
     path = _wheel(tmp_path, "demo-1.0-py3-none-any.whl", {"demo/__init__.py": b"print('hi')\n"})
     with pytest.raises(InputError, match="no extension module"):
         _run(path)
+
+
+# -- binaries that are no extension module ------------------------------------------------
+
+BUNDLED = ("elf/bundled", "macho/bundled", "pe/bundled")
+
+
+@pytest.mark.parametrize("key", BUNDLED)
+def test_a_library_alone_is_refused_as_no_extension_module(ext_fixtures: dict[str, str], key: str) -> None:
+    """``bundled.c`` exports ``bundled_add`` and imports nothing of CPython (nm agrees)."""
+    names, _dlls = _llvm_imports(key, ext_fixtures[key])
+    assert not any(name.startswith(("Py", "_Py")) for name in names)
+    with pytest.raises(InputError, match="is not a CPython extension module: it exports no PyInit_ function"):
+        _run(ext_fixtures[key])
+
+
+def test_a_library_beside_a_module_is_named_and_not_counted(ext_fixtures: dict[str, str]) -> None:
+    alone_status, alone = _run(ext_fixtures["elf/full"])
+    status, document = _run((ext_fixtures["elf/full"], ext_fixtures["elf/bundled"]))
+    assert [result["path"] for result in document["extensions"]] == [ext_fixtures["elf/full"]]
+    assert document["changes"] == alone["changes"] and status == alone_status
+    assert document["summary"][-1] == (
+        f"{ext_fixtures['elf/bundled']}: no extension module (no PyInit_ export, no CPython import), not audited"
+    )
+    with pytest.raises(InputError, match=r"none of .* is a CPython extension module"):
+        _run((ext_fixtures["elf/bundled"], ext_fixtures["pe/bundled"]))
+
+
+def test_a_library_that_calls_cpython_is_audited(ext_fixtures: dict[str, str]) -> None:
+    """``pyhelper.c`` exports no PyInit_ but imports PyLong_FromLong: the breaks reach it."""
+    names, _dlls = _llvm_imports("elf/pyhelper", ext_fixtures["elf/pyhelper"])
+    assert "PyLong_FromLong" in names
+    _status, document = _run(ext_fixtures["elf/pyhelper"])
+    [result] = document["extensions"]
+    assert [symbol["name"] for symbol in result["imports"]] == ["PyLong_FromLong"]
+    assert document["summary"] == [
+        f"{ext_fixtures['elf/pyhelper']}: full ABI (not abi3), 1 CPython import; its stable imports need 3.2+"
+    ]
+
+
+def test_a_wheel_names_the_libraries_it_bundles(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    members = {
+        "demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"]),
+        "demo.libs/libbundled-1a2b3c4d.so.1": _read(ext_fixtures["elf/bundled"]),
+    }
+    path = _wheel(tmp_path, "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl", members)
+    _status, document = _run(path)
+    assert [result["path"] for result in document["extensions"]] == ["demo/_ext.abi3.so"]
+    assert (
+        "demo.libs/libbundled-1a2b3c4d.so.1: no extension module (no PyInit_ export, no CPython import), not audited"
+        in document["summary"]
+    )
+    assert document["summary"][0].startswith("demo/_ext.abi3.so: abi3 for 3.9+")
+    only = _wheel(
+        tmp_path,
+        "libs-1.0-cp39-abi3-manylinux2014_x86_64.whl",
+        {"libs.libs/libbundled.so": members["demo.libs/libbundled-1a2b3c4d.so.1"]},
+    )
+    with pytest.raises(InputError, match="holds no extension module: no binary in it exports PyInit_"):
+        _run(only)
 
 
 # -- hostile wheels -----------------------------------------------------------------------

@@ -25,6 +25,8 @@ from abidiff.model import StrEnum, Tier
 
 
 class Severity(StrEnum):
+    """How much a finding weighs, from its rule's profile and its tier; the exit status follows."""
+
     BREAK = "break"  # breaks the ABI promised by the tier
     WARNING = "warning"  # worth a look: a source break, or a break of a tier that promises nothing
     COMPATIBLE = "compatible"  # a change that keeps binary compatibility

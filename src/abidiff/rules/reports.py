@@ -241,9 +241,11 @@ def _summary(
     affected: bool | None,
     source: SourceAudit | None = None,
     touched: frozenset[str] = frozenset(),
+    not_modules: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """One line per extension, the sources parsed, and whether the breaks between two builds
-    affect it (``touched``: the extensions they affect, when there are several)."""
+    """One line per extension and per binary given that is none (``not_modules``), the
+    sources parsed, and whether the breaks between two builds affect it (``touched``: the
+    extensions they affect, when there are several)."""
     lines = []
     for result in results:
         if result.abi3:
@@ -251,7 +253,11 @@ def _summary(
         else:
             tag = "full ABI (not abi3)"
         needs = f"; its stable imports need {result.requires}+" if result.requires else ""
-        lines.append(f"{result.path}: {tag}, {len(result.imports)} CPython imports{needs}")
+        count = len(result.imports)
+        lines.append(f"{result.path}: {tag}, {count} CPython import{'' if count == 1 else 's'}{needs}")
+    lines += [
+        f"{name}: no extension module (no PyInit_ export, no CPython import), not audited" for name in not_modules
+    ]
     if source is not None:
         count = len(source.files)
         limited = f"; Py_LIMITED_API={source.limited_api}" if source.limited_api else ""
@@ -319,7 +325,7 @@ def ext_report(
         affected=affected,
         extensions=tuple(sorted(examined.extensions, key=lambda result: result.path)),
         **_judged(findings, judged),
-        summary=_summary(examined.extensions, compared, affected, source, _touched(findings)),
+        summary=_summary(examined.extensions, compared, affected, source, _touched(findings), examined.not_modules),
         notes=() if source is not None else (f"{NOTE_INVISIBLE}; --source reads it from the extension's own sources",),
         source=source,
         advice=advice(compared[1]) if affected and compared is not None else (),
