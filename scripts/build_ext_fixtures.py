@@ -65,6 +65,9 @@ EXTENSIONS = (
     Extension("pe/bundled", "pe-x86_64", "bundled-1a2b3c4d.dll", "x86_64-windows-gnu", "bundled.c", _PE),
     # a library that imports CPython but exports no PyInit_: audited as a module is
     Extension("elf/pyhelper", "elf-x86_64", "libpyhelper.so", "x86_64-linux-gnu", "pyhelper.c", _ELF),
+    # a module compiled and not linked: an object file, which abidiff ext refuses
+    Extension("elf/object", "elf-x86_64", "ext_full.o", "x86_64-linux-gnu", "ext_full.c", ("-c", "-fPIC", "-O1")),
+    Extension("macho/object", "macho-arm64", "ext_full.o", "aarch64-macos", "ext_full.c", ("-c", "-O1")),
 )
 STUB_DLLS = ("python3", "python313")  # built from stub_python.c for x86_64-windows-gnu
 

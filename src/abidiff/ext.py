@@ -187,6 +187,10 @@ def examine(
 ) -> tuple[ExtensionResult, list[Change]] | None:
     """The result and the abi3 changes of one extension module; None when the binary is no
     extension module (it exports no module hook and imports nothing of CPython)."""
+    from abidiff.binaries import file_head, is_object_file
+
+    if is_object_file(file_head(path, 20)):
+        return None  # a wheel that ships a compiler's .o: no module
     imports, others, table = python_imports(path, truth)
     if not _is_module(table, imports):
         return None
@@ -300,10 +304,10 @@ def _tag_mismatch(filename_tags: tuple[str, ...], metadata_tags: tuple[str, ...]
 
 def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
     """Every extension module of ``path`` (a module, or a wheel) and their abi3 changes."""
-    from abidiff.binaries import file_head, is_binary
+    from abidiff.binaries import file_head, is_binary, is_object_file
     from abidiff.wheel import is_wheel, open_wheel
 
-    head = file_head(path)
+    head = file_head(path, 20)
     changes: list[Change] = []
     if is_wheel(head):
         with open_wheel(path) as (info, modules):
@@ -327,6 +331,11 @@ def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
                 "no binary in it exports PyInit_ or imports CPython",
                 hint="its binaries are libraries it bundles, with no CPython ABI to audit",
             )
+    elif is_object_file(head):
+        raise InputError(
+            f"{path} is an object file the linker has not linked: an extension module is a shared library",
+            hint="audit what the build links from it (the module's .so, .pyd or .dylib)",
+        )
     elif is_binary(head):
         tags = None
         seen = {path: examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3)}

@@ -17,9 +17,11 @@ import zipfile
 import jsonschema
 import pytest
 
+from abidiff.binaries import read_binary
 from abidiff.commands.common import Reporting
 from abidiff.commands.ext import ext_main
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, InputError
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, BinaryError, InputError
+from abidiff.model import BinaryRole
 from abidiff.report.jsonwriter import schema as document_schema
 from abidiff.rules import ExtReport
 from tests.conftest import ROOT
@@ -205,6 +207,26 @@ def test_a_library_alone_is_refused_as_no_extension_module(ext_fixtures: dict[st
     assert not any(name.startswith(("Py", "_Py")) for name in names)
     with pytest.raises(InputError, match="is not a CPython extension module: it exports no PyInit_ function"):
         _run(ext_fixtures[key])
+
+
+@pytest.mark.parametrize("key", ["elf/object", "macho/object"])
+def test_an_object_file_is_refused(ext_fixtures: dict[str, str], key: str) -> None:
+    """``ext_full.c`` compiled with -c: it defines PyInit_ext_full in its own symbol table, and
+    has no dynamic one to read imports from (an ELF ET_REL, a Mach-O MH_OBJECT)."""
+    with pytest.raises(InputError, match="is an object file the linker has not linked"):
+        _run(ext_fixtures[key])
+    with pytest.raises(BinaryError, match="is an object file the linker has not linked"):
+        read_binary(ext_fixtures[key], BinaryRole.OTHER)  # abidiff symbols, --lib
+
+
+def test_a_wheel_that_ships_an_object_file_audits_its_module(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    members = {
+        "demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"]),
+        "build/ext_full.o": _read(ext_fixtures["elf/object"]),
+    }
+    _status, document = _run(_wheel(tmp_path, "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl", members))
+    assert [result["path"] for result in document["extensions"]] == ["demo/_ext.abi3.so"]
+    assert any(line.startswith("build/ext_full.o: no extension module") for line in document["summary"])
 
 
 def test_a_library_beside_a_module_is_named_and_not_counted(ext_fixtures: dict[str, str]) -> None:

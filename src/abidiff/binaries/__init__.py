@@ -13,11 +13,11 @@ import os
 from dataclasses import dataclass
 
 from abidiff.binaries._common import Image, file_identity, file_size, open_binary
-from abidiff.binaries.detect import sniff
+from abidiff.binaries.detect import is_object_file, sniff
 from abidiff.errors import BinaryError
 from abidiff.model import Binary, BinaryFormat, BinaryRole
 
-__all__ = ["ImportTable", "file_identity", "read_binary", "read_import_table", "read_imports"]
+__all__ = ["ImportTable", "file_identity", "is_object_file", "read_binary", "read_import_table", "read_imports"]
 
 
 def _images(path: str, role: BinaryRole, *, imports: bool) -> tuple[Image, ...]:
@@ -26,12 +26,17 @@ def _images(path: str, role: BinaryRole, *, imports: bool) -> tuple[Image, ...]:
     a device, a directory are refused by name); the readers never read it whole."""
     with open_binary(path) as handle:
         size = os.fstat(handle.fileno()).st_size
-        head = handle.read(8)
+        head = handle.read(20)
         kind = sniff(head)
         if kind is None:
             raise BinaryError(
                 f"{path} is not an ELF, PE or Mach-O file (it starts with {head[:4].hex() or 'nothing'})",
                 hint="give a shared library (libpython3.X.so, python3X.dll, the Python framework dylib)",
+            )
+        if is_object_file(head):
+            raise BinaryError(
+                f"{path} is an object file the linker has not linked: it has no dynamic symbols to read",
+                hint="give what the build links from it (a shared library or a program)",
             )
         if kind == BinaryFormat.ELF:
             from abidiff.binaries.elf import read_elf

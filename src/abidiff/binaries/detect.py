@@ -17,7 +17,9 @@ MACHO_MAGICS = {
 }
 FAT_MAGICS = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"}  # universal files (big-endian header)
 
+_ET_REL = 1
 _ET_EXEC = 2
+_MH_OBJECT = 1
 _PT_INTERP = 3
 _MH_EXECUTE = 2
 _IMAGE_FILE_DLL = 0x2000
@@ -35,6 +37,18 @@ def sniff(head: bytes) -> BinaryFormat | None:
     if head.startswith(PE_MAGIC):
         return BinaryFormat.PE
     return None
+
+
+def is_object_file(head: bytes) -> bool:
+    """Whether ``head`` (the first 18 bytes or more) starts an object file the linker has not
+    linked yet: ELF ``ET_REL`` or Mach-O ``MH_OBJECT`` (a COFF object has no ``MZ`` magic)."""
+    kind = sniff(head)
+    if kind == BinaryFormat.ELF and len(head) >= 18:
+        return bool(struct.unpack(("<" if head[5] == 1 else ">") + "H", head[16:18])[0] == _ET_REL)
+    if kind == BinaryFormat.MACHO and head[:4] in MACHO_MAGICS and len(head) >= 16:
+        endian = "<" if head[:4] in (b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe") else ">"
+        return bool(struct.unpack(endian + "I", head[12:16])[0] == _MH_OBJECT)
+    return False
 
 
 def sniff_file(path: str) -> BinaryFormat | None:
