@@ -203,11 +203,14 @@ class Typedef(Declared):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Macro(Declared):
-    """A macro; ``value`` is set for object-like macros that are integer constant expressions."""
+    """A macro; ``value`` is set for object-like macros that are integer constant expressions.
+    ``overridable``: a configuration default, defined only where the build's configuration did
+    not define it (``#ifndef NAME``: ``Py_HASH_ALGORITHM``)."""
 
     name: str
     value: int | None = None
     function_like: bool = False
+    overridable: bool = False
 
 
 class ReachKind(StrEnum):

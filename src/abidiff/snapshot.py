@@ -18,7 +18,7 @@ from abidiff.errors import SnapshotError
 from abidiff.model import Field, Snapshot
 
 SCHEMA_NAME = "abidiff-snapshot"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
 
 _SORTED_KINDS = ("records", "functions", "variables", "enums", "typedefs", "macros", "manifest")

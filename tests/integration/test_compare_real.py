@@ -227,3 +227,27 @@ def test_310_to_311_code_pointers_of_generators_keep_their_abi() -> None:
         # what moved is the work of the frame's removal, a break
         assert (frame.rule, frame.severity) == ("ABI102", Severity.BREAK)
         assert f"{prefix}_code, {prefix}_weakreflist" in frame.message
+
+
+def test_310_to_311_the_default_hash_algorithm_is_configuration_not_stable_abi() -> None:
+    """3.11 made SipHash13 the default of ``Py_HASH_ALGORITHM`` (pyhash.h defines it under
+    ``#ifndef Py_HASH_ALGORITHM``; ``configure --with-hash-algorithm`` would set it in
+    pyconfig.h). Each interpreter says which one it runs, and that configure chose none."""
+    old_python, new_python = pyenv_python("3.10.13"), pyenv_python("3.11.7")
+    asked = "import sys, sysconfig; print(sys.hash_info.algorithm, sysconfig.get_config_var('Py_HASH_ALGORITHM'))"
+    said = [
+        subprocess.run([p, "-c", asked], capture_output=True, text=True, check=True).stdout.split()
+        for p in (old_python, new_python)
+    ]
+    assert said == [["siphash24", "0"], ["siphash13", "0"]]  # Py_HASH_SIPHASH24 = 1, Py_HASH_SIPHASH13 = 3
+    old, new = snapshot_cached(old_python), snapshot_cached(new_python)
+    for snapshot, value in ((old, 1), (new, 3)):
+        [macro] = [m for m in snapshot.macros if m.name == "Py_HASH_ALGORITHM"]
+        assert (macro.value, macro.overridable, macro.header, macro.tier) == (value, True, "pyhash.h", Tier.LIMITED)
+    report = compare(old, new)
+    [finding] = [c for c in report.changes if c.entity == "Py_HASH_ALGORITHM"]
+    assert (finding.rule, finding.severity, finding.header) == ("ABI503", Severity.INFO, "pyhash.h")
+    assert finding.message == "build configuration Py_HASH_ALGORITHM: 1 -> 3"
+    # it was the one limited-tier break of the pair: the stable ABI of 3.10 holds in 3.11
+    assert not [c for c in report.changes if c.tier == Tier.LIMITED and c.severity == Severity.BREAK]
+    assert report.stable_abi_verdict == StableVerdict.INTACT

@@ -47,7 +47,10 @@ def diff_enums(old: Snapshot, new: Snapshot) -> list[Change]:
 
 
 def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
-    line = b.line if b is not None else a.line if a is not None else None
+    """A setting of the build: a macro of pyconfig.h, or a default a header gives only where
+    the configuration did not (``#ifndef Py_HASH_ALGORITHM``): no ABI promise."""
+    where = b if b is not None else a
+    assert where is not None
     return Change(
         kind=ChangeKind.CONFIG_MACRO_CHANGED,
         entity=name,
@@ -55,8 +58,8 @@ def _config_change(name: str, a: Macro | None, b: Macro | None) -> Change:
         tier=Tier.PRIVATE,
         old=a,
         new=b,
-        header=CONFIG_HEADER,
-        line=line,
+        header=where.header if where.overridable else CONFIG_HEADER,
+        line=where.line,
     )
 
 
@@ -76,9 +79,12 @@ def diff_macros(old: Snapshot, new: Snapshot) -> list[Change]:
             if a.name not in declared:
                 changes.append(change_at(ChangeKind.API_REMOVED, EntityKind.MACRO, a.name, a, old=a))
         elif a.value is not None and b.value is not None and a.value != b.value and not a.function_like:
-            changes.append(
-                change_at(ChangeKind.MACRO_VALUE_CHANGED, EntityKind.MACRO, a.name, b, tier=a.tier, old=a, new=b)
-            )
+            if a.overridable and b.overridable:  # the default of a setting: as pyconfig.h's own
+                changes.append(_config_change(a.name, a, b))
+            else:
+                changes.append(
+                    change_at(ChangeKind.MACRO_VALUE_CHANGED, EntityKind.MACRO, a.name, b, tier=a.tier, old=a, new=b)
+                )
     before = {macro.name for macro in old.macros}
     for b in new.macros:
         if b.header == CONFIG_HEADER and b.name not in before:

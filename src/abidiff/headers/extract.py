@@ -16,6 +16,7 @@ from typing import Any
 from abidiff.errors import HeaderParseError
 from abidiff.headers import clangext
 from abidiff.headers.job import ParseJob, Reference, Scan, line_kept
+from abidiff.headers.macros import configuration_defaults
 from abidiff.model import (
     Enum,
     Enumerator,
@@ -235,7 +236,9 @@ class Extractor:
         return Typedef(name=cursor.spelling, type=target, deprecated=self.deprecated(cursor), **_at(place))
 
     def macro(self, cursor: Any, place: Place, function_like: bool) -> Macro:
-        return Macro(name=cursor.spelling, function_like=function_like, **_at(place))
+        path = self.paths.get(place[0])
+        overridable = path is not None and (cursor.spelling, place[1]) in configuration_defaults(path)
+        return Macro(name=cursor.spelling, function_like=function_like, overridable=overridable, **_at(place))
 
 
 def _known(value: int) -> int | None:

@@ -1,13 +1,17 @@
-"""The macros of the tree that may be integer constants, read from the header text.
+"""What the header text says of macros, beyond what libclang tells.
 
-Read before parsing, so that one parse both declares the headers and evaluates the macros:
-a line ``static const __typeof__((NAME)) v = (NAME);`` per candidate is evaluated with
-``clang_Cursor_Evaluate``; a candidate that is not defined in a configuration, or not an
-integer, only makes its own line fail.
+- The macros that may be integer constants, read before parsing, so that one parse both
+  declares the headers and evaluates the macros: a line ``static const __typeof__((NAME)) v =
+  (NAME);`` per candidate is evaluated with ``clang_Cursor_Evaluate``; a candidate that is not
+  defined in a configuration, or not an integer, only makes its own line fail.
+- The configuration defaults: a ``#define NAME`` inside ``#ifndef NAME`` (or ``#if
+  !defined(NAME)``) gives NAME a value only where the build's configuration did not
+  (``Py_HASH_ALGORITHM``, which ``configure --with-hash-algorithm`` sets in pyconfig.h).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -46,3 +50,53 @@ def macro_candidates(job: ParseJob) -> list[str]:
                 hint="CPython's headers define some 1,500 (limits: docs/snapshot.md)",
             )
     return sorted(names)
+
+
+_BLOCK_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
+_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(\w+)(.*)$")
+_NOT_DEFINED_RE = re.compile(r"^!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))$")
+_DEFINED_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)")
+
+
+@functools.lru_cache(maxsize=512)
+def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
+    """``(name, line)`` of every ``#define NAME`` of the header at ``path`` that stands in
+    the first branch of an ``#ifndef NAME`` (``#if !defined(NAME)``), however deep: a value
+    the build's configuration may give instead.  Empty for a file that cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return frozenset()
+    text = _BLOCK_COMMENT_RE.sub(lambda found: "\n" * found.group().count("\n"), text)
+    stack: list[str | None] = []  # per open conditional: the NAME its branch is "not defined" of
+    found: set[tuple[str, int]] = set()
+    lines = text.split("\n")
+    number = 0
+    while number < len(lines):
+        first = number
+        line = lines[number]
+        while line.endswith("\\") and number + 1 < len(lines):
+            number += 1
+            line = line[:-1] + " " + lines[number]
+        number += 1
+        directive = _DIRECTIVE_RE.match(line.split("//", 1)[0])
+        if directive is None:
+            continue
+        word, rest = directive.group(1), directive.group(2).strip()
+        if word == "ifndef":
+            stack.append(rest.split()[0] if rest else None)
+        elif word == "if":
+            negated = _NOT_DEFINED_RE.match(rest)
+            stack.append((negated.group(1) or negated.group(2)) if negated else None)
+        elif word == "ifdef":
+            stack.append(None)
+        elif word in ("elif", "else", "elifdef", "elifndef") and stack:
+            stack[-1] = None
+        elif word == "endif" and stack:
+            stack.pop()
+        elif word == "define":
+            name = _DEFINED_NAME_RE.match(rest)
+            if name is not None and name.group(1) in stack:
+                found.add((name.group(1), first + 1))
+    return frozenset(found)
