@@ -82,6 +82,7 @@ class Extractor:
         self._deprecated = self.ci.AvailabilityKind.DEPRECATED
         self.paths: dict[str, str] = {}
         self._types: dict[str, TypeRef] = {}
+        self._defaults: dict[str, frozenset[tuple[str, int]]] = {}
 
     def typeref(self, ctype: Any) -> TypeRef:
         return _typeref(ctype, self._types)
@@ -237,7 +238,9 @@ class Extractor:
 
     def macro(self, cursor: Any, place: Place, function_like: bool) -> Macro:
         path = self.paths.get(place[0])
-        overridable = path is not None and (cursor.spelling, place[1]) in configuration_defaults(path)
+        if path is not None and path not in self._defaults:  # once per header and scan: a path
+            self._defaults[path] = configuration_defaults(path)  # may hold another tree later
+        overridable = path is not None and (cursor.spelling, place[1]) in self._defaults[path]
         return Macro(name=cursor.spelling, function_like=function_like, overridable=overridable, **_at(place))
 
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator
 
@@ -58,7 +57,6 @@ _NOT_DEFINED_RE = re.compile(r"^!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))$")
 _DEFINED_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)")
 
 
-@functools.lru_cache(maxsize=512)
 def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
     """``(name, line)`` of every ``#define NAME`` of the header at ``path`` that stands in
     the first branch of an ``#ifndef NAME`` (``#if !defined(NAME)``), however deep: a value
