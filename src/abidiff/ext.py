@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from abidiff.changes import Change, ChangeKind, EntityKind
@@ -302,83 +302,83 @@ def _tag_mismatch(filename_tags: tuple[str, ...], metadata_tags: tuple[str, ...]
     ]
 
 
-def examine_input(path: str, truth: StableTruth, abi3: str | None) -> Examined:
-    """Every extension module of ``path`` (a module, or a wheel) and their abi3 changes."""
+def input_kinds(paths: Sequence[str]) -> tuple[str, ...]:
+    """What each input is by its first bytes, ``"wheel"`` or ``"binary"``; anything else is
+    refused here, before any file is examined or any build read: a file that is neither, an
+    object file not linked yet, a wheel among several inputs."""
     from abidiff.binaries import file_head, is_binary, is_object_file
-    from abidiff.wheel import is_wheel, open_wheel
+    from abidiff.wheel import is_wheel
 
-    head = file_head(path, 20)
-    changes: list[Change] = []
-    if is_wheel(head):
-        with open_wheel(path) as (info, modules):
-            tags = WheelTags(filename=info.filename, filename_tags=info.filename_tags, metadata_tags=info.metadata_tags)
-            version = abi3 or info.abi3_version
-            seen = {
-                module.member: examine(
-                    module.path, module.member, truth, abi3=info.abi3 or abi3 is not None, abi3_version=version
+    kinds = []
+    for path in paths:
+        head = file_head(path, 20)
+        if is_wheel(head):
+            if len(paths) > 1:
+                raise UsageError(
+                    f"{path} is a wheel: give a wheel alone, not with other inputs",
+                    hint="run abidiff ext once per wheel; several extension modules may be given together",
                 )
-                for module in modules
-            }
-        changes += _tag_mismatch(info.filename_tags, info.metadata_tags)
-        if not seen:
+            kinds.append("wheel")
+        elif is_object_file(head):
             raise InputError(
-                f"{os.path.basename(path)} holds no extension module (no ELF, PE or Mach-O member)",
-                hint="a pure-Python wheel has no C ABI to audit",
+                f"{path} is an object file the linker has not linked: an extension module is a shared library",
+                hint="audit what the build links from it (the module's .so, .pyd or .dylib)",
             )
-        if all(found is None for found in seen.values()):
+        elif is_binary(head):
+            kinds.append("binary")
+        else:
             raise InputError(
-                f"{os.path.basename(path)} holds no extension module: "
-                "no binary in it exports PyInit_ or imports CPython",
-                hint="its binaries are libraries it bundles, with no CPython ABI to audit",
+                f"{path} is neither a wheel nor an ELF, PE or Mach-O file (it starts with {head[:4].hex()})",
+                hint="give an extension module (.so, .pyd, .dylib) or a wheel (.whl)",
             )
-    elif is_object_file(head):
+    return tuple(kinds)
+
+
+def _examine_wheel(path: str, truth: StableTruth, abi3: str | None) -> Examined:
+    """Every extension module of the wheel ``path`` and their abi3 changes."""
+    from abidiff.wheel import open_wheel
+
+    with open_wheel(path) as (info, modules):
+        tags = WheelTags(filename=info.filename, filename_tags=info.filename_tags, metadata_tags=info.metadata_tags)
+        version = abi3 or info.abi3_version
+        seen = {
+            module.member: examine(
+                module.path, module.member, truth, abi3=info.abi3 or abi3 is not None, abi3_version=version
+            )
+            for module in modules
+        }
+    if not seen:
         raise InputError(
-            f"{path} is an object file the linker has not linked: an extension module is a shared library",
-            hint="audit what the build links from it (the module's .so, .pyd or .dylib)",
+            f"{os.path.basename(path)} holds no extension module (no ELF, PE or Mach-O member)",
+            hint="a pure-Python wheel has no C ABI to audit",
         )
-    elif is_binary(head):
-        tags = None
-        seen = {path: examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3)}
-    else:
+    if all(found is None for found in seen.values()):
         raise InputError(
-            f"{path} is neither a wheel nor an ELF, PE or Mach-O file (it starts with {head[:4].hex()})",
-            hint="give an extension module (.so, .pyd, .dylib) or a wheel (.whl)",
+            f"{os.path.basename(path)} holds no extension module: no binary in it exports PyInit_ or imports CPython",
+            hint="its binaries are libraries it bundles, with no CPython ABI to audit",
         )
+    examined = _gathered(seen, tags)
+    return replace(examined, changes=examined.changes + tuple(_tag_mismatch(info.filename_tags, info.metadata_tags)))
+
+
+def _gathered(seen: Mapping[str, tuple[ExtensionResult, list[Change]] | None], tags: WheelTags | None) -> Examined:
     examined = [found for found in seen.values() if found is not None]
-    for _result, found in examined:
-        changes += found
     return Examined(
         wheel=tags,
         extensions=tuple(result for result, _ in examined),
-        changes=tuple(changes),
+        changes=tuple(change for _, found in examined for change in found),
         not_modules=tuple(name for name, found in seen.items() if found is None),
     )
 
 
 def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None) -> Examined:
-    """Every extension module of ``paths``: several modules, or one wheel (said before any is
-    examined).  A binary given that is no extension module is left out (the report says so);
-    when none is, that is an :class:`~abidiff.errors.InputError`."""
-    if len(paths) == 1:
-        return _some_module(examine_input(paths[0], truth, abi3))
-    from abidiff.binaries import file_head
-    from abidiff.wheel import is_wheel
-
-    for path in paths:
-        if is_wheel(file_head(path)):
-            raise UsageError(
-                f"{path} is a wheel: give a wheel alone, not with other inputs",
-                hint="run abidiff ext once per wheel; several extension modules may be given together",
-            )
-    found = [examine_input(path, truth, abi3) for path in paths]
-    return _some_module(
-        Examined(
-            wheel=None,
-            extensions=tuple(result for examined in found for result in examined.extensions),
-            changes=tuple(change for examined in found for change in examined.changes),
-            not_modules=tuple(name for examined in found for name in examined.not_modules),
-        )
-    )
+    """Every extension module of ``paths``: several modules, or one wheel (see
+    :func:`input_kinds`).  A binary given that is no extension module is left out (the report
+    says so); when none is, that is an :class:`~abidiff.errors.InputError`."""
+    if input_kinds(paths) == ("wheel",):
+        return _some_module(_examine_wheel(paths[0], truth, abi3))
+    seen = {path: examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3) for path in paths}
+    return _some_module(_gathered(seen, None))
 
 
 def _some_module(examined: Examined) -> Examined:

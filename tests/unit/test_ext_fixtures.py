@@ -20,7 +20,7 @@ import pytest
 from abidiff.binaries import read_binary
 from abidiff.commands.common import Reporting
 from abidiff.commands.ext import ext_main
-from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, BinaryError, InputError
+from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, BinaryError, InputError, UsageError
 from abidiff.model import BinaryRole
 from abidiff.report.jsonwriter import schema as document_schema
 from abidiff.rules import ExtReport
@@ -217,6 +217,20 @@ def test_an_object_file_is_refused(ext_fixtures: dict[str, str], key: str) -> No
         _run(ext_fixtures[key])
     with pytest.raises(BinaryError, match="is an object file the linker has not linked"):
         read_binary(ext_fixtures[key], BinaryRole.OTHER)  # abidiff symbols, --lib
+
+
+def test_a_bad_input_is_said_before_any_build_is_read(ext_fixtures: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No build named exists: the error is the input's, so none was looked for."""
+    between = (str(tmp_path / "no-old"), str(tmp_path / "no-new"))
+    with pytest.raises(InputError, match="is an object file"):
+        _run(ext_fixtures["elf/object"], between=between)
+    with pytest.raises(UsageError, match="is a wheel: give a wheel alone"):
+        wheel = _wheel(
+            tmp_path,
+            "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl",
+            {"demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"])},
+        )
+        _run((ext_fixtures["elf/full"], wheel), between=between)
 
 
 def test_a_wheel_that_ships_an_object_file_audits_its_module(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]

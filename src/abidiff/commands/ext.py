@@ -119,12 +119,21 @@ def ext_main(
     if abi3 is not None:
         abi3_version(abi3)
     from abidiff.builder import snapshots_of
-    from abidiff.ext import Examined, check_between, check_build, examine_inputs, shipped_truth, snapshot_truth
+    from abidiff.ext import (
+        Examined,
+        check_between,
+        check_build,
+        examine_inputs,
+        input_kinds,
+        shipped_truth,
+        snapshot_truth,
+    )
     from abidiff.ext_source import origin_spec
     from abidiff.report.console import progress
     from abidiff.rules import compare, ext_report
     from abidiff.rules.reports import importer_breaks
 
+    input_kinds(paths)  # a bad input is said before any build is read
     inputs = (*paths, against, comparison, *source, *(between or ()), *common.build_inputs(options))
     entries = reporting.prepare(FORMATS, inputs)
     specs = ([against] if against is not None else []) + (list(between) if between is not None else [])
