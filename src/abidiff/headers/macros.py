@@ -52,7 +52,7 @@ def macro_candidates(job: ParseJob) -> list[str]:
 
 
 _BLOCK_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
-_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(\w+)(.*)$")
+_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|elifdef|elifndef|endif|define)\b(.*)$", re.MULTILINE)
 _NOT_DEFINED_RE = re.compile(r"^!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))$")
 _DEFINED_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)")
 
@@ -66,22 +66,13 @@ def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
             text = handle.read()
     except OSError:
         return frozenset()
+    # comments out, their lines kept (a directive's line number is what libclang says)
     text = _BLOCK_COMMENT_RE.sub(lambda found: "\n" * found.group().count("\n"), text)
     stack: list[str | None] = []  # per open conditional: the NAME its branch is "not defined" of
     found: set[tuple[str, int]] = set()
-    lines = text.split("\n")
-    number = 0
-    while number < len(lines):
-        first = number
-        line = lines[number]
-        while line.endswith("\\") and number + 1 < len(lines):
-            number += 1
-            line = line[:-1] + " " + lines[number]
-        number += 1
-        directive = _DIRECTIVE_RE.match(line.split("//", 1)[0])
-        if directive is None:
-            continue
-        word, rest = directive.group(1), directive.group(2).strip()
+    line, counted = 1, 0
+    for directive in _DIRECTIVE_RE.finditer(text):
+        word, rest = directive.group(1), directive.group(2).split("//", 1)[0].rstrip("\\ \t").strip()
         if word == "ifndef":
             stack.append(rest.split()[0] if rest else None)
         elif word == "if":
@@ -89,12 +80,16 @@ def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
             stack.append((negated.group(1) or negated.group(2)) if negated else None)
         elif word == "ifdef":
             stack.append(None)
-        elif word in ("elif", "else", "elifdef", "elifndef") and stack:
-            stack[-1] = None
-        elif word == "endif" and stack:
-            stack.pop()
-        elif word == "define":
+        elif word == "endif":
+            if stack:
+                stack.pop()
+        elif word != "define":  # another branch of the conditional
+            if stack:
+                stack[-1] = None
+        else:
             name = _DEFINED_NAME_RE.match(rest)
             if name is not None and name.group(1) in stack:
-                found.add((name.group(1), first + 1))
+                line += text.count("\n", counted, directive.start())
+                counted = directive.start()
+                found.add((name.group(1), line))
     return frozenset(found)
