@@ -52,7 +52,9 @@ def macro_candidates(job: ParseJob) -> list[str]:
 
 
 _BLOCK_COMMENT_RE = re.compile(r"/\*.*?\*/", re.DOTALL)
-_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|elifdef|elifndef|endif|define)\b(.*)$", re.MULTILINE)
+_DIRECTIVE_RE = re.compile(
+    r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|elifdef|elifndef|endif|define)\b(.*)$", re.MULTILINE
+)
 _NOT_DEFINED_RE = re.compile(r"^!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))$")
 _DEFINED_NAME_RE = re.compile(r"^[ \t]*([A-Za-z_]\w*)")
 
