@@ -98,19 +98,59 @@ def _encode_any(value: Any) -> Json:
 
 @functools.cache
 def _encoder(cls: type) -> Callable[[Any], Json]:
-    """An encoding function for one dataclass, built once: the field names are read here,
-    not for every value (a snapshot holds some hundred thousand)."""
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    scalar = (str, int, bool, type(None))
+    """An encoding function for one dataclass, built once from its type hints: a field of a
+    scalar type is taken as it is, one of a known container or dataclass type by an encoder
+    made for it, anything else by the generic walk (a snapshot holds some hundred thousand
+    values: no field is looked up, no type tested, for every value)."""
+    plans: list[tuple[tuple[str, Callable[[Any], Json] | None], ...]] = []
 
     def encode_dataclass(value: Any) -> Json:
+        if not plans:  # made at the first value: a recursive type (Field.members) finds this function
+            hints = _hints(cls)
+            plans.append(tuple((f.name, _encoder_of(hints[f.name])) for f in dataclasses.fields(cls)))
         out = {}
-        for name in names:
+        for name, encode_field in plans[0]:
             item = getattr(value, name)
-            out[name] = item if isinstance(item, scalar) and not isinstance(item, enum.Enum) else _encode_any(item)
+            out[name] = item if encode_field is None else encode_field(item)
         return out
 
     return encode_dataclass
+
+
+_AS_THEY_ARE = (str, int, bool, type(None))  # encoded as they are
+
+
+def _encoder_of(tp: Any) -> Callable[[Any], Json] | None:
+    """How to encode a value of the type ``tp``; None: it is JSON as it is."""
+    if tp in _AS_THEY_ARE:
+        return None
+    if _is_union(tp):
+        parts = typing.get_args(tp)
+        if all(part in _AS_THEY_ARE for part in parts):
+            return None
+        inner = [part for part in parts if part is not type(None)]
+        if len(inner) == 1 and len(parts) == 2:
+            encode_inner = _encoder_of(inner[0])
+            if encode_inner is None:
+                return None
+            return lambda value: None if value is None else encode_inner(value)
+        return _encode_any
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_value
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _encoder(tp)
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            encode_item = _encoder_of(args[0])
+            if encode_item is None:
+                return list
+            return lambda value: [encode_item(item) for item in value]
+    return _encode_any
+
+
+def _enum_value(value: Any) -> Json:
+    return value.value
 
 
 @functools.cache

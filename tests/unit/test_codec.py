@@ -30,3 +30,62 @@ def test_an_item_that_does_not_fit_is_named(tp: object, data: object, path: str,
         decode(tp, data)
     assert caught.value.path == path
     assert message in caught.value.message
+
+
+def _generic(value: object) -> object:
+    """The encoding by walking the values alone (no type hints): what the encoders built
+    from the hints must give."""
+    import dataclasses
+    import enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _generic(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_generic(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _generic(item) for key, item in value.items()}
+    return value
+
+
+def test_the_encoders_built_from_the_hints_encode_as_the_values_say(minimal_snapshot) -> None:  # type: ignore[no-untyped-def]
+    """A real snapshot (records with nested anonymous members: a recursive type; enums,
+    optional values, tuples of scalars) and a report of it against itself with a change."""
+    import dataclasses
+    import json
+
+    from abidiff.codec import encode
+    from abidiff.model import Field, Record, RecordKind, TypeRef
+    from abidiff.rules import compare
+
+    encoded = encode(minimal_snapshot)
+    assert json.dumps(encoded, sort_keys=True) == json.dumps(_generic(minimal_snapshot), sort_keys=True)
+    inner = Field(
+        name="x", type=TypeRef(spelling="int", canonical="int"), offset_bits=0, size_bits=32, line=1, column=1
+    )
+    outer = Field(
+        name="",
+        type=TypeRef(spelling="union", canonical="union"),
+        offset_bits=0,
+        size_bits=32,
+        members=(inner,),
+        line=1,
+        column=1,
+    )
+    record = Record(
+        name="struct demo",
+        kind=RecordKind.STRUCT,
+        complete=True,
+        size=4,
+        align=4,
+        fields=(outer,),
+        header="object.h",
+        line=1,
+        column=1,
+        tier=minimal_snapshot.records[0].tier,
+    )
+    assert encode(record) == _generic(record)
+    changed = dataclasses.replace(minimal_snapshot, records=(*minimal_snapshot.records, record))
+    report = compare(minimal_snapshot, changed)
+    assert report.changes and json.dumps(encode(report), sort_keys=True) == json.dumps(_generic(report), sort_keys=True)
