@@ -77,6 +77,7 @@ class ChangeKind(StrEnum):
     CONFIG_MACRO_CHANGED = "config-macro-changed"
     TYPEDEF_REMOVED = "typedef-removed"
     TYPEDEF_CHANGED = "typedef-changed"
+    CALLBACK_CHANGED = "callback-signature-changed"
     EXPORT_REMOVED = "export-removed"
     EXPORT_ADDED = "export-added"
     EXPORT_SIZE_CHANGED = "export-size-changed"

@@ -251,3 +251,28 @@ def test_310_to_311_the_default_hash_algorithm_is_configuration_not_stable_abi()
     # it was the one limited-tier break of the pair: the stable ABI of 3.10 holds in 3.11
     assert not [c for c in report.changes if c.tier == Tier.LIMITED and c.severity == Severity.BREAK]
     assert report.stable_abi_verdict == StableVerdict.INTACT
+
+
+def test_36_to_37_fastcall_functions_are_called_with_another_signature() -> None:
+    """3.7 dropped ``kwnames`` from ``_PyCFunctionFast``: a METH_FASTCALL function compiled
+    against 3.6 takes four parameters and is called with three.  No declaration has that type
+    (``PyMethodDef.ml_meth`` is a ``PyCFunction``; such functions are cast), so the break is
+    the typedef's own (ABI506).  The header text of each build is the oracle."""
+    old_python, new_python = pyenv_python("3.6.15"), pyenv_python("3.7.16")
+    texts = []
+    for python in (old_python, new_python):
+        [include] = [d for d in _include_dir(python) if os.path.isfile(os.path.join(d, "methodobject.h"))]
+        with open(os.path.join(include, "methodobject.h"), encoding="utf-8") as handle:
+            text = " ".join(handle.read().split())
+        start = text.index("typedef PyObject *(*_PyCFunctionFast)")
+        texts.append(text[start : text.index(";", start)])
+    assert [text.count(",") + 1 for text in texts] == [4, 3]  # parameters of the typedef, each side
+    old, new = snapshot_cached(old_python), snapshot_cached(new_python)
+    for snapshot in (old, new):
+        spellings = [item.type.spelling for record in snapshot.records for item in record.fields]
+        spellings += [p.type.spelling for f in snapshot.functions for p in f.params] + [
+            f.returns.spelling for f in snapshot.functions
+        ]
+        assert not [spelling for spelling in spellings if "_PyCFunctionFast" in spelling]
+    [finding] = [c for c in compare(old, new).changes if c.entity == "_PyCFunctionFast"]
+    assert (finding.rule, finding.severity) == ("ABI506", Severity.BREAK)

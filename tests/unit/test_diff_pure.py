@@ -391,14 +391,46 @@ def test_typedef_replaced_by_a_macro_is_no_removal() -> None:
     assert _only(compare(old, new), "ABI504") == []
 
 
+EVAL_OLD, EVAL_NEW = "PyObject *(*)(struct _frame *, int)", "PyObject *(*)(struct _ts *, struct _frame *, int)"
+
+
+def _setter(canonical: str) -> Function:
+    """``_PyInterpreterState_SetEvalFrameFunc(_PyFrameEvalFunction)``: a use of the callback."""
+    function = _function("_PyInterpreterState_SetEvalFrameFunc", "void", tier=Tier.PRIVATE)
+    return replace(function, params=(Param(name="eval", type=_type("_PyFrameEvalFunction", canonical)),))
+
+
 def test_typedef_changed() -> None:
-    old = _snap(typedefs=(_typedef("_PyFrameEvalFunction", "PyObject *(*)(struct _frame *, int)", Tier.PRIVATE),))
+    """A callback a function takes: the break is the function's (ABI203), the typedef's own
+    change is the source warning."""
+    old = _snap(
+        typedefs=(_typedef("_PyFrameEvalFunction", EVAL_OLD, Tier.PRIVATE),),
+        functions=(_setter(EVAL_OLD),),
+    )
     new = _snap(
-        typedefs=(_typedef("_PyFrameEvalFunction", "PyObject *(*)(struct _ts *, struct _frame *, int)", Tier.PRIVATE),)
+        typedefs=(_typedef("_PyFrameEvalFunction", EVAL_NEW, Tier.PRIVATE),),
+        functions=(_setter(EVAL_NEW),),
+    )
+    report = compare(old, new)
+    assert sorted(change.rule for change in report.changes) == ["ABI203", "ABI505"]
+    [finding] = _only(report, "ABI505")
+    assert finding.severity == Severity.INFO
+    assert "struct _ts *" in finding.message
+
+
+@pytest.mark.parametrize(("tier", "severity"), [(Tier.PUBLIC, Severity.BREAK), (Tier.PRIVATE, Severity.WARNING)])
+def test_a_callback_nothing_uses_changed_signature(tier: Tier, severity: Severity) -> None:
+    """Reached only through casts (METH_FASTCALL's functions): the typedef says the break."""
+    old = _snap(typedefs=(_typedef("PyCFunctionFast", "PyObject *(*)(PyObject *, PyObject **, long)", tier),))
+    new = _snap(
+        typedefs=(_typedef("PyCFunctionFast", "PyObject *(*)(PyObject *, PyObject **, long, PyObject *)", tier),)
     )
     [finding] = compare(old, new).changes
-    assert (finding.rule, finding.severity) == ("ABI505", Severity.INFO)
-    assert "struct _ts *" in finding.message
+    assert (finding.rule, finding.severity) == ("ABI506", severity)
+    qualifiers = _snap(
+        typedefs=(_typedef("PyCFunctionFast", "PyObject *(*)(PyObject *, PyObject *const *, long)", tier),)
+    )
+    assert compare(old, qualifiers).changes == ()  # const alone: the same type, the same calling convention
 
 
 def test_typedef_with_the_same_canonical_type_is_no_change() -> None:
@@ -640,3 +672,23 @@ def test_soabi_flags(old_soabi: str, new_soabi: str, mismatch: tuple[str, str] |
     new = _snap(replace(_build("3.8.18", ReleaseLevel.FINAL), soabi=new_soabi))
     found = [(f.entity, f.old, f.new) for f in compare(old, new).changes if f.rule == "ABI001"]
     assert found == ([] if mismatch is None else [("ABI flags", *mismatch)])
+
+
+@pytest.mark.parametrize(
+    ("canonical", "signature"),
+    [
+        (
+            "struct _object *(*)(struct _object *, struct _object *const *, long)",
+            ("struct _object *", ("struct _object *", "struct _object *const *", "long")),
+        ),
+        ("int (*)(void)", ("int", ())),
+        ("int (*)(int, ...)", ("int", ("int", "..."))),
+        ("void (*)(int (*)(int, int), long)", ("void", ("int (*)(int, int)", "long"))),
+        ("int", None),
+        ("void (*(*)(int))(int)", None),  # a function returning a function: not split here
+    ],
+)
+def test_a_callback_signature_is_split_at_its_own_commas(canonical: str, signature: object) -> None:
+    from abidiff.diff.constants import _signature
+
+    assert _signature(canonical) == signature

@@ -22,6 +22,8 @@ EXAMPLE_ENUM = (
     "typedef enum {\n    PyExample_FIRST = 0,\n    PyExample_SECOND = 1,\n    PyExample_THIRD = 2\n} PyExampleKind;\n"
 )
 FRAME_DEF = "struct _frame {\n    PyObject_HEAD\n    int f_lineno;\n};\n"
+FASTCALL = "typedef PyObject *(*PyCFunctionFast)(PyObject *, PyObject *const *, Py_ssize_t);"
+UNARYFUNC = "typedef PyObject *(*unaryfunc)(PyObject *);"
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,15 @@ FIRES = [
         "PyType_Name",
         "warning",
         COMPATIBLE,
+    ),
+    Case(
+        # METH_FASTCALL functions compiled for three parameters would be called with four
+        "callback-parameter-added",
+        "ABI506",
+        ((CPY_OBJ, FASTCALL, FASTCALL.replace("Py_ssize_t);", "Py_ssize_t, PyObject *);")),),
+        "PyCFunctionFast",
+        "break",
+        BREAKING,
     ),
     Case(
         "field-offset",
@@ -546,6 +557,19 @@ MISSES = [
             ),
         ),
         frozenset({"ABI201"}),
+    ),
+    # const alone changes no calling convention (nor the type, canonically): nothing to report
+    Miss(
+        "callback-const-only",
+        ((CPY_OBJ, FASTCALL, FASTCALL.replace("PyObject *const *", "PyObject **")),),
+        NOTHING,
+    ),
+    # a callback a field is typed with: the break is the field's (ABI105), said once
+    Miss(
+        "callback-used-by-a-field",
+        ((CPY_OBJ, UNARYFUNC, UNARYFUNC.replace("(PyObject *);", "(PyObject *, int);")),),
+        frozenset({"ABI506"}),
+        BREAKING,
     ),
     Miss(
         "static-inline-is-no-export",

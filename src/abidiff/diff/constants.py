@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from abidiff.changes import Change, ChangeKind, EntityKind
-from abidiff.diff.common import CONFIG_HEADER, VERSION_HEADER, TypeMatch, change_at, enum_label, is_include_guard
+from abidiff.diff.common import (
+    CONFIG_HEADER,
+    VERSION_HEADER,
+    TypeMatch,
+    change_at,
+    enum_label,
+    flatten,
+    is_include_guard,
+)
 from abidiff.model import Enum, Enumerator, Macro, Snapshot, Tier, Typedef
 
 
@@ -96,10 +106,60 @@ def _typedef_change(kind: ChangeKind, a: Typedef, b: Typedef | None) -> Change:
     return change_at(kind, EntityKind.TYPEDEF, a.name, b or a, tier=a.tier, old=a, new=b)
 
 
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*")
+_FUNCTION_POINTER_RE = re.compile(r"^(?P<returns>[^()]*?)\s*\(\*\)\((?P<params>.*)\)$")
+
+
+def _signature(canonical: str) -> tuple[str, tuple[str, ...]] | None:
+    """(return type, parameter types) of a pointer-to-function type as libclang spells it
+    canonically (``struct _object *(*)(struct _object *, long)``); None for any other type, or
+    one too intricate to split here (a function returning a function).  Qualifiers stay:
+    :meth:`TypeMatch.same` passes over them."""
+    found = _FUNCTION_POINTER_RE.match(canonical)
+    if found is None:
+        return None
+    params: list[str] = []
+    depth, start, text = 0, 0, found.group("params")
+    for index, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            params.append(text[start:index])
+            start = index + 1
+    params.append(text[start:])
+    spelled = tuple(param.strip() for param in params if param.strip())
+    return found.group("returns").strip(), () if spelled == ("void",) else spelled
+
+
+def _type_names(snapshot: Snapshot) -> frozenset[str]:
+    """Every identifier the declared types of ``snapshot`` spell: its fields (at any depth),
+    functions (returns and parameters), data and typedef targets."""
+    spellings = [item.type.spelling for record in snapshot.records for _path, item in flatten(record.fields)]
+    for function in snapshot.functions:
+        spellings += [function.returns.spelling, *(param.type.spelling for param in function.params)]
+    spellings += [variable.type.spelling for variable in snapshot.variables]
+    spellings += [typedef.type.spelling for typedef in snapshot.typedefs]
+    return frozenset(name for spelling in spellings for name in _IDENTIFIER_RE.findall(spelling))
+
+
+def _callback_changed(a: Typedef, b: Typedef, types: TypeMatch, used: frozenset[str]) -> bool:
+    """A callback typedef nothing of the headers uses (extensions reach it only by casts)
+    whose signature changed beyond qualifiers."""
+    old, new = _signature(a.type.canonical), _signature(b.type.canonical)
+    if old is None or new is None or a.name in used:
+        return False
+    (old_returns, old_params), (new_returns, new_params) = old, new
+    if len(old_params) != len(new_params):
+        return True
+    pairs = zip((old_returns, *old_params), (new_returns, *new_params), strict=True)
+    return not all(types.same(x, y) for x, y in pairs)
+
+
 def diff_typedefs(old: Snapshot, new: Snapshot, types: TypeMatch) -> list[Change]:
     """Typedefs removed (and not replaced by a macro, function, data or struct of the same
-    name), and typedefs whose target type changed (a callback's signature: extensions define
-    functions of that type)."""
+    name), and typedefs whose target type changed: a callback's signature, that extensions
+    define functions of (ABI506 where nothing of the headers uses it, so that no other change
+    says so; ABI505 otherwise)."""
+    used: frozenset[str] | None = None
     after = {typedef.name: typedef for typedef in new.typedefs}
     replaced = {macro.name for macro in new.macros} | {function.name for function in new.functions}
     replaced |= {variable.name for variable in new.variables}
@@ -114,5 +174,7 @@ def diff_typedefs(old: Snapshot, new: Snapshot, types: TypeMatch) -> list[Change
                 changes.append(_typedef_change(ChangeKind.TYPEDEF_REMOVED, a, None))
         elif not types.same(a.type.canonical, b.type.canonical) or types.is_renamed(a.type.canonical):
             # the typedef of a renamed record says it once: the old tag is gone from the source
-            changes.append(_typedef_change(ChangeKind.TYPEDEF_CHANGED, a, b))
+            used = _type_names(old) if used is None else used
+            kind = ChangeKind.CALLBACK_CHANGED if _callback_changed(a, b, types, used) else ChangeKind.TYPEDEF_CHANGED
+            changes.append(_typedef_change(kind, a, b))
     return changes

@@ -292,6 +292,7 @@ _DESCRIBERS: dict[ChangeKind, Callable[[Change], Sides]] = {
     ChangeKind.MACRO_VALUE_CHANGED: _macro_value,
     ChangeKind.CONFIG_MACRO_CHANGED: _config,
     ChangeKind.TYPEDEF_CHANGED: _typedef,
+    ChangeKind.CALLBACK_CHANGED: _typedef,
     **dict.fromkeys(
         (
             ChangeKind.FIELD_REMOVED,
