@@ -358,7 +358,7 @@ def _examine_wheel(path: str, truth: StableTruth, abi3: str | None) -> Examined:
             hint="its binaries are libraries it bundles, with no CPython ABI to audit",
         )
     examined = _gathered(seen, tags)
-    return replace(examined, changes=examined.changes + tuple(_tag_mismatch(info.filename_tags, info.metadata_tags)))
+    return replace(examined, changes=(*_tag_mismatch(info.filename_tags, info.metadata_tags), *examined.changes))
 
 
 def _gathered(seen: Mapping[str, tuple[ExtensionResult, list[Change]] | None], tags: WheelTags | None) -> Examined:
@@ -376,7 +376,7 @@ def examine_inputs(paths: tuple[str, ...], truth: StableTruth, abi3: str | None)
     :func:`input_kinds`).  A binary given that is no extension module is left out (the report
     says so); when none is, that is an :class:`~abidiff.errors.InputError`."""
     if input_kinds(paths) == ("wheel",):
-        return _some_module(_examine_wheel(paths[0], truth, abi3))
+        return _examine_wheel(paths[0], truth, abi3)  # refused there when it holds no module
     seen = {path: examine(path, path, truth, abi3=True if abi3 else None, abi3_version=abi3) for path in paths}
     return _some_module(_gathered(seen, None))
 

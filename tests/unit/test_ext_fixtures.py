@@ -189,6 +189,19 @@ def test_wheel_tag_mismatch_is_a_warning(tmp_path, ext_fixtures: dict[str, str])
     assert status == EXIT_ABI_CHANGE
 
 
+def test_a_wheel_with_a_tag_mismatch_and_a_module_finding(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """The wheel's own finding (ABI816, a warning) and its module's (ABI812, a break): both,
+    breaks first, whichever the audit met first."""
+    path = _wheel(
+        tmp_path,
+        "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl",
+        {"demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"])},
+        tag="cp38-abi3-manylinux2014_x86_64",
+    )
+    _status, document = _run(path)
+    assert [(c["rule"], c["severity"]) for c in document["changes"]] == [("ABI812", "break"), ("ABI816", "warning")]
+
+
 def test_pure_python_wheel_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = _wheel(tmp_path, "demo-1.0-py3-none-any.whl", {"demo/__init__.py": b"print('hi')\n"})
     with pytest.raises(InputError, match="no extension module"):
