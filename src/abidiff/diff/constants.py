@@ -1,4 +1,4 @@
-"""Enums and macros: values compiled into extensions, and the build configuration."""
+"""Enums, macros and typedefs: values compiled into extensions, callbacks they define, and the build configuration."""
 
 from __future__ import annotations
 
