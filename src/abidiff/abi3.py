@@ -265,9 +265,11 @@ def check_manifest(
 
     A header the snapshot could not read hides what it declares.  ``other`` (``--against``)
     may have read it: a name it declares there is unseen, not missing (no ABI803).  A header
-    neither read is named in each ABI803 that it may explain."""
+    neither read is named in each ABI803 that it may explain: one whose text spells the name,
+    or whose text could not be read either."""
     unknown = _declared_in(other, snapshot.unread)
     unread = tuple(header for header in snapshot.unread if other is None or header in other.unread)
+    spelled = {item.header: frozenset(item.names) for item in snapshot.unread_names}
     since = since_by_name(limited_declarations(snapshot))
     exports = exported_names(snapshot) if snapshot.binaries else None
     levels_known = set(snapshot.limited_levels)
@@ -281,8 +283,10 @@ def check_manifest(
             found.append(_limited(ChangeKind.AHEAD_OF_MANIFEST, entry.name, kind, old=entry.added, new=first))
         elif not entry.abi_only and entry.added in levels_known and first != entry.added and entry.name not in unknown:
             facts: tuple[tuple[str, object], ...] = (("first", first),)
-            if first is None and unread:
-                facts += (("unread", unread),)  # it may be declared there
+            # the unread headers that may declare it: those whose text spells it, or could not be read
+            explaining = tuple(header for header in unread if entry.name in spelled.get(header, (entry.name,)))
+            if first is None and explaining:
+                facts += (("unread", explaining),)
             found.append(_limited(ChangeKind.MANIFEST_NOT_IN_HEADERS, entry.name, kind, old=entry.added, facts=facts))
         if exports is not None and entry.kind in ("function", "data") and entry.name not in exports:
             facts = (("exporters", exporter_names(snapshot)),)

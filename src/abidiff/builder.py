@@ -277,6 +277,7 @@ def snapshot_of_resolved(resolved: ResolvedBuild, options: BuildOptions | None =
         warnings=(*headers.warnings, *_no_library(resolved, libraries)),
         outside=tuple(sorted(headers.outside)),
         unread=headers.unread,
+        unread_names=headers.unread_names,
     )
     in_libpython = tuple(record for record in from_headers.records if record.header not in headers.outside)
     return _with_binaries(from_headers, libraries, dwarf=dwarf, read=read, dwarf_records=in_libpython)

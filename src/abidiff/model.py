@@ -332,6 +332,15 @@ class Build:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UnreadHeader:
+    """A header the reader left out because it does not parse (Debian's pydtrace.h includes a
+    generated header it lacks), and every identifier its text spells: what it may declare."""
+
+    header: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Snapshot:
     """Everything abidiff knows about one build; the unit of comparison and caching."""
 
@@ -354,6 +363,8 @@ class Snapshot:
     # the public headers that could not be read (pydtrace.h without its generated probes
     # header; why: in warnings): what they declare is unknown, not absent
     unread: tuple[str, ...] = ()
+    # of those, the ones whose text could still be read: the names it spells
+    unread_names: tuple[UnreadHeader, ...] = ()
 
 
 def version_key(version: str) -> tuple[int, ...]:

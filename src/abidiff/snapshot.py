@@ -44,6 +44,10 @@ def normalise(snapshot: Snapshot) -> Snapshot:
     changes["reach"] = tuple(sorted(snapshot.reach, key=lambda item: (item.name, str(item.kind))))
     changes["outside"] = tuple(sorted(set(snapshot.outside)))
     changes["unread"] = tuple(sorted(set(snapshot.unread)))
+    changes["unread_names"] = tuple(
+        replace(item, names=tuple(sorted(set(item.names))))
+        for item in sorted({item.header: item for item in snapshot.unread_names}.values(), key=lambda item: item.header)
+    )
     return replace(snapshot, **changes)
 
 

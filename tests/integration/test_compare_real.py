@@ -168,6 +168,11 @@ def test_a_header_debian_cannot_read_is_not_compared() -> None:
             ("ABI004", "pydtrace.h")
         ]
         assert report.verdict == Verdict.BINARY_COMPATIBLE
+    # what pydtrace.h may declare, from its text: every PyDTrace_* function pyenv's copy declares
+    [spelled] = debian.unread_names
+    declared = {function.name for function in pyenv.functions if function.header == "pydtrace.h"}
+    assert spelled.header == "pydtrace.h" and declared and declared <= set(spelled.names)
+    assert "symtable" not in spelled.names  # so abi3's ABI803 of struct symtable does not name it
 
 
 # 3.10's `typedef struct bufferinfo {...} Py_buffer` is 3.11's untagged `typedef struct {...}

@@ -178,13 +178,20 @@ def test_a_header_the_build_could_not_read_hides_no_manifest_item(probes: tuple[
     against = audit(build, read).changes
     assert [(item.rule, item.entity) for item in against] == [("ABI004", "probes.h"), ("ABI803", "PyNowhere_Function")]
     assert "probes.h" not in against[1].message
-    # alone, nothing says what probes.h declares: both are missing, and the header may explain it
+    # alone, both are missing; the text of probes.h spells PyMember_GetOne, so the header may
+    # explain that one, and not PyNowhere_Function
+    assert [item.header for item in unread.unread_names] == ["probes.h"]
+    assert {"PyMember_GetOne", "PyProbe_Fire", "probes_gen"} <= set(unread.unread_names[0].names)
     alone = audit(build).changes
     assert [(item.rule, item.entity) for item in alone] == [
         ("ABI803", "PyMember_GetOne"),
         ("ABI803", "PyNowhere_Function"),
     ]
-    assert all(item.message.endswith("; the build could not read probes.h, which may declare it") for item in alone)
+    assert alone[0].message.endswith("; the build could not read probes.h, which may declare it")
+    assert "probes.h" not in alone[1].message
+    # a header whose text could not be read either may declare anything
+    blind = audit(replace(build, unread_names=())).changes
+    assert all(item.message.endswith("; the build could not read probes.h, which may declare it") for item in blind)
     report = audit(build)
     assert any(note.startswith("3.11.0a1 could not read probes.h") for note in report.notes)
     with open(os.path.join(ROOT, "src", "abidiff", "schemas", "abi3.schema.json"), encoding="utf-8") as handle:

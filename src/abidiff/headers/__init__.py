@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -21,6 +22,7 @@ from abidiff import interrupts
 from abidiff.errors import BuildSpecError
 from abidiff.headers.combine import combine, needs_detail
 from abidiff.headers.job import ParseJob, Scan
+from abidiff.headers.macros import names_in
 from abidiff.headers.parse import scan
 from abidiff.headers.patchlevel import PatchLevel, read_patchlevel
 from abidiff.headers.pch import make_pch
@@ -28,7 +30,7 @@ from abidiff.headers.pool import jobs, pool, shared_pool
 from abidiff.headers.tiers import CONFIG_HEADER
 from abidiff.headers.toolchain import host_toolchain
 from abidiff.headers.tree import check_path, read_tree
-from abidiff.model import ConfigValue, Enum, Function, Macro, Reach, Record, Typedef, Variable
+from abidiff.model import ConfigValue, Enum, Function, Macro, Reach, Record, Typedef, UnreadHeader, Variable
 
 __all__ = ["HeaderData", "limited_api_blocker", "limited_levels", "read_headers", "shared_pool"]
 
@@ -81,6 +83,7 @@ class HeaderData:
     outside: frozenset[str] = frozenset()
     # the public headers that could not be read (why: in warnings); their declarations are missing
     unread: tuple[str, ...] = ()
+    unread_names: tuple[UnreadHeader, ...] = ()  # of those that do not parse: the names they spell
 
 
 _NO_LIMITED_API = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(Py_GIL_DISABLED|Py_TRACE_REFS)\b", re.MULTILINE)
@@ -277,4 +280,18 @@ def read_headers(
         reach=full.reach,
         outside=outside,
         unread=tuple(sorted({name for name, _why in tree.left_out} | set(full.dropped))),
+        unread_names=_unread_names(include_dir, config_dirs, full.dropped),
     )
+
+
+def _unread_names(include_dir: str, config_dirs: tuple[str, ...], dropped: Iterable[str]) -> tuple[UnreadHeader, ...]:
+    """The names each header that does not parse spells (headers of the tree, listed and
+    checked like every other: a header the listing refused is never opened here)."""
+    found = []
+    for header in sorted(dropped):
+        paths = (os.path.join(root, header) for root in (include_dir, *config_dirs))
+        path = next((path for path in paths if os.path.isfile(path)), None)
+        names = names_in(path) if path is not None else None
+        if names is not None:
+            found.append(UnreadHeader(header=header, names=names))
+    return tuple(found)

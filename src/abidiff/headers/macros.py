@@ -95,3 +95,19 @@ def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
                 counted = directive.start()
                 found.add((name.group(1), line))
     return frozenset(found)
+
+
+_LINE_COMMENT_RE = re.compile(r"//[^\n]*")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*")
+
+
+def names_in(path: str) -> tuple[str, ...] | None:
+    """Every identifier the header at ``path`` spells outside its comments, sorted (None when
+    it cannot be read): what a header that does not parse may declare."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    text = _LINE_COMMENT_RE.sub(" ", _BLOCK_COMMENT_RE.sub(" ", text))
+    return tuple(sorted(set(_IDENTIFIER_RE.findall(text))))
