@@ -177,29 +177,35 @@ def test_cp310_abi3_wheel_is_clean(tmp_path, ext_fixtures: dict[str, str]) -> No
     assert status == EXIT_OK and document["changes"] == []
 
 
-def test_wheel_tag_mismatch_is_a_warning(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    path = _wheel(
-        tmp_path,
-        "demo-1.0-cp310-abi3-win_amd64.whl",
-        {"demo/_ext.pyd": _read(ext_fixtures["pe/abi3"])},
-        tag="cp311-abi3-win_amd64",
-    )
-    status, document = _run(path)
-    assert [(c["rule"], c["severity"]) for c in document["changes"]] == [("ABI816", "warning")]
-    assert status == EXIT_ABI_CHANGE
-
-
-def test_a_wheel_with_a_tag_mismatch_and_a_module_finding(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
-    """The wheel's own finding (ABI816, a warning) and its module's (ABI812, a break): both,
-    breaks first, whichever the audit met first."""
-    path = _wheel(
-        tmp_path,
-        "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl",
-        {"demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"])},
-        tag="cp38-abi3-manylinux2014_x86_64",
-    )
-    _status, document = _run(path)
-    assert [(c["rule"], c["severity"]) for c in document["changes"]] == [("ABI812", "break"), ("ABI816", "warning")]
+@pytest.mark.parametrize(
+    ("name", "member", "key", "tag", "found", "status"),
+    [
+        (
+            "demo-1.0-cp310-abi3-win_amd64.whl",
+            "demo/_ext.pyd",
+            "pe/abi3",
+            "cp311-abi3-win_amd64",
+            [("ABI816", "warning")],
+            EXIT_ABI_CHANGE,
+        ),
+        # the wheel's own finding and its module's: both, breaks first
+        (
+            "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl",
+            "demo/_ext.abi3.so",
+            "elf/abi3",
+            "cp38-abi3-manylinux2014_x86_64",
+            [("ABI812", "break"), ("ABI816", "warning")],
+            EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE,
+        ),
+    ],
+    ids=["mismatch-alone", "mismatch-and-a-module-finding"],
+)
+def test_wheel_tag_mismatch_is_a_warning(  # type: ignore[no-untyped-def]
+    tmp_path, ext_fixtures: dict[str, str], name: str, member: str, key: str, tag: str, found: list[object], status: int
+) -> None:
+    got, document = _run(_wheel(tmp_path, name, {member: _read(ext_fixtures[key])}, tag=tag))
+    assert [(c["rule"], c["severity"]) for c in document["changes"]] == found
+    assert got == status
 
 
 def test_pure_python_wheel_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
