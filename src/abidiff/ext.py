@@ -75,12 +75,12 @@ class WheelTags:
 class Examined:
     """What the input is: the wheel's tags (None for a bare module), each module, the changes;
     ``not_modules``: the binaries that are no extension module (a library a wheel bundles),
-    left unaudited."""
+    left unaudited, each with why."""
 
     wheel: WheelTags | None
     extensions: tuple[ExtensionResult, ...]
     changes: tuple[Change, ...]
-    not_modules: tuple[str, ...] = ()
+    not_modules: tuple[tuple[str, str], ...] = ()
 
 
 # -- the stable-ABI truth -----------------------------------------------------------------
@@ -184,16 +184,16 @@ def _is_module(table: ImportTable, imports: tuple[tuple[str, str | None], ...]) 
 
 def examine(
     path: str, shown_as: str, truth: StableTruth, *, abi3: bool | None, abi3_version: str | None
-) -> tuple[ExtensionResult, list[Change]] | None:
-    """The result and the abi3 changes of one extension module; None when the binary is no
-    extension module (it exports no module hook and imports nothing of CPython)."""
+) -> tuple[ExtensionResult, list[Change]] | str:
+    """The result and the abi3 changes of one extension module; or why the binary is none (it
+    exports no module hook and imports nothing of CPython, or it is not linked yet)."""
     from abidiff.binaries import file_head, is_object_file
 
     if is_object_file(file_head(path, 20)):
-        return None  # a wheel that ships a compiler's .o: no module
+        return "an object file the linker has not linked"  # a wheel that ships a compiler's .o
     imports, others, table = python_imports(path, truth)
     if not _is_module(table, imports):
-        return None
+        return "no PyInit_ export, no CPython import"
     fmt = table.binaries[0].format
     is_abi3 = abi3 if abi3 is not None else _file_abi3(shown_as, fmt, imports)
     symbols = tuple(
@@ -352,7 +352,7 @@ def _examine_wheel(path: str, truth: StableTruth, abi3: str | None) -> Examined:
             f"{os.path.basename(path)} holds no extension module (no ELF, PE or Mach-O member)",
             hint="a pure-Python wheel has no C ABI to audit",
         )
-    if all(found is None for found in seen.values()):
+    if all(isinstance(found, str) for found in seen.values()):
         raise InputError(
             f"{os.path.basename(path)} holds no extension module: no binary in it exports PyInit_ or imports CPython",
             hint="its binaries are libraries it bundles, with no CPython ABI to audit",
@@ -361,13 +361,13 @@ def _examine_wheel(path: str, truth: StableTruth, abi3: str | None) -> Examined:
     return replace(examined, changes=(*_tag_mismatch(info.filename_tags, info.metadata_tags), *examined.changes))
 
 
-def _gathered(seen: Mapping[str, tuple[ExtensionResult, list[Change]] | None], tags: WheelTags | None) -> Examined:
-    examined = [found for found in seen.values() if found is not None]
+def _gathered(seen: Mapping[str, tuple[ExtensionResult, list[Change]] | str], tags: WheelTags | None) -> Examined:
+    examined = [found for found in seen.values() if not isinstance(found, str)]
     return Examined(
         wheel=tags,
         extensions=tuple(result for result, _ in examined),
         changes=tuple(change for _, found in examined for change in found),
-        not_modules=tuple(name for name, found in seen.items() if found is None),
+        not_modules=tuple((name, found) for name, found in seen.items() if isinstance(found, str)),
     )
 
 
@@ -385,7 +385,7 @@ def _some_module(examined: Examined) -> Examined:
     """``examined``, when it holds an extension module."""
     if examined.extensions:
         return examined
-    names = examined.not_modules
+    names = [name for name, _why in examined.not_modules]
     why = (
         f"{names[0]} is not a CPython extension module: it exports no PyInit_ function and imports nothing of CPython"
         if len(names) == 1

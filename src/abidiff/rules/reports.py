@@ -241,7 +241,7 @@ def _summary(
     affected: bool | None,
     source: SourceAudit | None = None,
     touched: frozenset[str] = frozenset(),
-    not_modules: Sequence[str] = (),
+    not_modules: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, ...]:
     """One line per extension and per binary given that is none (``not_modules``), the
     sources parsed, and whether the breaks between two builds affect it (``touched``: the
@@ -255,9 +255,7 @@ def _summary(
         needs = f"; its stable imports need {result.requires}+" if result.requires else ""
         count = len(result.imports)
         lines.append(f"{result.path}: {tag}, {count} CPython import{'' if count == 1 else 's'}{needs}")
-    lines += [
-        f"{name}: no extension module (no PyInit_ export, no CPython import), not audited" for name in not_modules
-    ]
+    lines += [f"{name}: no extension module ({why}), not audited" for name, why in not_modules]
     if source is not None:
         count = len(source.files)
         limited = f"; Py_LIMITED_API={source.limited_api}" if source.limited_api else ""
