@@ -284,7 +284,7 @@ def check_manifest(
         elif not entry.abi_only and entry.added in levels_known and first != entry.added and entry.name not in unknown:
             facts: tuple[tuple[str, object], ...] = (("first", first),)
             # the unread headers that may declare it: those whose text spells it, or could not be read
-            explaining = tuple(header for header in unread if entry.name in spelled.get(header, (entry.name,)))
+            explaining = tuple(h for h in unread if h not in spelled or entry.name in spelled[h])
             if first is None and explaining:
                 facts += (("unread", explaining),)
             found.append(_limited(ChangeKind.MANIFEST_NOT_IN_HEADERS, entry.name, kind, old=entry.added, facts=facts))

@@ -24,14 +24,21 @@ _COMMENT_RE = re.compile(r"/\*.*?\*/|//.*")
 MAX_CANDIDATES = 20_000  # each is one line to evaluate; CPython's headers: ~1,500
 
 
+def _text_of(path: str) -> str | None:
+    """The text of the header at ``path`` (undecodable bytes replaced), None when unreadable."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
 def header_texts(job: ParseJob) -> Iterator[str]:
     """The text of every readable public header of the job's tree (undecodable bytes replaced)."""
     for path in job.header_paths or public_header_paths(job.include_dir, job.config_dirs):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                yield handle.read()
-        except OSError:
-            continue
+        text = _text_of(path)
+        if text is not None:
+            yield text
 
 
 def macro_candidates(job: ParseJob) -> list[str]:
@@ -63,10 +70,8 @@ def configuration_defaults(path: str) -> frozenset[tuple[str, int]]:
     """``(name, line)`` of every ``#define NAME`` of the header at ``path`` that stands in
     the first branch of an ``#ifndef NAME`` (``#if !defined(NAME)``), however deep: a value
     the build's configuration may give instead.  Empty for a file that cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
+    text = _text_of(path)
+    if text is None:
         return frozenset()
     # comments out, their lines kept (a directive's line number is what libclang says)
     text = _BLOCK_COMMENT_RE.sub(lambda found: "\n" * found.group().count("\n"), text)
@@ -104,10 +109,8 @@ _IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*")
 def names_in(path: str) -> tuple[str, ...] | None:
     """Every identifier the header at ``path`` spells outside its comments, sorted (None when
     it cannot be read): what a header that does not parse may declare."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError:
+    text = _text_of(path)
+    if text is None:
         return None
     text = _LINE_COMMENT_RE.sub(" ", _BLOCK_COMMENT_RE.sub(" ", text))
     return tuple(sorted(set(_IDENTIFIER_RE.findall(text))))
