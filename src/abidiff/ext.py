@@ -158,7 +158,6 @@ def _symbol_change(
     new: str | None = None,
     **facts: object,
 ) -> Change:
-    named = tuple(sorted(facts.items()))
     return Change(
         kind=kind,
         entity=name,
@@ -166,7 +165,7 @@ def _symbol_change(
         tier=tier,
         old=old,
         new=new,
-        facts=named,
+        facts=tuple(sorted(facts.items())),
         impacts=(module,),
     )
 

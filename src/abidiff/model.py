@@ -32,41 +32,41 @@ class Tier(StrEnum):
 class RecordKind(StrEnum):
     """What a record is: a struct lays its fields out one after another, a union over each other."""
 
-    STRUCT = "struct"
-    UNION = "union"
+    STRUCT = "struct"  # each field at its own offset, the size at least their sum
+    UNION = "union"  # every field at offset 0, the size that of the largest
 
 
 class ReleaseLevel(StrEnum):
     """``sys.version_info.releaselevel`` of a build, as ``PY_RELEASE_LEVEL`` in ``patchlevel.h`` says."""
 
-    ALPHA = "alpha"
-    BETA = "beta"
-    CANDIDATE = "candidate"
-    FINAL = "final"
+    ALPHA = "alpha"  # PY_RELEASE_LEVEL_ALPHA (0xA): 3.14.0a1
+    BETA = "beta"  # PY_RELEASE_LEVEL_BETA (0xB): 3.14.0b1
+    CANDIDATE = "candidate"  # PY_RELEASE_LEVEL_GAMMA (0xC): 3.14.0rc1
+    FINAL = "final"  # PY_RELEASE_LEVEL_FINAL (0xF): 3.14.0, 3.14.1
 
 
 class SymbolKind(StrEnum):
     """What an exported symbol is, as its binary says: code, data or thread-local data."""
 
-    FUNCTION = "function"
-    DATA = "data"
-    TLS = "tls"
+    FUNCTION = "function"  # ELF STT_FUNC; in an executable (PE) or instructions (Mach-O) section
+    DATA = "data"  # an object (ELF STT_OBJECT), e.g. _Py_TrueStruct behind Py_True
+    TLS = "tls"  # one copy per thread: ELF STT_TLS, PE .tls, Mach-O thread-local variables
     UNKNOWN = "unknown"  # the file does not say (e.g. a PE export without a section hint)
 
 
 class SymbolBinding(StrEnum):
     """How an exported symbol binds: a weak one may be overridden by another definition."""
 
-    GLOBAL = "global"
-    WEAK = "weak"
+    GLOBAL = "global"  # ELF STB_GLOBAL (and STB_GNU_UNIQUE); every PE export
+    WEAK = "weak"  # ELF STB_WEAK; a Mach-O weak definition (N_WEAK_DEF)
 
 
 class BinaryFormat(StrEnum):
     """The object file format of a binary: ELF (Linux), PE (Windows) or Mach-O (macOS)."""
 
-    ELF = "elf"
-    PE = "pe"
-    MACHO = "macho"
+    ELF = "elf"  # Linux and the BSDs: read with pyelftools
+    PE = "pe"  # Windows DLLs and .pyd: read with pefile
+    MACHO = "macho"  # macOS dylibs, frameworks and .so: read with macholib
 
 
 class BinaryRole(StrEnum):
@@ -82,8 +82,8 @@ class BinaryRole(StrEnum):
 class TypeRef:
     """A C type as written in the header (``spelling``) and with typedefs resolved."""
 
-    spelling: str
-    canonical: str
+    spelling: str  # "PyObject *", "Py_ssize_t"
+    canonical: str  # "struct _object *", "long" (on LP64)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -296,7 +296,7 @@ class ConfigValue:
     """A layout-relevant configuration macro: ``Py_GIL_DISABLED``, ``SIZEOF_VOID_P``, ..."""
 
     name: str
-    value: int
+    value: int  # a flag: 1 defined (with no value), 0 undefined; a size: its value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

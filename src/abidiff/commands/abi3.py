@@ -18,7 +18,7 @@ FORMATS = common.ReportFormats("abidiff.rules:Abi3Report")
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", metavar="BUILD", help="the build to audit")
+    common.add_build(parser, "the build to audit")
     parser.add_argument("--against", metavar="OLD", help="the previous build: what it declared and exported")
     parser.add_argument(
         "--manifest",

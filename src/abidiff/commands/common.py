@@ -325,6 +325,12 @@ def load_suppressions(path: str | None) -> tuple[object, ...]:
     return suppress.load(path)
 
 
+def add_build(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The one BUILD of ``dump`` and ``abi3``, read back as ``args.spec`` (``--build`` is
+    ``build_binaries``: the two must never share a name)."""
+    parser.add_argument("spec", metavar="BUILD", help=help_text)
+
+
 def add_output(parser: argparse.ArgumentParser, what: str = "the report") -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help=f"write {what} to FILE (atomically) instead of stdout")
 

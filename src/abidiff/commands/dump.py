@@ -12,9 +12,7 @@ NAME = "dump"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "spec", metavar="BUILD", help="interpreter, prefix, include directory, libpython, snapshot or git ref"
-    )
+    common.add_build(parser, "interpreter, prefix, include directory, libpython, snapshot or git ref")
     common.add_output(parser, "the snapshot")
 
 

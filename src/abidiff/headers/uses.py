@@ -36,14 +36,13 @@ _MAX_ERRORS_SHOWN = 3
 
 
 class UseKind(StrEnum):
-    """How an extension's source uses a header entity: by name, a field of it, its size, a
-    record of it held by value (embed), or a macro's value."""
+    """How an extension's source uses a header entity; what a change to it reaches follows."""
 
-    NAME = "name"
-    FIELD = "field"
-    SIZE = "size"
-    EMBED = "embed"
-    VALUE = "value"
+    NAME = "name"  # a function, data or macro named: its signature, type or value
+    FIELD = "field"  # a member accessed (``op->ob_type``): that field's type and offset
+    SIZE = "size"  # ``sizeof`` a header record: its size
+    EMBED = "embed"  # an own struct's field holding a header record by value: its size
+    VALUE = "value"  # a variable of a header record type (a static PyTypeObject): its layout
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,17 +57,16 @@ class UseJob:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Use:
-    """One use of a header entity, where libclang saw it: ``file`` as the compiler named it;
-    ``via``: the header macro whose expansion it comes from (None: written in the source)."""
+    """One use of a header entity, where libclang saw it."""
 
     kind: UseKind
     name: str  # a function, data or macro name; a record's C name for the others
     field: str | None = None  # FIELD: the access path
     offset_bits: int | None = None  # FIELD: its offset in the record
-    file: str
-    line: int
-    column: int
-    via: str | None = None
+    file: str  # as the compiler named it (ext_source makes it relative to the user's root)
+    line: int  # 1-based, as libclang counts
+    column: int  # 1-based, in bytes
+    via: str | None = None  # the header macro whose expansion it comes from; None: the source wrote it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,22 +18,22 @@ from abidiff.rules.describe import message_fields, sides
 class Verdict(_StrEnum):
     """Whether the full ABI of OLD still holds in NEW, after PEP 605's exemptions."""
 
-    ABI_BREAKING = "abi-breaking"
-    BINARY_COMPATIBLE = "binary-compatible"
+    ABI_BREAKING = "abi-breaking"  # a break that no exemption lowers: extensions must be rebuilt
+    BINARY_COMPATIBLE = "binary-compatible"  # extensions built for OLD load and run on NEW
 
 
 class ReleaseKind(_StrEnum):
     """PEP 605's name for the verdict: an ABI-breaking pre-release is an alpha."""
 
-    ALPHA = "alpha"
-    BETA = "beta"
+    ALPHA = "alpha"  # the full ABI broke since the preceding pre-release
+    BETA = "beta"  # binary compatible with the preceding pre-release
 
 
 class StableVerdict(_StrEnum):
     """Whether the stable ABI (abi3) of OLD still holds in NEW; judged apart from the full ABI."""
 
-    INTACT = "intact"
-    BROKEN = "broken"
+    INTACT = "intact"  # abi3 extensions built against OLD load on NEW
+    BROKEN = "broken"  # a limited-tier break: some abi3 extension may not
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,12 +48,12 @@ class Finding:
     severity: Severity
     message: str
     headline: str
-    old: str | None
-    new: str | None
-    detail: str
-    shifted: tuple[str, ...]
-    impacts: tuple[str, ...]
-    header: str | None
+    old: str | None  # OLD's side in words ("16 bytes", a declaration); None: absent there
+    new: str | None  # NEW's side likewise
+    detail: str  # the clause that completes the message ("" when it needs none)
+    shifted: tuple[str, ...]  # fields whose offsets move with this change
+    impacts: tuple[str, ...]  # what uses the entity: embedding records, functions, data, modules
+    header: str | None  # the header declaring it, under the include directory ("cpython/object.h")
     line: int | None = None
     # the rule of PEP 605's exemption (ABI002 provisional, ABI003 deprecated) that lowered a
     # break of this finding to a warning; None when none applies

@@ -37,12 +37,12 @@ STABLE_ABI_NAME = re.compile(r"^(libpython3\.so|libpython3\.dylib|python3(_d)?\.
 class SpecKind(StrEnum):
     """What a build spec on the command line names."""
 
-    SNAPSHOT = "snapshot"
-    INTERPRETER = "interpreter"
-    LIBRARY = "library"
-    PREFIX = "prefix"
-    INCLUDE = "include"
-    GIT = "git"
+    SNAPSHOT = "snapshot"  # a JSON file written by ``abidiff dump``
+    INTERPRETER = "interpreter"  # a python to run: its sysconfig names the rest
+    LIBRARY = "library"  # a libpython or stable-ABI library: exports only
+    PREFIX = "prefix"  # an installed prefix: include/python3.X/ and lib/
+    INCLUDE = "include"  # a directory holding Python.h: headers only
+    GIT = "git"  # a ref of a CPython repository, parsed (and with --build, built) there
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
