@@ -7,6 +7,8 @@ import functools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -90,6 +92,8 @@ def binary_fixtures() -> dict[str, str]:
 BASE_HEADERS = os.path.join(FIXTURES, "headers", "base")
 
 Edit = tuple[str, str, str]  # (file under the tree, old text, new text)
+MakeVariant = Callable[[tuple[Edit, ...]], Snapshot]  # the variant_snapshot fixture
+WriteFiles = Callable[[tuple[Edit, ...]], tuple[str, str]]  # test_cli_compare's files: (base, variant)
 
 
 def make_variant(tmp_root: str, edits: tuple[Edit, ...]) -> str:
@@ -116,7 +120,7 @@ def base_snapshot() -> Snapshot:
 
 
 @pytest.fixture
-def variant_snapshot(tmp_path):  # type: ignore[no-untyped-def]
+def variant_snapshot(tmp_path: Path) -> MakeVariant:
     """``variant_snapshot(edits)``: the snapshot of the base tree with ``edits`` applied."""
     from abidiff.builder import snapshot_of
 
@@ -127,7 +131,7 @@ def variant_snapshot(tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def cpython_repo(tmp_path):  # type: ignore[no-untyped-def]
+def cpython_repo(tmp_path: Path) -> Path:
     """A CPython-like git repository: tags v3.12.0a1 and v3.12.0a2 (a new field), then main."""
     from tests.gitrepo import make_cpython_repo
 

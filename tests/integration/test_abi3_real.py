@@ -16,7 +16,7 @@ import pytest
 
 from abidiff.abi3 import audit, choose_manifest
 from abidiff.model import Snapshot, version_key
-from abidiff.rules import abi3_report
+from abidiff.rules import Abi3Report, abi3_report
 from abidiff.sources import resolve
 from tests.conftest import ROOT, snapshot_cached
 from tests.integration.test_limited_oracle import _source, seen_at_levels
@@ -86,7 +86,7 @@ def _first_level(spec: str, snapshot: Snapshot, name: str, *, macro: bool) -> st
 
 
 @functools.cache  # one audit per pair, for the four tests of the pair
-def _report(new_version: str, old_version: str):  # type: ignore[no-untyped-def]
+def _report(new_version: str, old_version: str) -> tuple[str, str, Snapshot, Snapshot, Abi3Report]:
     new_spec, old_spec = pyenv_python(new_version), pyenv_python(old_version)
     new, old = snapshot_cached(new_spec), snapshot_cached(old_spec)
     entries, source = choose_manifest(new)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sysconfig  # noqa: F401  (documents where INCLUDEPY comes from)
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -84,7 +85,9 @@ def test_a_build_against_itself_reports_no_change() -> None:
     assert document["changes"] == [] and document["verdict"] == "binary-compatible"
 
 
-def test_312_to_313_is_abi_breaking_and_names_the_layout_changes(pair_312_313, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_312_to_313_is_abi_breaking_and_names_the_layout_changes(
+    pair_312_313: tuple[str, str, Snapshot, Snapshot], tmp_path: Path
+) -> None:
     old_python, new_python, old, new = pair_312_313
     report = compare(old, new)
     assert report.verdict == Verdict.ABI_BREAKING
@@ -111,7 +114,9 @@ def test_312_to_313_is_abi_breaking_and_names_the_layout_changes(pair_312_313, t
             assert not [c for c in breaks if c.entity == name and c.rule == "ABI101"], name
 
 
-def test_312_to_313_pytypeobject_uses_padding(pair_312_313, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_312_to_313_pytypeobject_uses_padding(
+    pair_312_313: tuple[str, str, Snapshot, Snapshot], tmp_path: Path
+) -> None:
     """3.13 put tp_versions_used into PyTypeObject's trailing padding: gcc says the size is the same."""
     old_python, new_python, old, new = pair_312_313
     sizes = [_gcc_sizes(p, ("PyTypeObject",), str(tmp_path)) for p in (old_python, new_python)]
@@ -121,7 +126,7 @@ def test_312_to_313_pytypeobject_uses_padding(pair_312_313, tmp_path) -> None:  
     assert [(c.rule, c.entity) for c in padding] == [("ABI104", "PyTypeObject.tp_versions_used")]
 
 
-def test_312_to_313_thread_state_is_not_a_stable_abi_layout(pair_312_313) -> None:  # type: ignore[no-untyped-def]
+def test_312_to_313_thread_state_is_not_a_stable_abi_layout(pair_312_313: tuple[str, str, Snapshot, Snapshot]) -> None:
     """PyThreadState is named in the limited API but only defined under cpython/: its layout
     changes are full-ABI breaks, never stable-ABI ones."""
     _old_python, _new_python, old, new = pair_312_313
@@ -130,7 +135,7 @@ def test_312_to_313_thread_state_is_not_a_stable_abi_layout(pair_312_313) -> Non
     assert thread_state and all(str(c.tier) == "public" for c in thread_state)
 
 
-def test_removed_public_exports_between_312_and_313(pair_312_313) -> None:  # type: ignore[no-untyped-def]
+def test_removed_public_exports_between_312_and_313(pair_312_313: tuple[str, str, Snapshot, Snapshot]) -> None:
     _old_python, _new_python, old, new = pair_312_313
     if not old.binaries or not new.binaries:
         pytest.skip(
@@ -194,7 +199,7 @@ def _gcc_buffer_layout(python: str, workdir: str) -> list[int]:
     return [int(v) for v in subprocess.run([binary], capture_output=True, text=True, check=True).stdout.split()]
 
 
-def test_310_to_311_py_buffer_lost_its_tag_not_its_abi(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_310_to_311_py_buffer_lost_its_tag_not_its_abi(tmp_path: Path) -> None:
     old_python, new_python = pyenv_python("3.10.13"), pyenv_python("3.11.7")
     # the oracle: gcc lays Py_buffer out the same in both builds
     for side in ("old", "new"):

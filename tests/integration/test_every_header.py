@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def _include_dir(spec: str) -> str:
     return include_dir
 
 
-def _get(snapshot: Snapshot, kind: str, name: str):  # type: ignore[no-untyped-def]
+def _get(snapshot: Snapshot, kind: str, name: str) -> Any:
     found = [entity for entity in getattr(snapshot, kind) if entity.name == name]
     assert len(found) == 1, f"{kind} {name}: {len(found)} declarations"
     return found[0]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,9 @@ from tests.unit.test_ext_fixtures import ABI3_IMPORTS, FULL_IMPORTS
 pytestmark = pytest.mark.integration
 
 
-def _run(path: str | tuple[str, ...], **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(path: str | tuple[str, ...], **options: Any) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
-    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
+    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)
     return status, json.loads(out.getvalue())
 
 
@@ -42,13 +43,13 @@ def bcrypt_wheel() -> str:
         pytest.skip(f"{requirement} is not cached and cannot be downloaded (offline?): {exc}")
 
 
-def _abi3audit(path: str, *extra: str) -> dict:  # type: ignore[type-arg]
+def _abi3audit(path: str, *extra: str) -> dict[str, Any]:
     if importlib.util.find_spec("abi3audit") is None:
         pytest.skip("abi3audit is not installed (pip install abi3audit)")
     result = subprocess.run(
         [sys.executable, "-m", "abi3audit", "--report", *extra, path], capture_output=True, text=True, timeout=120
     )
-    report: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    report: dict[str, Any] = json.loads(result.stdout)
     return report
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -58,10 +59,11 @@ def mutation(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     return old, path
 
 
-def _added(path: Path) -> dict:  # type: ignore[type-arg]
+def _added(path: Path) -> dict[str, Any]:
     document = json.loads(path.read_text())
+    finding: dict[str, Any]
     [finding] = [item for item in document["changes"] if item["entity"] == "PyObject.ob_example"]
-    return finding  # type: ignore[no-any-return]
+    return finding
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +71,7 @@ def _in_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
 
 
-def _ext(*source: str, comparison: Path) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _ext(*source: str, comparison: Path) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
     status = ext_main(
         None,

@@ -11,12 +11,14 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from abidiff.builder import snapshot_of_resolved
 from abidiff.cache import SnapshotCache
 from abidiff.errors import AbidiffError, BuildSpecError, ToolchainError
+from abidiff.model import Snapshot
 from abidiff.options import BuildOptions
 from abidiff.sources.gitref import (
     WINSTUB_DIR,
@@ -37,10 +39,10 @@ from tests.realbuilds import PYENV
 pytestmark = pytest.mark.integration
 
 
-def options_for(repo: Path, cache_dir: Path, **changes: object) -> BuildOptions:
-    values: dict[str, object] = {"repo": str(repo), "cache_dir": str(cache_dir), "pyconfig": MINIMAL_PYCONFIG}
+def options_for(repo: Path, cache_dir: Path, **changes: Any) -> BuildOptions:
+    values: dict[str, Any] = {"repo": str(repo), "cache_dir": str(cache_dir), "pyconfig": MINIMAL_PYCONFIG}
     values.update(changes)
-    return BuildOptions(**values)  # type: ignore[arg-type]
+    return BuildOptions(**values)
 
 
 def test_two_tags_give_snapshots_of_their_versions(cpython_repo: Path, tmp_path: Path) -> None:
@@ -61,8 +63,8 @@ def test_two_tags_give_snapshots_of_their_versions(cpython_repo: Path, tmp_path:
     assert (old_snap.build.version, new_snap.build.version) == ("3.12.0a1", "3.12.0a2")
     assert old_snap.build.origin == old.origin
 
-    def fields(snap: object) -> list[str]:
-        (record,) = [r for r in snap.records if r.display_name == "PyModuleObjectLike"]  # type: ignore[attr-defined]
+    def fields(snap: Snapshot) -> list[str]:
+        (record,) = [r for r in snap.records if r.display_name == "PyModuleObjectLike"]
         return [field.name for field in record.fields]
 
     assert fields(old_snap) == ["ob_base", "md_dict"]

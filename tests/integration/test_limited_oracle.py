@@ -15,6 +15,7 @@ import functools
 import os
 import re
 import subprocess
+from collections.abc import Callable
 
 import pytest
 
@@ -135,7 +136,7 @@ def _truth(
     levels = list(snapshot.limited_levels)
     per_level = seen_at_levels(gcc, include_dir, config_dirs, tuple(levels), source)
 
-    def first_level(header: str, test) -> str | None:  # type: ignore[no-untyped-def]
+    def first_level(header: str, test: Callable[..., bool]) -> str | None:
         inside = header in reached or header == "pyconfig.h"
         return next((level for level in levels if test(*per_level[level][inside])), None)
 

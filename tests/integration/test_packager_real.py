@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +17,7 @@ from tests.realbuilds import debian_python311, pyenv_python
 pytestmark = pytest.mark.integration
 
 
-def _run(*args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(*args: str) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
     status = main_inner([*args, "--format", "json"], stdout=out)
     return status, json.loads(out.getvalue())
@@ -30,7 +32,7 @@ def test_the_debian_prefix_is_the_debian_interpreter() -> None:
     assert not document["headers_only"], "the multiarch libdir holds libpython3.11.so"
 
 
-def test_a_library_for_one_side_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_library_for_one_side_only(tmp_path: Path) -> None:
     """--new-lib gives NEW a libpython the interpreter does not name: NEW's exports then come
     from it (the 3.12.1 libpython given to a 3.12.1 include tree: no change)."""
     python = pyenv_python("3.12.1")

@@ -15,7 +15,7 @@ from abidiff.commands.compare import exit_status
 from abidiff.compare import compare
 from abidiff.model import Snapshot
 from abidiff.options import BuildOptions
-from abidiff.rules import Severity, StableVerdict, Verdict, abi3_report
+from abidiff.rules import Report, Severity, StableVerdict, Verdict, abi3_report
 from tests.conftest import snapshot_cached
 from tests.realbuilds import PYENV, debian_python311, pyenv_python
 
@@ -30,11 +30,11 @@ def _snap(version: str) -> Snapshot:
 
 
 @pytest.fixture(scope="module")
-def report_38_39():  # type: ignore[no-untyped-def]
+def report_38_39() -> Report:
     return compare(_snap("3.8.18"), _snap("3.9.18"))
 
 
-def test_38_39_no_break_names_a_pycodeobject_tag(report_38_39) -> None:  # type: ignore[no-untyped-def]
+def test_38_39_no_break_names_a_pycodeobject_tag(report_38_39: Report) -> None:
     breaks = [c for c in report_38_39.changes if c.severity == Severity.BREAK]
     assert breaks, "3.8 -> 3.9 does break the full ABI (PyTypeObject lost tp_print)"
     assert not [c.message for c in breaks if "struct PyCodeObject" in c.message]
@@ -42,7 +42,7 @@ def test_38_39_no_break_names_a_pycodeobject_tag(report_38_39) -> None:  # type:
     assert not [c for c in report_38_39.changes if c.entity == "PyCode_New" and c.rule == "ABI202"]
 
 
-def test_38_39_no_break_for_data_38_never_exported(report_38_39) -> None:  # type: ignore[no-untyped-def]
+def test_38_39_no_break_for_data_38_never_exported(report_38_39: Report) -> None:
     old = _snap("3.8.18")
     exported = {symbol.name for binary in old.binaries for symbol in binary.symbols}
     never = [c for c in report_38_39.changes if c.rule == "ABI211"]
@@ -54,7 +54,7 @@ def test_38_39_no_break_for_data_38_never_exported(report_38_39) -> None:  # typ
     assert all(c.entity in exported for c in removed_data)
 
 
-def test_38_39_pycfunction_new_is_a_stable_abi_break_in_compare_and_abi3(report_38_39) -> None:  # type: ignore[no-untyped-def]
+def test_38_39_pycfunction_new_is_a_stable_abi_break_in_compare_and_abi3(report_38_39: Report) -> None:
     [finding] = [c for c in report_38_39.changes if c.entity == "PyCFunction_New"]
     assert (finding.tier, finding.severity) == ("limited", Severity.BREAK)
     assert report_38_39.stable_abi_verdict == StableVerdict.BROKEN
@@ -121,7 +121,7 @@ def three_trees(tmp_path_factory: pytest.TempPathFactory) -> tuple[Snapshot, Sna
     return made[0], made[1], made[2]
 
 
-def test_a_function_new_since_the_base_is_provisional(three_trees) -> None:  # type: ignore[no-untyped-def]
+def test_a_function_new_since_the_base_is_provisional(three_trees: tuple[Snapshot, Snapshot, Snapshot]) -> None:
     base, old, new = three_trees
     without = compare(old, new)
     extend = [c for c in without.changes if c.entity == "PyList_Extend"]
@@ -131,7 +131,9 @@ def test_a_function_new_since_the_base_is_provisional(three_trees) -> None:  # t
     assert (finding.severity, finding.exemption) == (Severity.WARNING, "ABI002")
 
 
-def test_a_limited_function_new_since_the_base_breaks_either_way(three_trees) -> None:  # type: ignore[no-untyped-def]
+def test_a_limited_function_new_since_the_base_breaks_either_way(
+    three_trees: tuple[Snapshot, Snapshot, Snapshot],
+) -> None:
     base, old, new = three_trees
     for report in (compare(old, new), compare(old, new, feature_base=base)):
         [finding] = [c for c in report.changes if c.entity == "PyLong_AsInt" and c.rule == "ABI204"]
@@ -139,7 +141,9 @@ def test_a_limited_function_new_since_the_base_breaks_either_way(three_trees) ->
         assert (report.verdict, report.stable_abi_verdict) == (Verdict.ABI_BREAKING, StableVerdict.BROKEN)
 
 
-def test_only_the_provisional_change_makes_a_beta(three_trees, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_provisional_change_makes_a_beta(
+    three_trees: tuple[Snapshot, Snapshot, Snapshot], tmp_path: Path
+) -> None:
     base, old, _new = three_trees
     tree = _copy_include("3.13.0", tmp_path)
     _edit(
@@ -152,7 +156,9 @@ def test_only_the_provisional_change_makes_a_beta(three_trees, tmp_path: Path) -
     assert compare(old, only_provisional, feature_base=base).verdict == Verdict.BINARY_COMPATIBLE
 
 
-def test_datetime_capi_field_inserted_is_a_break(three_trees, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_datetime_capi_field_inserted_is_a_break(
+    three_trees: tuple[Snapshot, Snapshot, Snapshot], tmp_path: Path
+) -> None:
     _base, old, _new = three_trees  # OLD: a copy of 3.13's headers, as this test's new tree before its edit
     new_tree = _copy_include("3.13.0", tmp_path / "edited")
     text = (new_tree / "datetime.h").read_text(encoding="utf-8")
@@ -167,7 +173,7 @@ def test_datetime_capi_field_inserted_is_a_break(three_trees, tmp_path: Path) ->
     assert any(c.entity.startswith("PyDateTime_CAPI.") and c.severity == Severity.BREAK for c in report.changes)
 
 
-def test_the_feature_base_is_stated_in_every_format(three_trees) -> None:  # type: ignore[no-untyped-def]
+def test_the_feature_base_is_stated_in_every_format(three_trees: tuple[Snapshot, Snapshot, Snapshot]) -> None:
     from abidiff.report.registry import render
 
     base, old, new = three_trees

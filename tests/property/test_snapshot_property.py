@@ -133,8 +133,9 @@ def _replace(document: Any, path: tuple[str | int, ...], value: Any) -> Any:
     head, rest = path[0], path[1:]
     if isinstance(document, dict):
         return {**document, head: _replace(document[head], rest, value)}
+    assert isinstance(head, int), path
     copy = list(document)
-    copy[head] = _replace(copy[head], rest, value)  # type: ignore[index]
+    copy[head] = _replace(copy[head], rest, value)
     return copy
 
 

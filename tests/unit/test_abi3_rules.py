@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -27,7 +29,7 @@ from abidiff.report.audits import abi3_text as render_text
 from abidiff.report.jsonwriter import dumps
 from abidiff.report.jsonwriter import schema as document_schema
 from abidiff.rules import RULES, Abi3Report, abi3_report
-from tests.conftest import BASE_HEADERS, ROOT
+from tests.conftest import BASE_HEADERS, ROOT, Edit, MakeVariant
 
 ABI3_RULES = tuple(rule for rule in RULES if rule.id.startswith("ABI80"))
 
@@ -41,8 +43,8 @@ def schema() -> dict[str, object]:
     return document_schema(Abi3Report)
 
 
-def _entry(kind: str, name: str, added: str, **extra: object) -> ManifestEntry:
-    return ManifestEntry(kind=kind, name=name, added=added, **extra)  # type: ignore[arg-type]
+def _entry(kind: str, name: str, added: str, **extra: Any) -> ManifestEntry:
+    return ManifestEntry(kind=kind, name=name, added=added, **extra)
 
 
 def _with_manifest(snapshot: Snapshot, *entries: ManifestEntry) -> Snapshot:
@@ -257,18 +259,18 @@ _GUARDED = (
 )
 
 
-def test_abi802_fires_for_an_unguarded_addition(base_snapshot: Snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_abi802_fires_for_an_unguarded_addition(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot((_UNGUARDED,))
     [item] = audit(new, base_snapshot).changes
     assert (item.rule, item.entity, item.new, item.header) == ("ABI802", "PyNew_Unguarded", "3.11", "object.h")
 
 
-def test_abi802_quiet_for_a_guarded_addition(base_snapshot: Snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_abi802_quiet_for_a_guarded_addition(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot((_GUARDED,))
     assert _rules(new, base_snapshot) == []
 
 
-def test_abi802_quiet_when_old_exports_it(base_snapshot: Snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_abi802_quiet_when_old_exports_it(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot((_UNGUARDED,))
     old = _with_exports(base_snapshot, "PyNew_Unguarded")
     assert _rules(new, old) == []
@@ -284,8 +286,8 @@ _GROW_OBJECT = ("object.h", "    PyTypeObject *ob_type;\n};", "    PyTypeObject 
 _MOVE_TYPE = ("object.h", "    PyTypeObject *ob_type;\n};", "    void *ob_first;\n    PyTypeObject *ob_type;\n};")
 
 
-def test_abi805_without_manifest_compares_complete_limited_structs(  # type: ignore[no-untyped-def]
-    base_snapshot: Snapshot, variant_snapshot
+def test_abi805_without_manifest_compares_complete_limited_structs(
+    base_snapshot: Snapshot, variant_snapshot: MakeVariant
 ) -> None:
     new = variant_snapshot((_GROW_OBJECT,))
     found = [item for item in audit(new, base_snapshot).changes if item.rule == "ABI805"]
@@ -294,9 +296,7 @@ def test_abi805_without_manifest_compares_complete_limited_structs(  # type: ign
     assert all(item.severity == "break" for item in found)
 
 
-def test_abi805_members_kind_ignores_growth_at_the_end(  # type: ignore[no-untyped-def]
-    base_snapshot: Snapshot, variant_snapshot
-) -> None:
+def test_abi805_members_kind_ignores_growth_at_the_end(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     manifest = (_entry("struct", "PyObject", "3.2", struct_abi_kind="members", members=("ob_refcnt", "ob_type")),)
     new = _with_manifest(variant_snapshot((_GROW_OBJECT,)), *manifest)
     assert [rule for rule, _ in _rules(new, base_snapshot) if rule == "ABI805"] == []
@@ -308,7 +308,7 @@ def test_abi805_members_kind_ignores_growth_at_the_end(  # type: ignore[no-untyp
 # -- ABI806: Py_LIMITED_API_3_x aliases ---------------------------------------------------
 
 
-def test_abi806_checks_each_alias(variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_abi806_checks_each_alias(variant_snapshot: MakeVariant) -> None:
     edit = (
         "pyport.h",
         "#define Py_PYPORT_H",
@@ -366,7 +366,7 @@ def test_text_and_markdown(base_snapshot: Snapshot) -> None:
         pytest.param((_MOVE_TYPE,), EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE, id="break"),
     ],
 )
-def test_exit_status_bits(tmp_path, edits, status) -> None:  # type: ignore[no-untyped-def]
+def test_exit_status_bits(tmp_path: Path, edits: tuple[Edit, ...], status: int) -> None:
     from tests.conftest import make_variant
 
     new = make_variant(str(tmp_path), edits) if edits else BASE_HEADERS
@@ -392,7 +392,7 @@ def test_shipped_schemas_are_current() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_an_abi8xx_finding_is_suppressed_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_abi8xx_finding_is_suppressed_end_to_end(tmp_path: Path) -> None:
     """``abidiff abi3 --suppressions``: the one judge applies them to the audit's findings."""
     from abidiff.cli import main_inner
     from tests.conftest import make_variant

@@ -106,8 +106,9 @@ def test_actionlint_on_the_action_and_the_doc_workflows(tmp_path: Path) -> None:
 def _compare_step() -> dict[str, Any]:
     with open(ACTION, encoding="utf-8") as handle:
         action = _yaml().load(handle)
+    step: dict[str, Any]
     (step,) = [step for step in action["runs"]["steps"] if step.get("id") == "compare"]
-    return step  # type: ignore[no-any-return]
+    return step
 
 
 def _outputs(path: Path) -> dict[str, str]:
@@ -115,7 +116,7 @@ def _outputs(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def snapshot_files(tmp_path_factory) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def snapshot_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     from tests.conftest import make_variant
 
     root = tmp_path_factory.mktemp("action")
@@ -152,7 +153,7 @@ def _run_step(tmp_path: Path, **inputs: str) -> tuple[subprocess.CompletedProces
     return result, tmp_path / "output", tmp_path / "summary.md"
 
 
-def test_compare_step_sets_the_verdict_and_fails_on_a_break(tmp_path: Path, snapshot_files) -> None:  # type: ignore[no-untyped-def]
+def test_compare_step_sets_the_verdict_and_fails_on_a_break(tmp_path: Path, snapshot_files: tuple[str, str]) -> None:
     old, new = snapshot_files
     result, output, summary = _run_step(tmp_path, old=old, new=new)
     assert result.returncode == 1, result.stderr  # fail-on: break
@@ -166,14 +167,14 @@ def test_compare_step_sets_the_verdict_and_fails_on_a_break(tmp_path: Path, snap
     assert summary.read_text(encoding="utf-8").startswith("## abidiff: 3.11.0a1 → 3.11.0a2")
 
 
-def test_compare_step_fail_on_never_and_junit(tmp_path: Path, snapshot_files) -> None:  # type: ignore[no-untyped-def]
+def test_compare_step_fail_on_never_and_junit(tmp_path: Path, snapshot_files: tuple[str, str]) -> None:
     old, new = snapshot_files
     result, output, _summary = _run_step(tmp_path, old=old, new=new, fail_on="never", format="junit")
     assert result.returncode == 0, result.stderr
     assert _outputs(output)["report"].endswith("abi.xml")
 
 
-def test_compare_step_publishes_nothing_when_abidiff_fails(tmp_path: Path, snapshot_files) -> None:  # type: ignore[no-untyped-def]
+def test_compare_step_publishes_nothing_when_abidiff_fails(tmp_path: Path, snapshot_files: tuple[str, str]) -> None:
     old, _new = snapshot_files
     result, output, summary = _run_step(tmp_path, old=old, new=str(tmp_path / "missing.json"))
     assert result.returncode == 1
@@ -183,7 +184,7 @@ def test_compare_step_publishes_nothing_when_abidiff_fails(tmp_path: Path, snaps
     assert "::error title=abidiff::abidiff exited with status 1" in result.stdout
 
 
-def test_compare_step_rejects_an_unknown_fail_on(tmp_path: Path, snapshot_files) -> None:  # type: ignore[no-untyped-def]
+def test_compare_step_rejects_an_unknown_fail_on(tmp_path: Path, snapshot_files: tuple[str, str]) -> None:
     old, _new = snapshot_files
     result, _output, _summary = _run_step(tmp_path, old=old, new=old, fail_on="sometimes")
     assert result.returncode == 1

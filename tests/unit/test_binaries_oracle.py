@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,13 @@ from abidiff.model import Binary, BinaryFormat, BinaryRole, SymbolBinding, Symbo
 ELF_FIXTURES = ("elf-x86_64.so", "elf-aarch64.so", "elf-i386.so", "elf-s390x.so", "elf-ppc.so")
 PE_FIXTURES = ("pe-x86_64.dll", "pe-i386.dll", "forwarder.dll")
 MACHO_FIXTURES = ("macho-x86_64.dylib", "macho-arm64.dylib", "macho-universal.dylib")
+
+
+def _first(pattern: str, text: str, flags: int = 0) -> str:
+    """The first group of the first match of ``pattern`` in a tool's output (which must have one)."""
+    found = re.search(pattern, text, flags)
+    assert found is not None, f"{pattern!r} not in the tool's output:\n{text[:2000]}"
+    return found.group(1)
 
 
 def tool(name: str) -> str:
@@ -81,11 +89,11 @@ def test_elf_header_facts_match_llvm_readobj(binary_fixtures: dict[str, str], na
     binary = only(read_binary(binary_fixtures[name], BinaryRole.OTHER))
     text = run(tool("llvm-readobj"), "--file-headers", "--dynamic-table", binary_fixtures[name])
     assert binary.format == BinaryFormat.ELF
-    assert binary.bits == int(re.search(r"Class: (\d+)-bit", text).group(1))  # type: ignore[union-attr]
+    assert binary.bits == int(_first(r"Class: (\d+)-bit", text))
     assert binary.little_endian == ("LittleEndian" in text)
     soname = re.search(r"SONAME\s+Library soname: \[(.*)\]", text)
     assert binary.soname == (soname.group(1) if soname else None)
-    arch = re.search(r"^Arch: (\S+)", text, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    arch = _first(r"^Arch: (\S+)", text, re.MULTILINE)
     llvm_names = {"x86_64": "x86_64", "aarch64": "aarch64", "i386": "i386", "s390x": "s390x", "powerpc": "ppc"}
     assert binary.arch == llvm_names[arch]
 
@@ -97,10 +105,10 @@ def _pe_sections(path: str) -> list[tuple[str, int, int, bool]]:
     text = run(tool("llvm-readobj"), "--sections", path)
     sections = []
     for block in text.split("Section {")[1:]:
-        name = re.search(r"Name: (\S+)", block).group(1)  # type: ignore[union-attr]
-        size = int(re.search(r"VirtualSize: (0x[0-9A-F]+)", block).group(1), 16)  # type: ignore[union-attr]
-        start = int(re.search(r"VirtualAddress: (0x[0-9A-F]+)", block).group(1), 16)  # type: ignore[union-attr]
-        raw = int(re.search(r"RawDataSize: (\d+)", block).group(1))  # type: ignore[union-attr]
+        name = _first(r"Name: (\S+)", block)
+        size = int(_first(r"VirtualSize: (0x[0-9A-F]+)", block), 16)
+        start = int(_first(r"VirtualAddress: (0x[0-9A-F]+)", block), 16)
+        raw = int(_first(r"RawDataSize: (\d+)", block))
         sections.append(
             (name, start, start + max(size, raw), "IMAGE_SCN_MEM_EXECUTE" in block or "IMAGE_SCN_CNT_CODE" in block)
         )
@@ -114,9 +122,9 @@ def llvm_pe_exports(path: str) -> set[tuple[str, int, str | None, SymbolKind]]:
     sections = _pe_sections(path)
     exports = set()
     for block in run(tool("llvm-readobj"), "--coff-exports", path).split("Export {")[1:]:
-        ordinal = int(re.search(r"Ordinal: (\d+)", block).group(1))  # type: ignore[union-attr]
-        name = re.search(r"Name: (\S*)", block).group(1)  # type: ignore[union-attr]
-        rva = int(re.search(r"RVA: (0x[0-9A-F]+)", block).group(1), 16)  # type: ignore[union-attr]
+        ordinal = int(_first(r"Ordinal: (\d+)", block))
+        name = _first(r"Name: (\S*)", block)
+        rva = int(_first(r"RVA: (0x[0-9A-F]+)", block), 16)
         if name in forwarders:
             exports.add((name, ordinal, forwarders[name], SymbolKind.UNKNOWN))
             continue
@@ -143,10 +151,9 @@ def test_pe_header_facts_match_llvm_readobj(binary_fixtures: dict[str, str], nam
     binary = only(read_binary(binary_fixtures[name], BinaryRole.OTHER))
     text = run(tool("llvm-readobj"), "--file-headers", binary_fixtures[name])
     assert binary.format == BinaryFormat.PE
-    assert binary.arch == re.search(r"^Arch: (\S+)", text, re.MULTILINE).group(1)  # type: ignore[union-attr]
-    assert binary.bits == int(re.search(r"^AddressSize: (\d+)bit", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    dll_name = re.search(r"DLL name: (\S+)", run(tool("llvm-objdump"), "-p", binary_fixtures[name]))
-    assert binary.soname == dll_name.group(1)  # type: ignore[union-attr]
+    assert binary.arch == _first(r"^Arch: (\S+)", text, re.MULTILINE)
+    assert binary.bits == int(_first(r"^AddressSize: (\d+)bit", text, re.MULTILINE))
+    assert binary.soname == _first(r"DLL name: (\S+)", run(tool("llvm-objdump"), "-p", binary_fixtures[name]))
 
 
 def test_forwarder_dll_forwards_every_export(binary_fixtures: dict[str, str]) -> None:
@@ -224,7 +231,7 @@ def test_universal_file_gives_one_binary_per_slice(binary_fixtures: dict[str, st
     assert {b.arch: b.symbols for b in fat} == {b.arch: b.symbols for b in thin}
 
 
-def test_macho_symtab_fallback_agrees_with_the_trie(binary_fixtures: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_macho_symtab_fallback_agrees_with_the_trie(binary_fixtures: dict[str, str], tmp_path: Path) -> None:
     """Disable LC_DYLD_INFO_ONLY (rename the command): the symbol table must give the same exports."""
     data = bytearray(open(binary_fixtures["macho-arm64.dylib"], "rb").read())
     ncmds = int.from_bytes(data[16:20], "little")

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,9 +101,9 @@ def test_bad_keys_are_refused(tmp_path: Path, key: str) -> None:
 def test_key_depends_on_every_input() -> None:
     from abidiff.sources.gitref import snapshot_cache_key
 
-    base = dict(commit="a" * 40, triple=None, pyconfig_sha256="0" * 64)
-    key = snapshot_cache_key(**base)  # type: ignore[arg-type]
-    assert key == snapshot_cache_key(**base)  # type: ignore[arg-type]
+    base: dict[str, Any] = dict(commit="a" * 40, triple=None, pyconfig_sha256="0" * 64)
+    key = snapshot_cache_key(**base)
+    assert key == snapshot_cache_key(**base)
     assert len(key) == 64 and int(key, 16) >= 0
     variants = [
         snapshot_cache_key("b" * 40, None, "0" * 64),

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,10 +53,10 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _document(**changes: object) -> dict:  # type: ignore[type-arg]
-    document = json.loads(snapshot_io.dumps(make_snapshot(warnings=1)))
+def _document(**changes: object) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(snapshot_io.dumps(make_snapshot(warnings=1)))
     document["snapshot"].update(changes)
-    return document  # type: ignore[no-any-return]
+    return document
 
 
 def _record_without_fields() -> bytes:

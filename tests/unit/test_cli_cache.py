@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
-def test_cache_info_without_a_home_says_there_is_no_persistent_cache(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cache_info_without_a_home_says_there_is_no_persistent_cache(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "ABIDIFF_CACHE_DIR")}
     env["HOME"] = ""
     proc = subprocess.run(

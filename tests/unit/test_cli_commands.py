@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import jsonschema
 import pytest
@@ -21,9 +22,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     )
 
 
-def _schema(name: str) -> dict:  # type: ignore[type-arg]
+def _schema(name: str) -> dict[str, Any]:
     with open(os.path.join(ROOT, "src", "abidiff", "schemas", name)) as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        schema: dict[str, Any] = json.load(handle)
+    return schema
 
 
 @pytest.mark.parametrize(

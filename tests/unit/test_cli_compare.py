@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from abidiff import snapshot
 from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
+from abidiff.model import Snapshot
+from tests.conftest import Edit, MakeVariant, WriteFiles
 
 ADDED = (
     (
@@ -25,8 +28,8 @@ PUBLIC_BREAK = (("cpython/object.h", "    const char *tp_doc;\n", ""),)
 
 
 @pytest.fixture
-def files(tmp_path, base_snapshot, variant_snapshot):  # type: ignore[no-untyped-def]
-    def write(edits):  # type: ignore[no-untyped-def]
+def files(tmp_path: Path, base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> WriteFiles:
+    def write(edits: tuple[Edit, ...]) -> tuple[str, str]:
         old, new = tmp_path / "old.json", tmp_path / f"new-{abs(hash(edits))}.json"
         old.write_text(snapshot.dumps(base_snapshot))
         new.write_text(snapshot.dumps(variant_snapshot(edits)))
@@ -45,12 +48,12 @@ def files(tmp_path, base_snapshot, variant_snapshot):  # type: ignore[no-untyped
     ],
     ids=["no-change", "addition-is-information", "private-warning", "public-break"],
 )
-def test_exit_status_bits(files, edits, status: int) -> None:  # type: ignore[no-untyped-def]
+def test_exit_status_bits(files: WriteFiles, edits: tuple[Edit, ...], status: int) -> None:
     old, new = files(edits)
     assert compare_main(old, new, reporting=Reporting(fmt="json", stdout=io.StringIO(), stderr=io.StringIO())) == status
 
 
-def test_text_goes_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
+def test_text_goes_to_stdout(files: WriteFiles) -> None:
     old, new = files(PUBLIC_BREAK)
     out, err = io.StringIO(), io.StringIO()
     compare_main(old, new, reporting=Reporting(stdout=out, stderr=err))
@@ -64,7 +67,7 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_text_on_a_pipe_is_the_text_of_a_file(files, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_text_on_a_pipe_is_the_text_of_a_file(files: WriteFiles, tmp_path: Path) -> None:
     """Not a terminal: the plain text, the same as with -o FILE (not the width of a console
     that is no terminal), with no blanks at the ends of lines; a terminal gets the rich
     rendering, in colour."""
@@ -79,7 +82,7 @@ def test_text_on_a_pipe_is_the_text_of_a_file(files, tmp_path) -> None:  # type:
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "markdown", "news"])
-def test_output_file_is_written_and_stdout_stays_empty(files, tmp_path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def test_output_file_is_written_and_stdout_stays_empty(files: WriteFiles, tmp_path: Path, fmt: str) -> None:
     old, new = files(PUBLIC_BREAK)
     target = tmp_path / f"report.{fmt}"
     out, err = io.StringIO(), io.StringIO()
@@ -93,14 +96,14 @@ def test_output_file_is_written_and_stdout_stays_empty(files, tmp_path, fmt: str
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".abidiff-")] == []
 
 
-def test_machine_formats_go_to_stdout(files) -> None:  # type: ignore[no-untyped-def]
+def test_machine_formats_go_to_stdout(files: WriteFiles) -> None:
     old, new = files(PUBLIC_BREAK)
     out = io.StringIO()
     compare_main(old, new, reporting=Reporting(fmt="news", stdout=out, stderr=io.StringIO()))
     assert out.getvalue().startswith("Breaking changes in the full CPython ABI between 3.11.0a1 and 3.11.0a1:")
 
 
-def test_unknown_format_is_a_usage_error(files) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_format_is_a_usage_error(files: WriteFiles) -> None:
     old, new = files(())
     with pytest.raises(UsageError):
         compare_main(old, new, reporting=Reporting(fmt="pdf", stdout=io.StringIO(), stderr=io.StringIO()))

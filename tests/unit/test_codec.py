@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from abidiff.codec import DecodeError, decode
+from abidiff.model import Snapshot
 
 
 def test_arrays_and_objects_decode() -> None:
@@ -49,7 +50,7 @@ def _generic(value: object) -> object:
     return value
 
 
-def test_the_encoders_built_from_the_hints_encode_as_the_values_say(minimal_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_the_encoders_built_from_the_hints_encode_as_the_values_say(minimal_snapshot: Snapshot) -> None:
     """A real snapshot (records with nested anonymous members: a recursive type; enums,
     optional values, tuples of scalars) and a report of it against itself with a change."""
     import dataclasses

@@ -4,6 +4,7 @@ both ways (the case that fires and the near miss that must not)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -44,15 +45,15 @@ def _type(spelling: str, canonical: str | None = None) -> TypeRef:
     return TypeRef(spelling=spelling, canonical=canonical or spelling)
 
 
-def _function(name: str, returns: str = "int", *params: str, tier: Tier = Tier.PUBLIC, **extra: object) -> Function:
-    limited = {"limited_since": "3.2"} if tier == Tier.LIMITED else {}
+def _function(name: str, returns: str = "int", *params: str, tier: Tier = Tier.PUBLIC, **extra: Any) -> Function:
+    limited: dict[str, Any] = {"limited_since": "3.2"} if tier == Tier.LIMITED else {}
     return Function(
         name=name,
         returns=_type(returns),
         params=tuple(Param(name=f"p{i}", type=_type(p)) for i, p in enumerate(params)),
         header=HEADER,
         tier=tier,
-        **{**limited, **extra},  # type: ignore[arg-type]
+        **{**limited, **extra},
     )
 
 
@@ -60,11 +61,11 @@ def _data(name: str, spelling: str = "PyTypeObject", tier: Tier = Tier.PUBLIC, s
     return Variable(name=name, type=_type(spelling, "struct _typeobject"), size=size, header=HEADER, tier=tier)
 
 
-def _field(name: str, offset: int, spelling: str = "long", size: int = 64, **extra: object) -> Field:
-    return Field(name=name, type=_type(spelling), offset_bits=offset, size_bits=size, **extra)  # type: ignore[arg-type]
+def _field(name: str, offset: int, spelling: str = "long", size: int = 64, **extra: Any) -> Field:
+    return Field(name=name, type=_type(spelling), offset_bits=offset, size_bits=size, **extra)
 
 
-def _record(name: str, *fields: Field, size: int | None = None, alias: str | None = None, **extra: object) -> Record:
+def _record(name: str, *fields: Field, size: int | None = None, alias: str | None = None, **extra: Any) -> Record:
     end = max((f.offset_bits or 0) + (f.size_bits or 0) for f in fields) // 8 if fields else 0
     return Record(
         name=name,
@@ -76,7 +77,7 @@ def _record(name: str, *fields: Field, size: int | None = None, alias: str | Non
         fields=fields,
         header=HEADER,
         tier=Tier.PUBLIC,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -92,8 +93,8 @@ def _lib(*names: str, kinds: dict[str, SymbolKind] | None = None) -> Binary:
     )
 
 
-def _snap(build: Build | None = None, **parts: object) -> Snapshot:
-    return Snapshot(build=build or _build(), **parts)  # type: ignore[arg-type]
+def _snap(build: Build | None = None, **parts: Any) -> Snapshot:
+    return Snapshot(build=build or _build(), **parts)
 
 
 def _only(report: Report, rule: str) -> list[Finding]:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -185,7 +186,7 @@ def why_not_here(example: Example, builds: dict[str, str]) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def environment(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """PATH with the real builds as ``python3.X`` and the venv's abidiff first."""
     links = tmp_path_factory.mktemp("bin")
     for version, path in python_builds().items():
@@ -211,7 +212,9 @@ def _run(example: Example, env: dict[str, str], cwd: str) -> subprocess.Complete
 
 
 @pytest.fixture(scope="module")
-def outcomes(environment, tmp_path_factory) -> dict[str, subprocess.CompletedProcess[str]]:  # type: ignore[no-untyped-def]
+def outcomes(
+    environment: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, subprocess.CompletedProcess[str]]:
     """Every example that can run here, run two at a time (each in a directory of its own)."""
     builds = python_builds()
     runnable = [example for example in EXAMPLES if why_not_here(example, builds) is None]
@@ -241,7 +244,7 @@ def test_the_docs_have_examples() -> None:
 
 @pytest.mark.integration  # the examples run on the real CPython builds of this machine
 @pytest.mark.parametrize("example", EXAMPLES, ids=str)
-def test_example_runs_as_written(example: Example, outcomes) -> None:  # type: ignore[no-untyped-def]
+def test_example_runs_as_written(example: Example, outcomes: dict[str, subprocess.CompletedProcess[str]]) -> None:
     reason = why_not_here(example, python_builds())
     if reason is not None:
         pytest.skip(f"{example.line!r}: {reason}")
@@ -263,7 +266,7 @@ def python_blocks() -> list[Example]:
 
 @pytest.mark.integration  # the programs read the real CPython builds of this machine
 @pytest.mark.parametrize("example", python_blocks(), ids=str)
-def test_python_example_runs_as_written(example: Example, environment, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_python_example_runs_as_written(example: Example, environment: dict[str, str], tmp_path: Path) -> None:
     builds = python_builds()
     missing = sorted({f"python{version}" for version in PYTHON_NAME.findall(example.line) if version not in builds})
     if missing:

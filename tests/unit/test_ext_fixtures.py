@@ -13,6 +13,9 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -66,9 +69,9 @@ def _llvm_imports(key: str, path: str) -> tuple[set[str], set[str]]:
     return names, set()
 
 
-def _run(path: str | tuple[str, ...], **options: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+def _run(path: str | tuple[str, ...], **options: Any) -> tuple[int, dict[str, Any]]:
     out = io.StringIO()
-    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)  # type: ignore[arg-type]
+    status = ext_main(path, reporting=Reporting(fmt="json", stdout=out, stderr=io.StringIO()), **options)
     document = json.loads(out.getvalue())
     jsonschema.validate(document, document_schema(ExtReport))
     return status, document
@@ -135,7 +138,7 @@ def test_full_module_claimed_abi3_is_reported(ext_fixtures: dict[str, str]) -> N
 _WHEEL_META = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n"
 
 
-def _wheel(tmp_path, name: str, members: dict[str, bytes], tag: str | None = None) -> str:  # type: ignore[no-untyped-def]
+def _wheel(tmp_path: Path, name: str, members: dict[str, bytes], tag: str | None = None) -> str:
     path = os.path.join(str(tmp_path), name)
     python, abi, platform = name[:-4].split("-")[-3:]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -151,7 +154,7 @@ def _read(path: str) -> bytes:
         return handle.read()
 
 
-def test_cp39_abi3_wheel(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_cp39_abi3_wheel(tmp_path: Path, ext_fixtures: dict[str, str]) -> None:
     path = _wheel(
         tmp_path,
         "demo-1.0-cp39-abi3-manylinux2014_x86_64.whl",
@@ -167,7 +170,7 @@ def test_cp39_abi3_wheel(tmp_path, ext_fixtures: dict[str, str]) -> None:  # typ
     assert status == EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE
 
 
-def test_cp310_abi3_wheel_is_clean(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_cp310_abi3_wheel_is_clean(tmp_path: Path, ext_fixtures: dict[str, str]) -> None:
     path = _wheel(
         tmp_path,
         "demo-1.0-cp310-abi3-win_amd64.whl",
@@ -200,15 +203,22 @@ def test_cp310_abi3_wheel_is_clean(tmp_path, ext_fixtures: dict[str, str]) -> No
     ],
     ids=["mismatch-alone", "mismatch-and-a-module-finding"],
 )
-def test_wheel_tag_mismatch_is_a_warning(  # type: ignore[no-untyped-def]
-    tmp_path, ext_fixtures: dict[str, str], name: str, member: str, key: str, tag: str, found: list[object], status: int
+def test_wheel_tag_mismatch_is_a_warning(
+    tmp_path: Path,
+    ext_fixtures: dict[str, str],
+    name: str,
+    member: str,
+    key: str,
+    tag: str,
+    found: list[object],
+    status: int,
 ) -> None:
     got, document = _run(_wheel(tmp_path, name, {member: _read(ext_fixtures[key])}, tag=tag))
     assert [(c["rule"], c["severity"]) for c in document["changes"]] == found
     assert got == status
 
 
-def test_pure_python_wheel_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_pure_python_wheel_is_refused(tmp_path: Path) -> None:
     path = _wheel(tmp_path, "demo-1.0-py3-none-any.whl", {"demo/__init__.py": b"print('hi')\n"})
     with pytest.raises(InputError, match="no extension module"):
         _run(path)
@@ -238,7 +248,7 @@ def test_an_object_file_is_refused(ext_fixtures: dict[str, str], key: str) -> No
         read_binary(ext_fixtures[key], BinaryRole.OTHER)  # abidiff symbols, --lib
 
 
-def test_a_bad_input_is_said_before_any_build_is_read(ext_fixtures: dict[str, str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_input_is_said_before_any_build_is_read(ext_fixtures: dict[str, str], tmp_path: Path) -> None:
     """No build named exists: the error is the input's, so none was looked for."""
     between = (str(tmp_path / "no-old"), str(tmp_path / "no-new"))
     with pytest.raises(InputError, match="is an object file"):
@@ -252,7 +262,7 @@ def test_a_bad_input_is_said_before_any_build_is_read(ext_fixtures: dict[str, st
         _run((ext_fixtures["elf/full"], wheel), between=between)
 
 
-def test_a_wheel_that_ships_an_object_file_audits_its_module(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_wheel_that_ships_an_object_file_audits_its_module(tmp_path: Path, ext_fixtures: dict[str, str]) -> None:
     members = {
         "demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"]),
         "build/ext_full.o": _read(ext_fixtures["elf/object"]),
@@ -289,7 +299,7 @@ def test_a_library_that_calls_cpython_is_audited(ext_fixtures: dict[str, str]) -
     ]
 
 
-def test_a_wheel_names_the_libraries_it_bundles(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_wheel_names_the_libraries_it_bundles(tmp_path: Path, ext_fixtures: dict[str, str]) -> None:
     members = {
         "demo/_ext.abi3.so": _read(ext_fixtures["elf/abi3"]),
         "demo.libs/libbundled-1a2b3c4d.so.1": _read(ext_fixtures["elf/bundled"]),
@@ -316,7 +326,7 @@ def test_a_wheel_names_the_libraries_it_bundles(tmp_path, ext_fixtures: dict[str
 _ELF = b"\x7fELF" + b"\0" * 60
 
 
-def _raw_wheel(tmp_path, build) -> str:  # type: ignore[no-untyped-def]
+def _raw_wheel(tmp_path: Path, build: Callable[[zipfile.ZipFile], None]) -> str:
     path = os.path.join(str(tmp_path), "evil-1.0-cp39-abi3-manylinux2014_x86_64.whl")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         build(archive)
@@ -365,7 +375,7 @@ def _lying_size(archive: zipfile.ZipFile) -> None:
         pytest.param(_bomb, "compression ratio", id="zip-bomb-ratio"),
     ],
 )
-def test_hostile_wheels_are_refused(tmp_path, build, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_wheels_are_refused(tmp_path: Path, build: Callable[[zipfile.ZipFile], None], message: str) -> None:
     path = _raw_wheel(tmp_path, build)
     before = set(os.listdir(str(tmp_path)))
     with pytest.raises(InputError, match=re.escape(message)) as caught:
@@ -374,7 +384,7 @@ def test_hostile_wheels_are_refused(tmp_path, build, message: str) -> None:  # t
     assert set(os.listdir(str(tmp_path))) == before  # nothing written next to it
 
 
-def test_size_limits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_size_limits(tmp_path: Path) -> None:
     from abidiff.wheel import Limits, open_wheel
 
     path = _raw_wheel(tmp_path, _lying_size)
@@ -384,7 +394,7 @@ def test_size_limits(tmp_path) -> None:  # type: ignore[no-untyped-def]
         pass
 
 
-def test_a_header_that_lies_about_the_size_is_caught(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_header_that_lies_about_the_size_is_caught(tmp_path: Path) -> None:
     path = _raw_wheel(tmp_path, _lying_size)
     data = bytearray(_read(path))
     # patch the declared uncompressed size (central directory and local header) to 100 bytes
@@ -401,7 +411,9 @@ def test_a_header_that_lies_about_the_size_is_caught(tmp_path) -> None:  # type:
         _run(path)
 
 
-def test_extracted_modules_live_in_a_private_directory_that_is_removed(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_extracted_modules_live_in_a_private_directory_that_is_removed(
+    tmp_path: Path, ext_fixtures: dict[str, str]
+) -> None:
     from abidiff.wheel import open_wheel
 
     path = _wheel(
@@ -415,7 +427,7 @@ def test_extracted_modules_live_in_a_private_directory_that_is_removed(tmp_path,
     assert not os.path.exists(directory)
 
 
-def test_not_a_binary_nor_a_wheel(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_not_a_binary_nor_a_wheel(tmp_path: Path) -> None:
     path = os.path.join(str(tmp_path), "notes.txt")
     with open(path, "w") as handle:
         handle.write("hello")
@@ -429,7 +441,7 @@ def test_shipped_schema_matches(ext_fixtures: dict[str, str]) -> None:
         jsonschema.validate(document, json.load(handle))
 
 
-def test_an_abi8xx_finding_of_ext_is_suppressed_end_to_end(tmp_path, ext_fixtures: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_an_abi8xx_finding_of_ext_is_suppressed_end_to_end(tmp_path: Path, ext_fixtures: dict[str, str]) -> None:
     """``abidiff ext --suppressions``: ABI812 of the abi3 fixture tagged 3.9, then suppressed."""
     from abidiff.cli import main_inner
 

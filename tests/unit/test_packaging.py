@@ -51,7 +51,7 @@ def _data_files() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def dists(tmp_path_factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sdist and the wheel, built from a copy of the project (the tree is not written)."""
     _have("build")
     _have("setuptools")

@@ -8,15 +8,17 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from typing import Any
 
 import jsonschema
 import pytest
 from rich.console import Console
 
 from abidiff.compare import compare
-from abidiff.model import ReleaseLevel
+from abidiff.model import ReleaseLevel, Snapshot
 from abidiff.report import jsonreport, markdown, news, terminal
 from abidiff.rules import Report
+from tests.conftest import MakeVariant
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,16 +37,16 @@ def _pinned(report: Report) -> Report:
 
 
 @pytest.fixture
-def pep605_report(base_snapshot, variant_snapshot) -> Report:  # type: ignore[no-untyped-def]
+def pep605_report(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> Report:
     return _pinned(compare(base_snapshot, variant_snapshot(PEP605_EDITS)))
 
 
 @pytest.fixture(scope="module")
-def shipped_schema() -> dict:  # type: ignore[type-arg]
+def shipped_schema() -> dict[str, Any]:
     with open(jsonreport.SCHEMA_FILE, encoding="utf-8") as handle:
-        schema = json.load(handle)
+        schema: dict[str, Any] = json.load(handle)
     jsonschema.Draft202012Validator.check_schema(schema)
-    return schema  # type: ignore[no-any-return]
+    return schema
 
 
 def test_derived_files_are_fresh() -> None:
@@ -55,25 +57,25 @@ def test_derived_files_are_fresh() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_shipped_schema_is_the_generated_one(shipped_schema) -> None:  # type: ignore[no-untyped-def]
+def test_shipped_schema_is_the_generated_one(shipped_schema: dict[str, Any]) -> None:
     assert shipped_schema == jsonreport.schema()
 
 
-def test_json_reports_validate(shipped_schema, pep605_report, base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_json_reports_validate(shipped_schema: dict[str, Any], pep605_report: Report, base_snapshot: Snapshot) -> None:
     for report in (pep605_report, compare(base_snapshot, base_snapshot)):
         document = json.loads(jsonreport.dumps(report))
         jsonschema.validate(document, shipped_schema)
         assert document["schema"] == "abidiff-report"
 
 
-def test_schema_rejects_a_wrong_verdict(shipped_schema, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_schema_rejects_a_wrong_verdict(shipped_schema: dict[str, Any], pep605_report: Report) -> None:
     document = json.loads(jsonreport.dumps(pep605_report))
     document["verdict"] = "maybe"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, shipped_schema)
 
 
-def test_json_report_fields(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_json_report_fields(pep605_report: Report) -> None:
     document = json.loads(jsonreport.dumps(pep605_report))
     assert document["verdict"] == "abi-breaking"
     assert document["release_kind"] == "alpha"
@@ -93,7 +95,9 @@ def test_json_report_fields(pep605_report) -> None:  # type: ignore[no-untyped-d
     assert [change["severity"] for change in document["changes"]] == ["break", "break", "warning"]
 
 
-def test_same_inputs_give_the_same_bytes(base_snapshot, variant_snapshot, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_same_inputs_give_the_same_bytes(
+    base_snapshot: Snapshot, variant_snapshot: MakeVariant, pep605_report: Report
+) -> None:
     again = _pinned(compare(base_snapshot, variant_snapshot(PEP605_EDITS)))
     for render in (jsonreport.dumps, markdown.render, news.render, terminal.render_plain):
         assert render(again) == render(pep605_report)
@@ -131,14 +135,14 @@ Warnings in APIs without a promise (private, unstable) (1), by rule:
 """
 
 
-def test_text_report_golden(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_text_report_golden(pep605_report: Report) -> None:
     buffer = io.StringIO()
     terminal.render(pep605_report, Console(width=100, force_terminal=True, color_system=None, file=buffer))
     # rich pads table lines with spaces: compare without trailing blanks (kept out of the source)
     assert "\n".join(line.rstrip() for line in buffer.getvalue().split("\n")) == GOLDEN_TEXT
 
 
-def test_text_report_of_no_change(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_text_report_of_no_change(base_snapshot: Snapshot) -> None:
     text = terminal.render_plain(_pinned(compare(base_snapshot, base_snapshot)))
     assert "binary-compatible (PEP 605: beta)" in text
     assert "stable ABI:   intact" in text
@@ -161,11 +165,11 @@ Projects hit by these breaks can declare:
 """
 
 
-def test_news_golden(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_news_golden(pep605_report: Report) -> None:
     assert news.render(pep605_report) == GOLDEN_NEWS
 
 
-def test_news_without_breaks_and_for_a_final_release(pep605_report, base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_news_without_breaks_and_for_a_final_release(pep605_report: Report, base_snapshot: Snapshot) -> None:
     quiet = compare(base_snapshot, base_snapshot)
     assert news.render(quiet).startswith("No breaking changes in the full CPython ABI between 3.11.0a1 and 3.11.0a1.")
     final = replace(
@@ -174,7 +178,7 @@ def test_news_without_breaks_and_for_a_final_release(pep605_report, base_snapsho
     assert "Python-Requires" not in news.render(final)
 
 
-def test_markdown_report(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_report(pep605_report: Report) -> None:
     text = markdown.render(pep605_report)
     assert "**abi-breaking** (alpha in PEP 605 terms); stable ABI **broken**" in text
     assert "| ABI103 | field added | 1 |" in text

@@ -11,6 +11,7 @@ import io
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -24,7 +25,7 @@ from abidiff.compare import compare
 from abidiff.model import Snapshot
 from abidiff.report import ci, markdown, registry, terminal
 from abidiff.rules import RULE_BY_ID, RULES, Abi3Report, ExtReport, Finding, Report, Severity
-from tests.conftest import BASE_HEADERS, snapshot_cached
+from tests.conftest import BASE_HEADERS, MakeVariant, snapshot_cached
 from tests.realbuilds import pyenv_python
 from tests.unit.test_report import PEP605_EDITS, _pinned
 
@@ -42,14 +43,14 @@ def sarif_validator() -> Any:
 
 
 def _valid_sarif(validator: Any, text: str) -> dict[str, Any]:
-    log = json.loads(text)
+    log: dict[str, Any] = json.loads(text)
     errors = [f"{error.json_path}: {error.message}" for error in validator.iter_errors(log)]
     assert not errors, errors[:5]
-    return log  # type: ignore[no-any-return]
+    return log
 
 
 @pytest.fixture
-def pep605_report(base_snapshot, variant_snapshot) -> Report:  # type: ignore[no-untyped-def]
+def pep605_report(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> Report:
     return _pinned(compare(base_snapshot, variant_snapshot(PEP605_EDITS)))
 
 
@@ -95,7 +96,7 @@ def test_max_chars_default_is_declared_once_in_effect() -> None:
 # -- SARIF ---------------------------------------------------------------------------------
 
 
-def test_sarif_validates_and_says_what_and_where(sarif_validator, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_validates_and_says_what_and_where(sarif_validator: Any, pep605_report: Report) -> None:
     log = _valid_sarif(sarif_validator, ci.render_sarif(pep605_report))
     run = log["runs"][0]
     assert log["version"] == "2.1.0"
@@ -116,7 +117,7 @@ def test_sarif_validates_and_says_what_and_where(sarif_validator, pep605_report)
     assert run["properties"]["verdict"] == "abi-breaking"
 
 
-def test_sarif_region_with_and_without_a_line(sarif_validator, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_region_with_and_without_a_line(sarif_validator: Any, pep605_report: Report) -> None:
     first = pep605_report.changes[0]
     with_line = _with_changes(pep605_report, (replace(first, line=123),))
     result = _valid_sarif(sarif_validator, ci.render_sarif(with_line))["runs"][0]["results"][0]
@@ -127,7 +128,7 @@ def test_sarif_region_with_and_without_a_line(sarif_validator, pep605_report) ->
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("Include/")
 
 
-def test_sarif_levels_and_a_finding_without_header(sarif_validator, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_levels_and_a_finding_without_header(sarif_validator: Any, pep605_report: Report) -> None:
     findings = (
         _finding("ABI601", "PyFoo", Severity.BREAK, "export PyFoo removed", entity_kind="symbol"),
         _finding("ABI201", "_PyBar", Severity.WARNING, "function _PyBar removed", header="cpython/x.h", line=7),
@@ -146,7 +147,7 @@ def test_sarif_levels_and_a_finding_without_header(sarif_validator, pep605_repor
     assert len(fingerprints) == 4
 
 
-def test_sarif_of_an_abi3_audit(sarif_validator, base_snapshot: Snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_of_an_abi3_audit(sarif_validator: Any, base_snapshot: Snapshot) -> None:
     from abidiff.abi3 import audit
     from abidiff.rules import abi3_report
     from tests.unit.test_abi3_rules import _entry, _with_manifest
@@ -161,7 +162,7 @@ def test_sarif_of_an_abi3_audit(sarif_validator, base_snapshot: Snapshot) -> Non
 # -- JUnit ---------------------------------------------------------------------------------
 
 
-def test_junit_a_failure_per_break(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_junit_a_failure_per_break(pep605_report: Report) -> None:
     root = ElementTree.fromstring(ci.render_junit(pep605_report))
     assert root.tag == "testsuites"
     (suite,) = root.findall("testsuite")
@@ -196,7 +197,7 @@ def test_github_escaping() -> None:
     assert command == "::error file=Include/a%2Cb.h,title=ABI1%3A t::x: 1,2"
 
 
-def test_github_annotations(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_github_annotations(pep605_report: Report) -> None:
     findings = (
         _finding("ABI102", "S.f", Severity.BREAK, "field f removed\nfrom S", header="cpython/s.h", line=12),
         _finding("ABI201", "_PyBar", Severity.WARNING, "function _PyBar removed"),
@@ -218,7 +219,7 @@ def test_markdown_escapes_names() -> None:
     assert markdown.code("a`b") == "``a`b``"
 
 
-def test_markdown_lists_every_severity(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_lists_every_severity(pep605_report: Report) -> None:
     findings = (
         _finding("ABI201", "_Py_capitalize__doc__", Severity.WARNING, "function _Py_capitalize__doc__ removed"),
         _finding("ABI602", "PyNew", Severity.INFO, "export PyNew added"),
@@ -239,7 +240,7 @@ def _many(count: int, severity: Severity, rule: str) -> tuple[Finding, ...]:
     )
 
 
-def test_markdown_is_cut_to_max_chars_least_severe_first(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_is_cut_to_max_chars_least_severe_first(pep605_report: Report) -> None:
     findings = (
         _many(50, Severity.BREAK, "ABI201")
         + _many(400, Severity.WARNING, "ABI201")
@@ -258,7 +259,7 @@ def test_markdown_is_cut_to_max_chars_least_severe_first(pep605_report) -> None:
     assert len(default) <= markdown.DEFAULT_MAX_CHARS
 
 
-def test_markdown_cut_even_below_its_head(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_cut_even_below_its_head(pep605_report: Report) -> None:
     text = markdown.render(_with_changes(pep605_report, _many(100, Severity.BREAK, "ABI201")), max_chars=300)
     assert len(text) <= 300
 
@@ -266,7 +267,7 @@ def test_markdown_cut_even_below_its_head(pep605_report) -> None:  # type: ignor
 # -- text ----------------------------------------------------------------------------------
 
 
-def test_text_wrapped_lines_keep_their_indent(pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_text_wrapped_lines_keep_their_indent(pep605_report: Report) -> None:
     long = "new field x added to the PyObject struct; offsets of " + ", ".join(f"f{n}" for n in range(40)) + " shift"
     report = _with_changes(pep605_report, (replace(pep605_report.changes[0], message=long),))
     lines = terminal.render_plain(report, width=60).splitlines()
@@ -275,7 +276,7 @@ def test_text_wrapped_lines_keep_their_indent(pep605_report) -> None:  # type: i
     assert continuation and all(line.startswith(" " * 11) and line.strip() for line in continuation)
 
 
-def test_text_footer_and_plurals(base_snapshot: Snapshot, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_text_footer_and_plurals(base_snapshot: Snapshot, pep605_report: Report) -> None:
     findings = (_finding("ABI602", "PyNew", Severity.INFO, "export PyNew added"),)
     text = terminal.render_plain(_with_changes(pep605_report, findings))
     assert "0 compatible and 1 informational change not listed (--format json lists every change" in text
@@ -285,7 +286,9 @@ def test_text_footer_and_plurals(base_snapshot: Snapshot, pep605_report) -> None
 # -- the command line ----------------------------------------------------------------------
 
 
-def test_compare_main_writes_sarif_and_takes_max_chars(sarif_validator, tmp_path, pep605_report) -> None:  # type: ignore[no-untyped-def]
+def test_compare_main_writes_sarif_and_takes_max_chars(
+    sarif_validator: Any, tmp_path: Path, pep605_report: Report
+) -> None:
     from abidiff import snapshot
 
     old = tmp_path / "old.json"
@@ -300,7 +303,7 @@ def test_compare_main_writes_sarif_and_takes_max_chars(sarif_validator, tmp_path
 
 
 @pytest.mark.integration
-def test_sarif_of_312_to_313_validates(sarif_validator) -> None:  # type: ignore[no-untyped-def]
+def test_sarif_of_312_to_313_validates(sarif_validator: Any) -> None:
     old = snapshot_cached(pyenv_python("3.12.1"))
     new = snapshot_cached(pyenv_python("3.13.0"))
     report = compare(old, new)

@@ -12,6 +12,7 @@ from abidiff.compare import compare
 from abidiff.model import ReleaseLevel, Snapshot
 from abidiff.report import jsonreport, markdown, news, terminal
 from abidiff.rules import Report
+from tests.conftest import MakeVariant
 from tests.unit.test_report import PEP605_EDITS
 
 
@@ -30,7 +31,7 @@ def _all_formats(report: Report) -> dict[str, str]:
     }
 
 
-def test_a_beta_that_breaks_the_abi(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_a_beta_that_breaks_the_abi(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     old = _labelled(base_snapshot, "3.11.0a1", ReleaseLevel.ALPHA, 1)
     new = _labelled(variant_snapshot(PEP605_EDITS), "3.11.0b1", ReleaseLevel.BETA, 1)
     report = compare(old, new)
@@ -42,7 +43,7 @@ def test_a_beta_that_breaks_the_abi(base_snapshot, variant_snapshot) -> None:  #
         assert "3.11.0b1 is labelled a beta" in " ".join(text.split()), name
 
 
-def test_an_alpha_without_a_break(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_an_alpha_without_a_break(base_snapshot: Snapshot) -> None:
     old = _labelled(base_snapshot, "3.11.0a1", ReleaseLevel.ALPHA, 1)
     new = _labelled(base_snapshot, "3.11.0a2", ReleaseLevel.ALPHA, 2)
     report = compare(old, new)
@@ -64,7 +65,14 @@ def test_an_alpha_without_a_break(base_snapshot) -> None:  # type: ignore[no-unt
     ],
     ids=["alpha-breaks", "beta-keeps", "other-feature-release"],
 )
-def test_labels_that_agree(base_snapshot, variant_snapshot, old_version, new_version, level, breaks) -> None:  # type: ignore[no-untyped-def]
+def test_labels_that_agree(
+    base_snapshot: Snapshot,
+    variant_snapshot: MakeVariant,
+    old_version: str,
+    new_version: str,
+    level: ReleaseLevel,
+    breaks: bool,
+) -> None:
     old = _labelled(base_snapshot, old_version, ReleaseLevel.BETA, 3)
     new = _labelled(variant_snapshot(PEP605_EDITS) if breaks else base_snapshot, new_version, level, 1)
     report = compare(old, new)

@@ -9,6 +9,7 @@ import pytest
 from abidiff.compare import compare
 from abidiff.model import Binary, BinaryFormat, BinaryRole, Snapshot, Symbol, SymbolKind
 from abidiff.rules import Report, StableVerdict, Verdict
+from tests.conftest import MakeVariant
 
 CPY_OBJ = "cpython/object.h"
 
@@ -41,14 +42,16 @@ def _rules(report: Report) -> dict[str, list[str]]:
     return found
 
 
-def test_same_exports_report_nothing(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_same_exports_report_nothing(base_snapshot: Snapshot) -> None:
     old = with_exports(base_snapshot, _symbols(base_snapshot))
     report = compare(old, old)
     assert report.changes == ()
     assert not report.headers_only
 
 
-def test_became_inline_but_still_exported_is_an_api_change(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_became_inline_but_still_exported_is_an_api_change(
+    base_snapshot: Snapshot, variant_snapshot: MakeVariant
+) -> None:
     new = variant_snapshot(
         (
             (
@@ -64,7 +67,7 @@ def test_became_inline_but_still_exported_is_an_api_change(base_snapshot, varian
     assert report.verdict == Verdict.BINARY_COMPATIBLE
 
 
-def test_became_inline_and_unexported_breaks(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_became_inline_and_unexported_breaks(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot(
         ((CPY_OBJ, "PyAPI_FUNC(int) PyObject_Inlinable(PyObject *o);", "#define PyObject_Inlinable(o) ((o) != 0)"),)
     )
@@ -76,7 +79,7 @@ def test_became_inline_and_unexported_breaks(base_snapshot, variant_snapshot) ->
     assert report.verdict == Verdict.ABI_BREAKING
 
 
-def test_removed_from_headers_but_exported_is_hidden(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_removed_from_headers_but_exported_is_hidden(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot((("object.h", "PyAPI_FUNC(int) PyObject_Compare(PyObject *a, PyObject *b);\n", ""),))
     exports = _symbols(base_snapshot)
     report = compare(with_exports(base_snapshot, exports), with_exports(new, exports))
@@ -84,7 +87,7 @@ def test_removed_from_headers_but_exported_is_hidden(base_snapshot, variant_snap
     assert (report.verdict, report.stable_abi_verdict) == (Verdict.BINARY_COMPATIBLE, StableVerdict.INTACT)
 
 
-def test_removed_from_headers_and_exports_is_said_once(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_removed_from_headers_and_exports_is_said_once(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot((("object.h", "PyAPI_FUNC(int) PyObject_Compare(PyObject *a, PyObject *b);\n", ""),))
     report = compare(
         with_exports(base_snapshot, _symbols(base_snapshot)),
@@ -105,7 +108,7 @@ def test_removed_from_headers_and_exports_is_said_once(base_snapshot, variant_sn
     ],
     ids=["public", "private", "undeclared"],
 )
-def test_export_removed(base_snapshot, name: str, severity: str, verdict: Verdict) -> None:  # type: ignore[no-untyped-def]
+def test_export_removed(base_snapshot: Snapshot, name: str, severity: str, verdict: Verdict) -> None:
     extra = (
         Symbol(name="_Py_Undeclared", kind=SymbolKind.FUNCTION),
         Symbol(name="PyUndeclared_Lookup", kind=SymbolKind.FUNCTION),
@@ -118,7 +121,7 @@ def test_export_removed(base_snapshot, name: str, severity: str, verdict: Verdic
     assert report.verdict == verdict
 
 
-def test_export_removed_from_the_stable_abi_library_breaks_the_stable_abi(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_export_removed_from_the_stable_abi_library_breaks_the_stable_abi(base_snapshot: Snapshot) -> None:
     stable = (Symbol(name="PyObject_Repr", kind=SymbolKind.FUNCTION),)
     old = with_exports(base_snapshot, stable, role=BinaryRole.STABLE_ABI)
     new = with_exports(base_snapshot, (), role=BinaryRole.STABLE_ABI)
@@ -127,7 +130,7 @@ def test_export_removed_from_the_stable_abi_library_breaks_the_stable_abi(base_s
     assert report.stable_abi_verdict == StableVerdict.BROKEN
 
 
-def test_export_added_is_info(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_export_added_is_info(base_snapshot: Snapshot) -> None:
     old = with_exports(base_snapshot, _symbols(base_snapshot))
     new = with_exports(
         base_snapshot, _symbols(base_snapshot, extra=(Symbol(name="PyNew_Thing", kind=SymbolKind.FUNCTION),))
@@ -138,7 +141,7 @@ def test_export_added_is_info(base_snapshot) -> None:  # type: ignore[no-untyped
     assert report.verdict == Verdict.BINARY_COMPATIBLE
 
 
-def test_exported_data_size_changed(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_exported_data_size_changed(base_snapshot: Snapshot) -> None:
     old = with_exports(base_snapshot, _symbols(base_snapshot))
     bigger = tuple(replace(s, size=4096) if s.name == "Py_ExampleFlag" else s for s in old.binaries[0].symbols)
     report = compare(old, with_exports(base_snapshot, bigger))
@@ -146,7 +149,7 @@ def test_exported_data_size_changed(base_snapshot) -> None:  # type: ignore[no-u
     assert report.verdict == Verdict.ABI_BREAKING
 
 
-def test_left_the_limited_api_and_the_exports(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_left_the_limited_api_and_the_exports(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot(
         (
             (
@@ -164,13 +167,15 @@ def test_left_the_limited_api_and_the_exports(base_snapshot, variant_snapshot) -
     assert report.stable_abi_verdict == StableVerdict.BROKEN
 
 
-def test_headers_only_when_a_side_has_no_binaries(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_headers_only_when_a_side_has_no_binaries(base_snapshot: Snapshot) -> None:
     report = compare(with_exports(base_snapshot, _symbols(base_snapshot)), base_snapshot)
     assert report.headers_only
     assert not report.old.headers_only and report.new.headers_only
 
 
-def test_a_grown_type_is_reported_at_the_record_not_at_each_type_object(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_a_grown_type_is_reported_at_the_record_not_at_each_type_object(
+    base_snapshot: Snapshot, variant_snapshot: MakeVariant
+) -> None:
     """PyTypeObject grows (3.12's tp_watched): every exported PyXxx_Type grows with it.  That
     is one change, at the record, which lists the data it impacts; and PyTypeObject is opaque
     in the limited API, so it is a full-ABI break, not a stable-ABI one."""

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from abidiff.compare import compare
+from abidiff.model import Snapshot
 from abidiff.rules import RULES, Report, ReportedChange, StableVerdict, Verdict
+from tests.conftest import Edit, MakeVariant
 
 CPY_OBJ = "cpython/object.h"
 CPY_UNI = "cpython/unicodeobject.h"
@@ -448,7 +450,7 @@ FIRES = [
 BINARY_ONLY = {"ABI207", "ABI209", "ABI601", "ABI602", "ABI603", "ABI702"}
 
 
-def _report(base_snapshot, variant_snapshot, edits) -> Report:  # type: ignore[no-untyped-def]
+def _report(base_snapshot: Snapshot, variant_snapshot: MakeVariant, edits: tuple[Edit, ...]) -> Report:
     return compare(base_snapshot, variant_snapshot(edits))
 
 
@@ -465,14 +467,14 @@ def test_the_tables_cover_every_rule() -> None:
     assert {case.rule for case in FIRES} | BINARY_ONLY | elsewhere | audits == {rule.id for rule in RULES}
 
 
-def test_base_against_itself_reports_nothing(base_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_base_against_itself_reports_nothing(base_snapshot: Snapshot) -> None:
     report = compare(base_snapshot, base_snapshot)
     assert report.changes == ()
     assert (report.verdict, report.stable_abi_verdict) == (Verdict.BINARY_COMPATIBLE, StableVerdict.INTACT)
 
 
 @pytest.mark.parametrize("case", FIRES, ids=[case.id for case in FIRES])
-def test_rule_fires(case: Case, base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_rule_fires(case: Case, base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     report = _report(base_snapshot, variant_snapshot, case.edits)
     fired = _of_rule(report, case.rule)
     assert [change.entity for change in fired] == [case.entity], [c.message for c in report.changes]
@@ -580,7 +582,7 @@ MISSES = [
 
 
 @pytest.mark.parametrize("miss", MISSES, ids=[miss.id for miss in MISSES])
-def test_rule_does_not_fire(miss: Miss, base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_rule_does_not_fire(miss: Miss, base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     report = _report(base_snapshot, variant_snapshot, miss.edits)
     if not miss.forbidden:
         assert report.changes == (), [c.message for c in report.changes]
@@ -591,7 +593,7 @@ def test_rule_does_not_fire(miss: Miss, base_snapshot, variant_snapshot) -> None
         assert report.stable_abi_verdict == StableVerdict.INTACT
 
 
-def test_field_removed_lists_the_shifted_fields(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_field_removed_lists_the_shifted_fields(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     report = _report(base_snapshot, variant_snapshot, ((CPY_OBJ, TP_DOC, ""),))
     (change,) = report.changes
     assert change.shifted == ("tp_version_tag", "tp_watched")
@@ -600,7 +602,7 @@ def test_field_removed_lists_the_shifted_fields(base_snapshot, variant_snapshot)
     assert "data PyType_Type" in change.impacts
 
 
-def test_pyobject_insertion_lists_its_users(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_pyobject_insertion_lists_its_users(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     report = _report(
         base_snapshot,
         variant_snapshot,

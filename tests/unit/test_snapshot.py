@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import jsonschema
 import pytest
@@ -19,9 +21,10 @@ from abidiff.options import BuildOptions
 from tests.conftest import MINIMAL_HEADERS, ROOT
 
 
-def _schema() -> dict:  # type: ignore[type-arg]
+def _schema() -> dict[str, Any]:
     with open(snapshot.SCHEMA_FILE) as handle:
-        return json.load(handle)  # type: ignore[no-any-return]
+        schema: dict[str, Any] = json.load(handle)
+    return schema
 
 
 def test_round_trip(minimal_snapshot: Snapshot) -> None:
@@ -49,8 +52,9 @@ def test_shipped_schema_is_generated() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def _document(minimal_snapshot: Snapshot) -> dict:  # type: ignore[type-arg]
-    return json.loads(snapshot.dumps(minimal_snapshot))  # type: ignore[no-any-return]
+def _document(minimal_snapshot: Snapshot) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(snapshot.dumps(minimal_snapshot))
+    return document
 
 
 @pytest.mark.parametrize(
@@ -69,7 +73,9 @@ def _document(minimal_snapshot: Snapshot) -> dict:  # type: ignore[type-arg]
     ],
     ids=["other-version", "not-ours", "wrong-type", "bad-enum", "missing-key", "unknown-key", "wrong-container"],
 )
-def test_malformed_snapshots_are_refused(minimal_snapshot: Snapshot, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_snapshots_are_refused(
+    minimal_snapshot: Snapshot, mutate: Callable[[dict[str, Any]], object], message: str
+) -> None:
     document = _document(minimal_snapshot)
     mutate(document)
     with pytest.raises(SnapshotError) as caught:

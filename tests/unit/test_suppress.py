@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,9 @@ from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.compare import compare
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_ERROR, InputError
+from abidiff.model import Snapshot
 from abidiff.suppress import SuppressionError, parse
+from tests.conftest import MakeVariant
 
 pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="suppressions need tomllib (Python 3.11+)")
 
@@ -55,7 +58,9 @@ def test_malformed_files(text: str, needle: str) -> None:
     assert isinstance(info.value, InputError)
 
 
-def test_suppressed_changes_are_counted_and_leave_the_verdict(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_suppressed_changes_are_counted_and_leave_the_verdict(
+    base_snapshot: Snapshot, variant_snapshot: MakeVariant
+) -> None:
     new = variant_snapshot(TP_DOC_REMOVED)
     entries = parse('[[suppress]]\nrule = "ABI1*"\nentity = "PyTypeObject.tp_*"\nreason = "known"\n')
     report = compare(base_snapshot, new, entries, today=TODAY)
@@ -65,7 +70,7 @@ def test_suppressed_changes_are_counted_and_leave_the_verdict(base_snapshot, var
     assert report.suppression_warnings == ()
 
 
-def test_non_matching_entity_glob_does_not_suppress(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_non_matching_entity_glob_does_not_suppress(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot(TP_DOC_REMOVED)
     entries = parse('[[suppress]]\nrule = "ABI102"\nentity = "PyObject.*"\nreason = "other"\n')
     report = compare(base_snapshot, new, entries, today=TODAY)
@@ -76,7 +81,7 @@ def test_non_matching_entity_glob_does_not_suppress(base_snapshot, variant_snaps
     )
 
 
-def test_expired_entries_no_longer_suppress(base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_expired_entries_no_longer_suppress(base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     new = variant_snapshot(TP_DOC_REMOVED)
     entries = parse('[[suppress]]\nrule = "ABI102"\nreason = "temporary"\nexpires = 2025-05-31\n')
     report = compare(base_snapshot, new, entries, today=TODAY)
@@ -88,7 +93,7 @@ def test_expired_entries_no_longer_suppress(base_snapshot, variant_snapshot) -> 
     assert still_valid.changes == ()
 
 
-def test_compare_main_with_suppressions(tmp_path, base_snapshot, variant_snapshot) -> None:  # type: ignore[no-untyped-def]
+def test_compare_main_with_suppressions(tmp_path: Path, base_snapshot: Snapshot, variant_snapshot: MakeVariant) -> None:
     from abidiff import snapshot
 
     old_file, new_file = tmp_path / "old.json", tmp_path / "new.json"
@@ -116,7 +121,7 @@ def test_compare_main_with_suppressions(tmp_path, base_snapshot, variant_snapsho
     ) == (EXIT_ABI_CHANGE | EXIT_ABI_INCOMPATIBLE)
 
 
-def test_compare_main_malformed_suppressions_fail_before_parsing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_compare_main_malformed_suppressions_fail_before_parsing(tmp_path: Path) -> None:
     from abidiff.cli import render_error
 
     bad = tmp_path / "bad.toml"
