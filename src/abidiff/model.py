@@ -296,7 +296,7 @@ class ConfigValue:
     """A layout-relevant configuration macro: ``Py_GIL_DISABLED``, ``SIZEOF_VOID_P``, ..."""
 
     name: str
-    value: int  # a flag: 1 defined (with no value), 0 undefined; a size: its value
+    value: int  # a flag: its value where defined (1 if defined empty), else 0; a size: its value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
