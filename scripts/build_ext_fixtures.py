@@ -15,7 +15,6 @@ renamed into place, so concurrent runs are safe.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_fixtures import ToolchainMissing, _zig, build_once, have_zig
+from build_fixtures import ToolchainMissing, _zig, build_once, fixtures_main, have_zig
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "fixtures" / "extensions"
@@ -125,17 +124,7 @@ def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache directory (default: fixtures/build)")
-    args = parser.parse_args()
-    try:
-        built = build_all(args.out)
-    except ToolchainMissing as exc:
-        print(f"build_ext_fixtures: {exc}", file=sys.stderr)
-        return 1
-    for key, path in built.items():
-        print(key, path)
-    return 0
+    return fixtures_main("build_ext_fixtures", __doc__, build_all)
 
 
 if __name__ == "__main__":

@@ -169,18 +169,23 @@ def build_all(out: Path = DEFAULT_OUT) -> dict[str, Path]:
     return {name: final / name for name in names}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def fixtures_main(name: str, doc: str | None, build: Callable[[Path], dict[str, Path]]) -> int:
+    """The command line of a fixture builder: ``--out DIR``; prints each fixture and its path."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache directory (default: fixtures/build)")
     args = parser.parse_args()
     try:
-        built = build_all(args.out)
+        built = build(args.out)
     except ToolchainMissing as exc:
-        print(f"build_fixtures: {exc}", file=sys.stderr)
+        print(f"{name}: {exc}", file=sys.stderr)
         return 1
-    for name, path in built.items():
-        print(name, path)
+    for key, path in built.items():
+        print(key, path)
     return 0
+
+
+def main() -> int:
+    return fixtures_main("build_fixtures", __doc__, build_all)
 
 
 if __name__ == "__main__":
