@@ -93,7 +93,6 @@ BASE_HEADERS = os.path.join(FIXTURES, "headers", "base")
 
 Edit = tuple[str, str, str]  # (file under the tree, old text, new text)
 MakeVariant = Callable[[tuple[Edit, ...]], Snapshot]  # the variant_snapshot fixture
-WriteFiles = Callable[[tuple[Edit, ...]], tuple[str, str]]  # test_cli_compare's files: (base, variant)
 
 
 def make_variant(tmp_root: str, edits: tuple[Edit, ...]) -> str:

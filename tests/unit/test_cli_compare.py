@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from abidiff.commands.common import Reporting
 from abidiff.commands.compare import compare_main
 from abidiff.errors import EXIT_ABI_CHANGE, EXIT_ABI_INCOMPATIBLE, EXIT_OK, UsageError
 from abidiff.model import Snapshot
-from tests.conftest import Edit, MakeVariant, WriteFiles
+from tests.conftest import Edit, MakeVariant
 
 ADDED = (
     (
@@ -25,6 +26,9 @@ ADDED = (
 )
 PRIVATE_REMOVED = (("cpython/object.h", "PyAPI_FUNC(int) _PyObject_IsFreed(PyObject *op);\n", ""),)
 PUBLIC_BREAK = (("cpython/object.h", "    const char *tp_doc;\n", ""),)
+
+
+WriteFiles = Callable[[tuple[Edit, ...]], tuple[str, str]]  # the files fixture: (base, variant) paths
 
 
 @pytest.fixture
